@@ -106,13 +106,13 @@ std::optional<timestamp_ns> parse_clf_time(std::string_view s) {
 }
 
 std::optional<timestamp_ns> event_time_from_epoch(double v) {
-  if (!std::isfinite(v) || v < 0) return std::nullopt;
-  // Magnitude tells the unit: seconds until year 5138, then ms, us, ns.
-  if (v < 1e11) return static_cast<timestamp_ns>(v * 1e9);
-  if (v < 1e14) return static_cast<timestamp_ns>(v * 1e6);
-  if (v < 1e17) return static_cast<timestamp_ns>(v * 1e3);
-  if (v < 9.2e18) return static_cast<timestamp_ns>(v);
-  return std::nullopt;
+  if (!std::isfinite(v) || v < 0 || v >= 9.2e18) return std::nullopt;
+  // Magnitude tells the unit: seconds until year 5138, then ms, us, ns. The whole
+  // part is scaled in integers so epoch milliseconds stay exact.
+  std::int64_t unit = v < 1e11 ? 1'000'000'000 : v < 1e14 ? 1'000'000 : v < 1e17 ? 1'000 : 1;
+  double whole = std::floor(v);
+  auto ns = static_cast<std::int64_t>(whole) * unit;
+  return ns + static_cast<std::int64_t>(std::llround((v - whole) * static_cast<double>(unit)));
 }
 
 std::optional<timestamp_ns> parse_event_time(std::string_view text) {

@@ -1,0 +1,338 @@
+#include "ingest/decoder.h"
+
+#include <simdjson.h>
+
+#include <cstring>
+#include <vector>
+
+#include "ingest/access_log.h"
+
+namespace sentrail::ingest {
+
+namespace od = simdjson::ondemand;
+
+std::string_view reason_name(rejection_reason r) {
+  switch (r) {
+    case rejection_reason::empty: return "empty";
+    case rejection_reason::oversized: return "oversized";
+    case rejection_reason::invalid_utf8: return "invalid_utf8";
+    case rejection_reason::invalid_json: return "invalid_json";
+    case rejection_reason::not_an_object: return "not_an_object";
+    case rejection_reason::invalid_access_log: return "invalid_access_log";
+    case rejection_reason::missing_timestamp: return "missing_timestamp";
+    case rejection_reason::bad_timestamp: return "bad_timestamp";
+    case rejection_reason::wrong_type: return "wrong_type";
+    case rejection_reason::missing_field: return "missing_field";
+    case rejection_reason::unknown_channel: return "unknown_channel";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string_view type_name(field_type t) {
+  switch (t) {
+    case field_type::string: return "a string";
+    case field_type::number: return "a number";
+    case field_type::boolean: return "a boolean";
+    case field_type::card: return "a card number (string or number)";
+    case field_type::any: return "anything";
+  }
+  return "?";
+}
+
+bool type_fits(field_type want, value_kind got) {
+  switch (want) {
+    case field_type::any: return true;
+    case field_type::string: return got == value_kind::string || got == value_kind::null;
+    case field_type::number: return got == value_kind::number || got == value_kind::null;
+    case field_type::boolean: return got == value_kind::boolean || got == value_kind::null;
+    case field_type::card: return got == value_kind::string || got == value_kind::number || got == value_kind::null;
+  }
+  return false;
+}
+
+std::string_view kind_name(value_kind k) {
+  switch (k) {
+    case value_kind::string: return "a string";
+    case value_kind::number: return "a number";
+    case value_kind::boolean: return "a boolean";
+    case value_kind::null: return "null";
+  }
+  return "?";
+}
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+struct decoder::impl {
+  const minimiser& privacy;
+  decoder_options options;
+  od::parser parser;
+  std::vector<char> padded;  // input copy with simdjson's padding after it
+  std::string path;          // dotted path of the field being read
+  // Per-message scratch.
+  const channel_mapping* channel = nullptr;
+  event* out = nullptr;
+  std::string_view time_text;
+  bool time_is_number = false;
+  double time_number = 0;
+  bool saw_time = false;
+  std::optional<rejection> failure;
+
+  impl(const minimiser& p, decoder_options o) : privacy(p), options(o) {}
+
+  void fail(rejection_reason r, std::string detail) {
+    if (!failure) failure = rejection{r, std::move(detail)};
+  }
+
+  // One raw field, whatever format it came in.
+  void put(std::string_view raw_name, field_value v) {
+    if (raw_name == channel->timestamp_field) {
+      saw_time = true;
+      if (v.kind == value_kind::string) {
+        time_text = v.text;
+      } else if (v.kind == value_kind::number) {
+        time_is_number = true;
+        time_number = v.number;
+        time_text = v.text;
+      } else {
+        fail(rejection_reason::wrong_type, "timestamp field '" + std::string(raw_name) +
+                                               "' is " + std::string(kind_name(v.kind)));
+        return;
+      }
+    }
+    const mapped_field* m = channel->find(raw_name);
+    if (m) {
+      if (!type_fits(m->type, v.kind)) {
+        fail(rejection_reason::wrong_type, "field '" + std::string(raw_name) + "' should be " +
+                                               std::string(type_name(m->type)) + " but is " +
+                                               std::string(kind_name(v.kind)));
+        return;
+      }
+      if (m->type == field_type::card) {
+        if (v.kind != value_kind::null) privacy.take_card_field(*out, v.text);
+        return;
+      }
+      out->set_copy(m->target, v);
+      return;
+    }
+    field_id id = field_table::global().find(raw_name);
+    if (id != no_field) {
+      out->set_copy(id, v);
+    } else {
+      out->add_extra(raw_name, v);
+    }
+  }
+
+  void read_object(od::object obj, int depth) {
+    std::size_t base = path.size();
+    for (auto member : obj) {
+      std::string_view key;
+      if (member.unescaped_key().get(key)) {
+        fail(rejection_reason::invalid_json, "malformed object key");
+        return;
+      }
+      path.resize(base);
+      if (base) path += '.';
+      path += key;
+      od::value value = member.value();
+      od::json_type type;
+      if (value.type().get(type)) {
+        fail(rejection_reason::invalid_json, "malformed value for '" + path + "'");
+        return;
+      }
+      switch (type) {
+        case od::json_type::object: {
+          if (path == channel->timestamp_field)
+            return fail(rejection_reason::bad_timestamp, "timestamp field '" + path + "' is an object");
+          if (const mapped_field* m = channel->find(path); m && m->type != field_type::any)
+            return fail(rejection_reason::wrong_type, "field '" + path + "' should be " +
+                                                          std::string(type_name(m->type)) + " but is an object");
+          if (depth >= options.max_depth) {
+            od::object deep;
+            std::string_view raw;
+            if (value.get_object().get(deep) || deep.raw_json().get(raw))
+              return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
+            put(path, field_value::of_string(trim_right(raw)));
+            break;
+          }
+          od::object inner;
+          if (value.get_object().get(inner)) return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
+          read_object(inner, depth + 1);
+          if (failure) return;
+          break;
+        }
+        case od::json_type::array: {
+          od::array items;
+          std::string_view raw;
+          if (value.get_array().get(items) || items.raw_json().get(raw))
+            return fail(rejection_reason::invalid_json, "malformed array at '" + path + "'");
+          put(path, field_value::of_string(trim_right(raw)));
+          break;
+        }
+        case od::json_type::string: {
+          std::string_view s;
+          if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + path + "'");
+          put(path, field_value::of_string(s));
+          break;
+        }
+        case od::json_type::number: {
+          std::string_view literal = value.raw_json_token();
+          double number;
+          if (value.get_double().get(number))
+            return fail(rejection_reason::invalid_json, "malformed number at '" + path + "'");
+          put(path, field_value::of_number(trim_right(literal), number));
+          break;
+        }
+        case od::json_type::boolean: {
+          bool b;
+          if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + path + "'");
+          put(path, field_value::of_bool(b));
+          break;
+        }
+        case od::json_type::null: {
+          bool is_null;
+          if (value.is_null().get(is_null) || !is_null)
+            return fail(rejection_reason::invalid_json, "malformed null at '" + path + "'");
+          put(path, field_value{});
+          break;
+        }
+      }
+      if (failure) return;
+    }
+    path.resize(base);
+  }
+
+  void decode_json(std::string_view raw, char first) {
+    if (first != '{') {
+      if (first == '[' || first == '"')
+        return fail(rejection_reason::not_an_object, "a channel event must be a JSON object");
+      return fail(rejection_reason::invalid_json, "not JSON: an event starts with '{'");
+    }
+    std::size_t needed = raw.size() + simdjson::SIMDJSON_PADDING;
+    if (padded.size() < needed) padded.resize(needed);
+    std::memcpy(padded.data(), raw.data(), raw.size());
+    std::memset(padded.data() + raw.size(), 0, simdjson::SIMDJSON_PADDING);
+    od::document doc;
+    auto err = parser.iterate(padded.data(), raw.size(), padded.size()).get(doc);
+    if (err) return fail(rejection_reason::invalid_json, simdjson::error_message(err));
+    od::json_type type;
+    if (doc.type().get(type)) return fail(rejection_reason::invalid_json, "not a JSON document");
+    if (type != od::json_type::object)
+      return fail(rejection_reason::not_an_object, "a channel event must be a JSON object");
+    od::object obj;
+    if (doc.get_object().get(obj)) return fail(rejection_reason::invalid_json, "malformed object");
+    path.clear();
+    read_object(obj, 1);
+    if (failure) return;
+    // current_location() answers only while there is input left to read.
+    const char* trailing = nullptr;
+    if (!doc.current_location().get(trailing))
+      fail(rejection_reason::invalid_json, "trailing content after the JSON object");
+  }
+
+  void decode_access_log(std::string_view raw) {
+    access_log_line line;
+    std::string_view why;
+    if (!parse_access_log(raw, line, why)) return fail(rejection_reason::invalid_access_log, std::string(why));
+    auto put_string = [&](std::string_view name, std::string_view v) {
+      if (!v.empty()) put(name, field_value::of_string(v));
+    };
+    auto put_number = [&](std::string_view name, std::string_view v) {
+      if (v.empty()) return;
+      double n = 0;
+      for (char c : v) {
+        if (c < '0' || c > '9') return put_string(name, v);
+        n = n * 10 + (c - '0');
+      }
+      put(name, field_value::of_number(v, n));
+    };
+    put_string(channel->timestamp_field, line.time);
+    // An access-log line records one HTTP request; the action says so.
+    put("event", field_value::of_string("http_request"));
+    put_string("client_ip", line.client_ip);
+    put_string("user", line.user);
+    put_string("method", line.method);
+    put_string("path", line.path);
+    put_string("query", line.query);
+    put_string("protocol", line.protocol);
+    put_number("status", line.status);
+    put_number("bytes", line.bytes);
+    put_string("referrer", line.referrer);
+    put_string("user_agent", line.user_agent);
+  }
+};
+
+decoder::decoder(const minimiser& privacy, decoder_options options)
+    : impl_(std::make_unique<impl>(privacy, options)) {}
+decoder::~decoder() = default;
+
+std::optional<rejection> decoder::decode(std::string_view raw, const channel_mapping& channel,
+                                         source_position from, event& out) {
+  impl& s = *impl_;
+  out.clear();
+  out.channel = channel.name;
+  out.source = from;
+  s.channel = &channel;
+  s.out = &out;
+  s.failure.reset();
+  s.saw_time = false;
+  s.time_is_number = false;
+  s.time_text = {};
+
+  if (raw.size() > s.options.max_message_bytes)
+    return rejection{rejection_reason::oversized,
+                     "message of " + std::to_string(raw.size()) + " bytes exceeds the limit of " +
+                         std::to_string(s.options.max_message_bytes)};
+  std::size_t start = 0;
+  while (start < raw.size() && (raw[start] == ' ' || raw[start] == '\t' || raw[start] == '\n' || raw[start] == '\r'))
+    ++start;
+  if (start == raw.size()) return rejection{rejection_reason::empty, "empty message"};
+  if (!simdjson::validate_utf8(raw.data(), raw.size()))
+    return rejection{rejection_reason::invalid_utf8, "message is not valid UTF-8"};
+
+  bool looks_json = raw[start] == '{' || raw[start] == '[' || raw[start] == '"';
+  if (looks_json || !channel.accepts(input_format::access_log)) {
+    if (!channel.accepts(input_format::json))
+      return rejection{rejection_reason::invalid_access_log, "channel accepts access-log lines only"};
+    s.decode_json(raw, raw[start]);
+  } else {
+    s.decode_access_log(raw);
+  }
+  if (s.failure) return std::move(s.failure);
+
+  if (!s.saw_time || (s.time_text.empty() && !s.time_is_number))
+    return rejection{rejection_reason::missing_timestamp,
+                     "no timestamp field '" + channel.timestamp_field + "'"};
+  std::optional<timestamp_ns> t =
+      s.time_is_number ? event_time_from_epoch(s.time_number) : parse_event_time(s.time_text);
+  if (!t)
+    return rejection{rejection_reason::bad_timestamp,
+                     "timestamp '" + std::string(s.time_text.substr(0, 64)) +
+                         "' is not RFC 3339, Common Log Format or an epoch number"};
+  out.time = *t;
+
+  for (const auto& raw_name : channel.required) {
+    const mapped_field* m = channel.find(raw_name);
+    const field_value* v = m ? out.get(m->target) : out.get(std::string_view(raw_name));
+    if (!v || v->kind == value_kind::null)
+      return rejection{rejection_reason::missing_field, "required field '" + raw_name + "' is missing"};
+  }
+  if (!out.get(fields::event_outcome)) {
+    if (const field_value* action = out.get(fields::event_action)) {
+      if (auto it = channel.outcomes.find(action->text); it != channel.outcomes.end())
+        out.set(fields::event_outcome, field_value::of_string(it->second));
+    }
+  }
+  out.set(fields::event_channel, field_value::of_string(channel.name));
+  s.privacy.apply(out, channel);
+  return std::nullopt;
+}
+
+}  // namespace sentrail::ingest

@@ -1,0 +1,230 @@
+#include "ingest/minimise.h"
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace sentrail::ingest {
+namespace {
+
+constexpr std::size_t max_groups = 24;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+void to_hex(const unsigned char* bytes, std::size_t n, char* out) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = hex[bytes[i] >> 4];
+    out[2 * i + 1] = hex[bytes[i] & 0xF];
+  }
+}
+
+struct digit_group {
+  std::size_t begin, end;  // bytes
+};
+
+}  // namespace
+
+bool luhn_valid(std::string_view digits) {
+  int sum = 0;
+  bool twice = false;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    int d = *it - '0';
+    if (twice) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    twice = !twice;
+  }
+  return !digits.empty() && sum % 10 == 0;
+}
+
+std::optional<pan_match> find_pan(std::string_view text, std::size_t from) {
+  std::size_t i = from;
+  while (i < text.size()) {
+    if (!is_digit(text[i])) {
+      ++i;
+      continue;
+    }
+    // A run of digit groups separated by single spaces or dashes.
+    std::array<digit_group, max_groups> groups;
+    std::size_t n = 0;
+    std::size_t j = i;
+    while (j < text.size() && n < max_groups) {
+      std::size_t start = j;
+      while (j < text.size() && is_digit(text[j])) ++j;
+      groups[n++] = {start, j};
+      if (j + 1 < text.size() && (text[j] == ' ' || text[j] == '-') && is_digit(text[j + 1]))
+        ++j;
+      else
+        break;
+    }
+    // Try contiguous group spans, earliest start first, longest first.
+    for (std::size_t s = 0; s < n; ++s) {
+      char digits[19];
+      std::size_t count = 0;
+      std::size_t best_end = 0;
+      for (std::size_t e = s; e < n; ++e) {
+        std::size_t len = groups[e].end - groups[e].begin;
+        if (count + len > 19) break;
+        std::memcpy(digits + count, text.data() + groups[e].begin, len);
+        count += len;
+        if (count >= 13 && luhn_valid({digits, count})) best_end = groups[e].end;
+      }
+      if (best_end != 0) return pan_match{groups[s].begin, best_end};
+    }
+    i = groups[n - 1].end;
+  }
+  return std::nullopt;
+}
+
+std::size_t mask_pans(std::string& text) {
+  std::size_t masked = 0;
+  std::size_t from = 0;
+  while (auto m = find_pan(text, from)) {
+    std::size_t keep = 0;
+    for (std::size_t k = m->end; k > m->begin; --k) {
+      char& c = text[k - 1];
+      if (!is_digit(c)) continue;
+      if (keep < 4) {
+        ++keep;
+      } else {
+        c = '*';
+      }
+    }
+    ++masked;
+    from = m->end;
+  }
+  return masked;
+}
+
+void minimiser::keyed_hash(std::string_view prefix, std::string_view text, char* out32hex) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // Prefix keeps card tokens and field hashes in separate domains.
+  char buf[256];
+  std::string big;
+  const unsigned char* data;
+  std::size_t size = prefix.size() + text.size();
+  if (size <= sizeof buf) {
+    std::memcpy(buf, prefix.data(), prefix.size());
+    std::memcpy(buf + prefix.size(), text.data(), text.size());
+    data = reinterpret_cast<const unsigned char*>(buf);
+  } else {
+    big.append(prefix).append(text);
+    data = reinterpret_cast<const unsigned char*>(big.data());
+  }
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), data, size, digest, &len);
+  to_hex(digest, 16, out32hex);
+}
+
+void minimiser::card_token(std::string_view digits, char* out) const {
+  std::memcpy(out, "tok_", 4);
+  keyed_hash("card:", digits, out + 4);
+}
+
+void minimiser::set_card(event& e, std::string_view digits) const {
+  char token[token_length];
+  card_token(digits, token);
+  e.set_copy(fields::card_token, field_value::of_string({token, token_length}));
+  e.set_copy(fields::card_last4, field_value::of_string(digits.substr(digits.size() - 4)));
+}
+
+void minimiser::take_card_field(event& e, std::string_view raw) const {
+  auto m = find_pan(raw);
+  if (!m) {
+    // Not a full card number (already masked, or garbage): keep at most the last four digits.
+    char last4[4];
+    int n = 0;
+    for (auto it = raw.rbegin(); it != raw.rend() && n < 4; ++it)
+      if (is_digit(*it)) last4[3 - n++] = *it;
+    if (n == 4) e.set_copy(fields::card_last4, field_value::of_string({last4, 4}));
+    return;
+  }
+  char digits[19];
+  std::size_t count = 0;
+  for (std::size_t k = m->begin; k < m->end; ++k)
+    if (is_digit(raw[k])) digits[count++] = raw[k];
+  set_card(e, {digits, count});
+}
+
+void minimiser::apply(event& e, const channel_mapping& mapping) const {
+  // Card numbers in any field: mask in place, and tokenise the first one found
+  // when the event has no card token yet, so the card still correlates.
+  auto all = e.fields();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const field& f = all[i];
+    if (f.value.kind != value_kind::string && f.value.kind != value_kind::number) continue;
+    if (f.id == fields::card_token || f.id == fields::card_last4) continue;
+    auto m = find_pan(f.value.text);
+    if (!m) continue;
+    if (!e.get(fields::card_token)) {
+      char digits[19];
+      std::size_t count = 0;
+      for (std::size_t k = m->begin; k < m->end; ++k)
+        if (is_digit(f.value.text[k])) digits[count++] = f.value.text[k];
+      set_card(e, {digits, count});
+      all = e.fields();  // set_card may have grown the field list
+    }
+    std::string masked(all[i].value.text);
+    mask_pans(masked);
+    e.replace_at(i, field_value::of_string(masked));
+    all = e.fields();
+  }
+  for (const auto& [id, policy] : mapping.policies) {
+    if (policy == field_policy::keep) continue;
+    if (policy == field_policy::drop) {
+      e.erase(id);
+      continue;
+    }
+    const field_value* v = e.get(id);
+    if (!v || v->kind == value_kind::null) continue;
+    if (policy == field_policy::hash) {
+      char hashed[34] = {'h', '_'};
+      keyed_hash("field:", v->text, hashed + 2);
+      e.set_copy(id, field_value::of_string({hashed, sizeof hashed}));
+    } else {  // mask: keep the last four characters
+      std::string masked(v->text);
+      for (std::size_t k = 0; k + 4 < masked.size(); ++k) masked[k] = '*';
+      if (masked.size() <= 4) masked.assign(masked.size(), '*');
+      e.set_copy(id, field_value::of_string(masked));
+    }
+  }
+}
+
+result<std::string> privacy_key(const std::string& key_file) {
+  if (const char* env = std::getenv("SENTRAIL_HMAC_KEY"); env && *env) return std::string(env);
+  if (key_file.empty())
+    return error{"no HMAC key: set SENTRAIL_HMAC_KEY or privacy.hmac_key_file"};
+  std::error_code ec;
+  if (!std::filesystem::exists(key_file, ec)) {
+    unsigned char bytes[32];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) return error{"cannot draw random bytes for the HMAC key"};
+    char hex[64];
+    to_hex(bytes, sizeof bytes, hex);
+    auto parent = std::filesystem::path(key_file).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    std::ofstream out(key_file, std::ios::trunc);
+    out.write(hex, sizeof hex);
+    out.close();
+    if (!out) return error{key_file + ": cannot write a new HMAC key"};
+    ::chmod(key_file.c_str(), 0600);
+  }
+  std::ifstream in(key_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string key = text.str();
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  if (key.size() < 16) return error{key_file + ": the HMAC key must be at least 16 bytes"};
+  return key;
+}
+
+}  // namespace sentrail::ingest

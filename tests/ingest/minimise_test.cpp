@@ -1,0 +1,60 @@
+#include "ingest/minimise.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+using namespace sentrail::ingest;
+
+TEST(luhn, accepts_test_card_numbers_and_refuses_near_misses) {
+  EXPECT_TRUE(luhn_valid("4111111111111111"));
+  EXPECT_TRUE(luhn_valid("5555555555554444"));
+  EXPECT_TRUE(luhn_valid("378282246310005"));
+  EXPECT_FALSE(luhn_valid("4111111111111112"));
+}
+
+TEST(find_pan, finds_pans_between_13_and_19_digits_with_separators) {
+  EXPECT_TRUE(find_pan("card 4111111111111111 ok"));
+  EXPECT_TRUE(find_pan("4111-1111-1111-1111"));
+  EXPECT_TRUE(find_pan("4111 1111 1111 1111"));
+  EXPECT_TRUE(find_pan("order 12345 4111 1111 1111 1111"));  // PAN after an unrelated number
+  EXPECT_FALSE(find_pan("4111111111111112"));                  // fails Luhn
+  EXPECT_FALSE(find_pan("411111111111"));                      // 12 digits
+  EXPECT_FALSE(find_pan("2026-11-23T10:00:00Z"));
+  EXPECT_FALSE(find_pan("41111111111111111111111"));           // a 23-digit id, not a card
+}
+
+TEST(mask_pans, keeps_only_the_last_four_digits_of_every_card) {
+  std::string s = "a 4111111111111111 b 5555-5555-5555-4444 c";
+  EXPECT_EQ(mask_pans(s), 2u);
+  EXPECT_EQ(s, "a ************1111 b ****-****-****-4444 c");
+}
+
+TEST(minimiser, tokens_depend_on_the_key) {
+  minimiser a("key-one-0123456789"), b("key-two-0123456789");
+  char ta[token_length], tb[token_length], ta2[token_length];
+  a.card_token("4111111111111111", ta);
+  a.card_token("4111111111111111", ta2);
+  b.card_token("4111111111111111", tb);
+  EXPECT_EQ(std::string(ta, token_length), std::string(ta2, token_length));
+  EXPECT_NE(std::string(ta, token_length), std::string(tb, token_length));
+}
+
+TEST(minimiser, applies_hash_mask_and_drop_policies) {
+  auto m = parse_mapping(R"(
+channel: crm
+fields: {ts: "@timestamp", event: event.action, email: user.email, phone: user.phone, ssn: user.ssn}
+privacy: {user.email: hash, user.phone: mask, user.ssn: drop}
+)", "crm.yaml");
+  ASSERT_TRUE(m) << m.message();
+  minimiser privacy(sentrail::ingest::testing::test_key);
+  decoder dec(privacy);
+  event e;
+  auto r = dec.decode(R"({"ts":"2026-11-23T10:00:00Z","event":"update","email":"bob@example.com",
+    "phone":"+44 7700 900123","ssn":"078-05-1120"})", *m, {}, e);
+  ASSERT_FALSE(r) << r->detail;
+  EXPECT_EQ(e.get("user.ssn"), nullptr);
+  EXPECT_EQ(e.get("user.phone")->text, "***********0123");
+  EXPECT_EQ(e.get("user.email")->text.substr(0, 2), "h_");
+  EXPECT_EQ(e.get("user.email")->text.find("bob"), std::string_view::npos);
+}
