@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -560,18 +561,43 @@ class loader {
       f.values.push_back(std::move(m));
       return;
     }
-    std::vector<std::string> variants{text};
-    if (mods.windash && text.find('-') != std::string::npos) {
-      for (std::string_view dash : {"/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"}) {
-        std::string alt;
-        for (char c : text) {
-          if (c == '-') alt += dash;
-          else alt += c;
-        }
-        variants.push_back(std::move(alt));
-      }
-    }
+    std::vector<std::string> variants =
+        mods.windash ? windash_variants(text) : std::vector<std::string>{text};
     for (const auto& t : variants) f.values.push_back(string_matcher(t, mods));
+  }
+
+  /// `windash`: every `-` or `/` that starts a word (a command-line flag) may be
+  /// written with any of -, /, en dash, em dash or horizontal bar. All
+  /// permutations for up to three flags; beyond that, one dash style per variant.
+  static std::vector<std::string> windash_variants(const std::string& text) {
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    std::vector<std::size_t> at;
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if ((text[i] == '-' || text[i] == '/') && (i == 0 || !word(text[i - 1])) &&
+          i + 1 < text.size() && word(text[i + 1]))
+        at.push_back(i);
+    static const std::string_view dashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94",
+                                              "\xE2\x80\x95"};
+    std::vector<std::string> out;
+    if (at.empty()) return {text};
+    const bool permute = at.size() <= 3;
+    std::size_t combos = 1;
+    for (std::size_t k = 0; k < (permute ? at.size() : 1); ++k) combos *= 5;
+    for (std::size_t n = 0; n < combos; ++n) {
+      std::string v;
+      std::size_t code = n, next = 0;
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        if (next < at.size() && at[next] == i) {
+          v += dashes[code % 5];
+          if (permute) code /= 5;
+          ++next;
+        } else {
+          v += text[i];
+        }
+      }
+      out.push_back(std::move(v));
+    }
+    return out;
   }
 
   static const char* compare_name(op o) {

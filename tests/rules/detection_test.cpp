@@ -250,6 +250,21 @@ TEST(detection, windash_accepts_slash_and_unicode_dashes) {
   EXPECT_FALSE(matches(d, none));
 }
 
+TEST(detection, windash_swaps_slash_flags_for_dashes_and_permutes_each_flag) {
+  const std::string d = "  s: {cmd|windash|contains: 'net /user -add'}\n  condition: s\n";
+  event_builder mixed, path;
+  mixed.str("cmd", "net -user /add");
+  path.str("cmd", "net -user -add");
+  EXPECT_TRUE(matches(d, mixed));
+  EXPECT_TRUE(matches(d, path));
+  const std::string p = "  s: {cmd|windash: 'c:/a-b'}\n  condition: s\n";
+  event_builder literal, swapped;
+  literal.str("cmd", "c:/a-b");
+  swapped.str("cmd", "c:-a/b");
+  EXPECT_TRUE(matches(p, literal));
+  EXPECT_FALSE(matches(p, swapped));
+}
+
 TEST(detection, finds_raw_fields_added_without_an_id) {
   const std::string d = "  s: {card_entry: manual}\n  condition: s\n";
   event_builder raw;
