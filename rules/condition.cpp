@@ -22,6 +22,16 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+/// 'text', built without `"'" + std::string` (GCC 12 warns falsely on that: PR 105329).
+std::string quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  out += text;
+  out += '\'';
+  return out;
+}
+
 /// `*` matches any run of characters; everything else literally.
 bool name_matches(std::string_view pattern, std::string_view name) {
   std::size_t p = 0, s = 0, star = std::string_view::npos, mark = 0;
@@ -149,7 +159,7 @@ class parser {
       return -1;
     }
     if (is_keyword("and") || is_keyword("or")) {
-      fail(cur_.offset, "'" + std::string(cur_.text) + "' where a selection was expected");
+      fail(cur_.offset, quoted(cur_.text) + " where a selection was expected");
       return -1;
     }
     token quantifier = cur_;
@@ -173,7 +183,7 @@ class parser {
           selected.push_back(static_cast<int>(i));
       }
       if (selected.empty()) {
-        fail(cur_.offset, "'" + std::string(cur_.text) + "' matches no selection");
+        fail(cur_.offset, quoted(cur_.text) + " matches no selection");
         return -1;
       }
       advance();

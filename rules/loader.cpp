@@ -69,8 +69,7 @@ bool parse_number(std::string_view text, double& out) {
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
 const std::vector<std::string_view> known_unsupported = {
-    "base64", "base64offset", "wide", "utf16le", "utf16be", "utf16", "expand", "fieldref",
-    "neq", "minute", "hour", "day", "week", "month", "year"};
+    "expand", "neq", "minute", "hour", "day", "week", "month", "year"};
 
 class loader {
  public:
@@ -458,7 +457,9 @@ class loader {
   struct modifiers {
     bool contains = false, startswith = false, endswith = false, all = false, re = false,
          i = false, m = false, s = false, cidr = false, exists = false, cased = false,
-         windash = false;
+         windash = false, fieldref = false;
+    int base64 = 0;        // 1: base64, 2: base64offset
+    std::string encoding;  // utf16le, utf16be or utf16 (with BOM); empty: the UTF-8 as written
     op compare = op::equals;  // gt/gte/lt/lte when set
     std::string problem;
 
@@ -476,6 +477,11 @@ class loader {
       else if (name == "exists") exists = true;
       else if (name == "cased") cased = true;
       else if (name == "windash") windash = true;
+      else if (name == "fieldref") fieldref = true;
+      else if (name == "base64") base64 = 1;
+      else if (name == "base64offset") base64 = 2;
+      else if (name == "wide" || name == "utf16le") encoding = "utf16le";
+      else if (name == "utf16be" || name == "utf16") encoding = name;
       else if (name == "gt") compare = op::gt;
       else if (name == "gte") compare = op::gte;
       else if (name == "lt") compare = op::lt;
@@ -561,8 +567,39 @@ class loader {
       f.values.push_back(std::move(m));
       return;
     }
+    if (mods.fieldref) {
+      if (mods.contains || mods.startswith || mods.endswith || mods.windash || mods.base64) {
+        error(v, "'fieldref' cannot be combined with other value modifiers yet");
+        return;
+      }
+      m.kind = op::fieldref;
+      m.ref = ingest::field_table::global().intern(text);
+      m.text = text;
+      f.values.push_back(std::move(m));
+      return;
+    }
+    if (!mods.encoding.empty() && !mods.base64) {
+      error(v, "'" + mods.encoding + "' only makes sense before 'base64' or 'base64offset'");
+      return;
+    }
     std::vector<std::string> variants =
         mods.windash ? windash_variants(text) : std::vector<std::string>{text};
+    if (mods.base64) {
+      // Encoded bytes are literal and case matters in base64.
+      modifiers literal = mods;
+      literal.cased = true;
+      std::vector<std::string> encoded;
+      for (const auto& t : variants) {
+        std::string bytes = encode_text(t, mods.encoding);
+        if (mods.base64 == 1) {
+          encoded.push_back(escape_wildcards(base64(bytes)));
+        } else {
+          for (auto& b : base64_offsets(bytes)) encoded.push_back(escape_wildcards(b));
+        }
+      }
+      for (const auto& t : encoded) f.values.push_back(string_matcher(t, literal));
+      return;
+    }
     for (const auto& t : variants) f.values.push_back(string_matcher(t, mods));
   }
 
@@ -596,6 +633,92 @@ class loader {
         }
       }
       out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  static std::string escape_wildcards(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '*' || c == '?' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out;
+  }
+
+  static std::string base64(std::string_view in) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+      unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
+                   (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+      out += alphabet[(n >> 18) & 63];
+      out += alphabet[(n >> 12) & 63];
+      out += alphabet[(n >> 6) & 63];
+      out += alphabet[n & 63];
+    }
+    if (i + 1 == in.size()) {
+      unsigned n = static_cast<unsigned char>(in[i]) << 16;
+      out += alphabet[(n >> 18) & 63];
+      out += alphabet[(n >> 12) & 63];
+      out += "==";
+    } else if (i + 2 == in.size()) {
+      unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+      out += alphabet[(n >> 18) & 63];
+      out += alphabet[(n >> 12) & 63];
+      out += alphabet[(n >> 6) & 63];
+      out += '=';
+    }
+    return out;
+  }
+
+  /// The three base64 forms of `bytes` at offsets 0, 1 and 2 inside a longer
+  /// encoded text, trimmed to the characters that do not depend on neighbours
+  /// (the same expansion pySigma uses).
+  static std::vector<std::string> base64_offsets(const std::string& bytes) {
+    static const std::size_t start[] = {0, 2, 3};
+    static const int end[] = {0, -3, -2};  // 0: keep to the end
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < 3; ++i) {
+      std::string enc = base64(std::string(i, ' ') + bytes);
+      int cut = end[(bytes.size() + i) % 3];
+      std::size_t stop = cut == 0 ? enc.size() : enc.size() - static_cast<std::size_t>(-cut);
+      out.push_back(stop > start[i] ? enc.substr(start[i], stop - start[i]) : std::string{});
+    }
+    return out;
+  }
+
+  /// UTF-8 text re-encoded as UTF-16 (`wide`, `utf16le`, `utf16be`, `utf16` with a BOM).
+  static std::string encode_text(const std::string& text, const std::string& encoding) {
+    if (encoding.empty()) return text;
+    std::string out;
+    const bool be = encoding == "utf16be";
+    if (encoding == "utf16") out += "\xFF\xFE";
+    auto unit = [&](unsigned u) {
+      char lo = static_cast<char>(u & 0xff), hi = static_cast<char>(u >> 8);
+      out += be ? hi : lo;
+      out += be ? lo : hi;
+    };
+    for (std::size_t i = 0; i < text.size();) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      unsigned cp = c;
+      std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+      if (len > 1 && i + len <= text.size()) {
+        cp = c & (0x7f >> len);
+        for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+      } else {
+        len = 1;
+      }
+      i += len;
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        unit(0xD800 + (cp >> 10));
+        unit(0xDC00 + (cp & 0x3ff));
+      } else {
+        unit(cp);
+      }
     }
     return out;
   }

@@ -118,11 +118,13 @@ int value_matcher::cost() const {
       return 8;
     case op::regex:
       return 20;
+    case op::fieldref:
+      return 4;
   }
   return 10;
 }
 
-bool value_matcher::test(const ingest::field_value& v) const {
+bool value_matcher::test(const ingest::field_value& v, const ingest::event& e) const {
   const std::string_view t = v.text;
   switch (kind) {
     case op::equals:
@@ -157,6 +159,15 @@ bool value_matcher::test(const ingest::field_value& v) const {
       return flag;
     case op::is_null:
       return v.kind == ingest::value_kind::null;
+    case op::fieldref: {
+      const ingest::field_value* other = e.get(ref);
+      if (other == nullptr) other = e.get(std::string_view(text));
+      if (other == nullptr || other->text.size() != t.size()) return false;
+      for (std::size_t i = 0; i < t.size(); ++i)
+        if ((cased ? t[i] : lower(t[i])) != (cased ? other->text[i] : lower(other->text[i])))
+          return false;
+      return true;
+    }
   }
   return false;
 }
@@ -172,7 +183,7 @@ bool field_matcher::test(const ingest::event& e) const {
     // Keyword search: each value must (all) or may (any) hit some string field.
     auto hit = [&](const value_matcher& m) {
       for (const auto& f : e.fields())
-        if (f.value.kind == ingest::value_kind::string && m.test(f.value)) return true;
+        if (f.value.kind == ingest::value_kind::string && m.test(f.value, e)) return true;
       return false;
     };
     if (all) return std::all_of(values.begin(), values.end(), hit);
@@ -190,11 +201,11 @@ bool field_matcher::test(const ingest::event& e) const {
   }
   if (all) {
     for (const auto& m : values)
-      if (!m.test(*v)) return false;
+      if (!m.test(*v, e)) return false;
     return true;
   }
   for (const auto& m : values)
-    if (m.test(*v)) return true;
+    if (m.test(*v, e)) return true;
   return false;
 }
 
@@ -282,7 +293,12 @@ void compiled::optimise() {
 
 std::string diagnostic::to_string() const {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+    out += ':';
+    out += std::to_string(column);
+  }
   out += sev == severity::error ? ": error: " : ": warning: ";
   out += message;
   return out;

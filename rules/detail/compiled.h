@@ -38,6 +38,7 @@ enum class op : std::uint8_t {
   lte,
   exists,   // field present (flag) or absent (!flag)
   is_null,  // field absent or null
+  fieldref,  // equals the value of another field (`ref`)
 };
 
 /// Byte classes of a glob pattern.
@@ -52,14 +53,15 @@ struct value_matcher {
   std::uint8_t prefix = 0;  // cidr: prefix length
   std::array<std::uint8_t, 16> net{};
   double number = 0;
-  std::string text;  // lowercased unless cased
+  ingest::field_id ref = ingest::no_field;  // fieldref: the other field
+  std::string text;  // fieldref: the other field's name  // lowercased unless cased
   std::vector<glob_byte> glob;
   std::unique_ptr<re2::RE2, re2_deleter> re;
 
   /// Rough relative cost, to try cheap tests first.
   int cost() const;
-  /// Tests a present value.
-  bool test(const ingest::field_value& v) const;
+  /// Tests a present value `v` of event `e`.
+  bool test(const ingest::field_value& v, const ingest::event& e) const;
 };
 
 /// A field and the values it is tested against (OR, or AND with `all`).

@@ -265,6 +265,50 @@ TEST(detection, windash_swaps_slash_flags_for_dashes_and_permutes_each_flag) {
   EXPECT_FALSE(matches(p, swapped));
 }
 
+TEST(detection, base64_matches_the_encoded_value_exactly) {
+  const std::string d = "  s: {f|base64: hello}\n  condition: s\n";
+  event_builder yes, wrong_case;
+  yes.str("f", "aGVsbG8=");
+  wrong_case.str("f", "AGVSBG8=");
+  EXPECT_TRUE(matches(d, yes));
+  EXPECT_FALSE(matches(d, wrong_case));
+}
+
+TEST(detection, base64offset_finds_the_value_at_every_alignment) {
+  const std::string d = "  s: {f|base64offset|contains: 'IEX (New-Object'}\n  condition: s\n";
+  for (const char* encoded : {"SUVYIChOZXctT2JqZWN0IHRhaWw=", "eElFWCAoTmV3LU9iamVjdCB0YWls",
+                              "eHlJRVggKE5ldy1PYmplY3QgdGFpbA=="}) {
+    event_builder e;
+    e.str("f", encoded);
+    EXPECT_TRUE(matches(d, e)) << encoded;
+  }
+  event_builder other;
+  other.str("f", "aGVsbG8gd29ybGQ=");
+  EXPECT_FALSE(matches(d, other));
+}
+
+TEST(detection, wide_encodes_as_utf16le_before_base64) {
+  const std::string d = "  s: {f|wide|base64offset|contains: IEX}\n  condition: s\n";
+  event_builder aligned, shifted, narrow;
+  aligned.str("f", "SQBFAFgA");
+  shifted.str("f", "YQBiACAASQBFAFgAIAB6AA==");
+  narrow.str("f", "SUVYIChOZXctT2JqZWN0IHRhaWw=");
+  EXPECT_TRUE(matches(d, aligned));
+  EXPECT_TRUE(matches(d, shifted));
+  EXPECT_FALSE(matches(d, narrow));
+}
+
+TEST(detection, fieldref_compares_with_another_field) {
+  const std::string d = "  s: {user.name|fieldref: target.user.name}\n  condition: s\n";
+  event_builder same, differ, missing;
+  same.str("user.name", "Bob").str("target.user.name", "bob");
+  differ.str("user.name", "bob").str("target.user.name", "alice");
+  missing.str("user.name", "bob");
+  EXPECT_TRUE(matches(d, same));
+  EXPECT_FALSE(matches(d, differ));
+  EXPECT_FALSE(matches(d, missing));
+}
+
 TEST(detection, finds_raw_fields_added_without_an_id) {
   const std::string d = "  s: {card_entry: manual}\n  condition: s\n";
   event_builder raw;

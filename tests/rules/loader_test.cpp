@@ -71,8 +71,8 @@ TEST(loader, reports_unknown_modifiers_at_the_key) {
 }
 
 TEST(loader, reports_unsupported_sigma_modifiers_as_not_supported_yet) {
-  EXPECT_EQ(only_diagnostic(std::string(head) + "    f|base64offset|contains: x\n  condition: sel\n"),
-            "bad.yml:5:5: error: modifier 'base64offset' is not supported yet");
+  EXPECT_EQ(only_diagnostic(std::string(head) + "    f|expand: '%x%'\n  condition: sel\n"),
+            "bad.yml:5:5: error: modifier 'expand' is not supported yet");
 }
 
 TEST(loader, reports_unknown_condition_identifiers_at_the_identifier) {
