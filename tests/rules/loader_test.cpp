@@ -95,6 +95,21 @@ TEST(loader, reports_a_missing_detection_at_the_document) {
             "bad.yml:1:1: error: rule has no 'detection'");
 }
 
+TEST(loader, reports_a_missing_title_at_the_document) {
+  EXPECT_EQ(only_diagnostic("id: x\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n"),
+            "bad.yml:1:1: error: rule has no 'title'");
+}
+
+TEST(loader, reports_every_error_of_a_rule_not_just_the_first) {
+  auto r = parse_rules(std::string(head) + "    a|nope: x\n    b|gt: y\n  condition: sel or missing\n",
+                       "bad.yml");
+  ASSERT_EQ(r.diagnostics.size(), 3u) << dump(r);
+  EXPECT_EQ(r.diagnostics[0].line, 5);
+  EXPECT_EQ(r.diagnostics[1].line, 6);
+  EXPECT_EQ(r.diagnostics[2].line, 7);
+  EXPECT_TRUE(r.rules.detections().empty());
+}
+
 TEST(loader, reports_a_missing_condition_at_the_detection) {
   EXPECT_EQ(only_diagnostic(std::string(head) + "    f: x\n"),
             "bad.yml:4:3: error: detection has no 'condition'");

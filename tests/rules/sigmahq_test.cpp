@@ -50,5 +50,31 @@ TEST(sigmahq, loads_the_public_rule_set_with_clear_diagnostics) {
   EXPECT_EQ(warnings, r.rules.detections().size());
 }
 
+TEST(sigmahq, webserver_rules_run_on_the_web_channel_through_a_mapping) {
+  const std::filesystem::path dir = SENTRAIL_SHARED_DIR "/data/sigmahq/rules/web";
+  if (!std::filesystem::is_directory(dir))
+    GTEST_SKIP() << "SigmaHQ rules not present at " << dir.string();
+  load_options opts;
+  opts.mappings.push_back({"", "", "webserver", "web"});
+  auto r = load_rules(dir, opts);
+  EXPECT_FALSE(r.has_errors());
+  auto web = r.rules.for_channel("web");
+  std::printf("SigmaHQ web/: %zu rules, %zu on the web channel via category webserver\n",
+              r.rules.detections().size(), web.size());
+  EXPECT_GE(web.size(), 10u);
+  for (const auto* rule : web) EXPECT_EQ(rule->info().category, "webserver");
+
+  // "Source code enumeration": a keyword rule looking for '.git/'.
+  const detection_rule* git = r.rules.find("953d460b-f810-420a-97a2-cfca4c98e602");
+  ASSERT_NE(git, nullptr);
+  ingest::event hit, miss;
+  hit.set_copy(ingest::field_table::global().intern("url.original"),
+               ingest::field_value::of_string("/shop/.GIT/config"));
+  miss.set_copy(ingest::field_table::global().intern("url.original"),
+                ingest::field_value::of_string("/shop/cart"));
+  EXPECT_TRUE(git->matches(hit));
+  EXPECT_FALSE(git->matches(miss));
+}
+
 }  // namespace
 }  // namespace sentrail::rules
