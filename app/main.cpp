@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
   sentrail::app::add_broker_command(app, result);
   sentrail::app::add_run_command(app, result);
   sentrail::app::add_replay_command(app, result);
+#ifndef SENTRAIL_NO_GEN_COMMAND
   sentrail::app::add_gen_command(app, result);
+#endif
   sentrail::app::add_rules_command(app, result);
   CLI11_PARSE(app, argc, argv);
   return result.exit_code;

@@ -336,3 +336,17 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
 }
 
 }  // namespace sentrail::ingest
+
+namespace sentrail::ingest {
+std::optional<std::string> peek_string_field(std::string_view raw, std::string_view name) {
+  thread_local od::parser parser;
+  simdjson::padded_string copy(raw);
+  od::document doc;
+  if (parser.iterate(copy).get(doc)) return std::nullopt;
+  od::object obj;
+  if (doc.get_object().get(obj)) return std::nullopt;
+  std::string_view value;
+  if (obj.find_field_unordered(name).get_string().get(value)) return std::nullopt;
+  return std::string(value);
+}
+}  // namespace sentrail::ingest

@@ -60,3 +60,9 @@ class decoder {
 };
 
 }  // namespace sentrail::ingest
+
+namespace sentrail::ingest {
+/// A top-level string field of a JSON object, for routing before decoding
+/// (e.g. the `channel` field of a replay file). Nothing when absent or not JSON.
+std::optional<std::string> peek_string_field(std::string_view raw, std::string_view name);
+}  // namespace sentrail::ingest

@@ -1,0 +1,83 @@
+#include "app/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+
+namespace sentrail::app {
+namespace {
+
+std::string where(const std::string& file, const YAML::Node& n) {
+  return file + ":" + std::to_string(n.Mark().line + 1) + ":" + std::to_string(n.Mark().column + 1);
+}
+
+status check_keys(const std::string& file, const YAML::Node& map, const std::set<std::string>& known) {
+  for (const auto& kv : map) {
+    auto key = kv.first.as<std::string>();
+    if (!known.count(key)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return error{where(file, kv.first) + ": unknown key '" + key + "' (expected one of " + list + ")"};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+result<engine_config> load_config(const std::string& file, engine_config c) {
+  try {
+    YAML::Node root = YAML::LoadFile(file);
+    if (root.IsNull()) return c;
+    if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
+    if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
+                                         "ingest", "metrics_port", "api_port", "output"}); !s)
+      return error{s.message()};
+    if (auto k = root["kafka"]) {
+      if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
+        return error{s.message()};
+      if (k["brokers"]) c.worker.brokers = k["brokers"].as<std::string>();
+      if (k["group"]) c.worker.group = k["group"].as<std::string>();
+      if (k["batch_max_messages"]) c.worker.batch_max_messages = k["batch_max_messages"].as<std::size_t>();
+      if (k["batch_max_ms"]) c.worker.batch_max_ms = k["batch_max_ms"].as<int>();
+      if (auto p = k["properties"]) {
+        if (!p.IsMap()) return error{where(file, p) + ": kafka.properties must map librdkafka names to values"};
+        for (const auto& kv : p)
+          c.worker.kafka_properties.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+      }
+    }
+    if (auto t = root["topics"]) {
+      if (auto s = check_keys(file, t, {"alerts", "deadletter"}); !s) return error{s.message()};
+      if (t["alerts"]) c.worker.alerts_topic = t["alerts"].as<std::string>();
+      if (t["deadletter"]) c.worker.deadletter_topic = t["deadletter"].as<std::string>();
+    }
+    if (root["rules"]) c.rules_path = root["rules"].as<std::string>();
+    if (root["state"]) c.state_dir = root["state"].as<std::string>();
+    if (root["mappings"]) c.mappings_dir = root["mappings"].as<std::string>();
+    if (auto p = root["privacy"]) {
+      if (auto s = check_keys(file, p, {"hmac_key_file"}); !s) return error{s.message()};
+      if (p["hmac_key_file"]) c.hmac_key_file = p["hmac_key_file"].as<std::string>();
+    }
+    if (auto i = root["ingest"]) {
+      if (auto s = check_keys(file, i, {"max_message_bytes"}); !s) return error{s.message()};
+      if (i["max_message_bytes"]) c.worker.decoding.max_message_bytes = i["max_message_bytes"].as<std::size_t>();
+    }
+    if (root["metrics_port"]) c.metrics_port = root["metrics_port"].as<int>();
+    if (root["api_port"]) c.api_port = root["api_port"].as<int>();
+    if (auto o = root["output"]) {
+      auto f = o.as<std::string>();
+      if (f == "json") c.worker.stdout_format = alert::console_format::json;
+      else if (f == "text") c.worker.stdout_format = alert::console_format::text;
+      else if (f == "none") c.worker.stdout_format = alert::console_format::none;
+      else return error{where(file, o) + ": output must be json, text or none"};
+    }
+    return c;
+  } catch (const YAML::BadFile&) {
+    return error{file + ": cannot read the configuration file"};
+  } catch (const YAML::Exception& e) {
+    return error{file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                 ": " + e.msg};
+  }
+}
+
+}  // namespace sentrail::app

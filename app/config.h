@@ -1,0 +1,27 @@
+#pragma once
+// The engine's configuration: a YAML file (docs/configuration.md), then flags
+// on top. Every option has its default here.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "worker/worker.h"
+
+namespace sentrail::app {
+
+struct engine_config {
+  worker::worker_options worker;
+  std::string rules_path;                    // file or folder of Sigma rules
+  std::string state_dir;                     // RocksDB state
+  std::string mappings_dir;                  // Default: none (the built-in channels only)
+  std::string hmac_key_file;                 // Default: <state>/hmac.key
+  int metrics_port = 9464;                   // Default: 9464; 0 turns it off
+  int api_port = 0;                          // Default: 0 (off until the triage API lands)
+};
+
+/// Reads `file` over the defaults; errors name file:line:column and the cause.
+result<engine_config> load_config(const std::string& file, engine_config defaults = {});
+
+}  // namespace sentrail::app

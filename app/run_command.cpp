@@ -1,0 +1,128 @@
+// `sentrail run`: the streaming engine over the channel topics.
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/rules_loading.h"
+#include "ingest/mapping.h"
+#include "ingest/minimise.h"
+#include "store/store.h"
+#include "worker/worker.h"
+
+namespace sentrail::app {
+namespace {
+
+std::atomic<bool> run_stop{false};
+
+struct run_flags {
+  std::string config_file, brokers, rules, state, group, mappings, output;
+  int metrics_port = -1, api_port = -1;
+  double status_interval = 0;
+  bool colour = false;
+};
+
+int run_engine(const run_flags& f) {
+  engine_config config;
+  if (!f.config_file.empty()) {
+    auto loaded = load_config(f.config_file);
+    if (!loaded) {
+      std::fprintf(stderr, "sentrail run: %s\n", loaded.message().c_str());
+      return 2;
+    }
+    config = std::move(loaded).value();
+  }
+  // Flags override the file.
+  if (!f.brokers.empty()) config.worker.brokers = f.brokers;
+  if (!f.rules.empty()) config.rules_path = f.rules;
+  if (!f.state.empty()) config.state_dir = f.state;
+  if (!f.group.empty()) config.worker.group = f.group;
+  if (!f.mappings.empty()) config.mappings_dir = f.mappings;
+  if (f.metrics_port >= 0) config.metrics_port = f.metrics_port;
+  if (f.api_port >= 0) config.api_port = f.api_port;
+  if (f.output == "json") config.worker.stdout_format = alert::console_format::json;
+  if (f.output == "text") config.worker.stdout_format = alert::console_format::text;
+  if (f.output == "none") config.worker.stdout_format = alert::console_format::none;
+  if (f.status_interval > 0) config.worker.status_interval_seconds = f.status_interval;
+  config.worker.colour = f.colour;
+
+  for (auto [value, name] : {std::pair{&config.worker.brokers, "--brokers"},
+                             std::pair{&config.rules_path, "--rules"}, std::pair{&config.state_dir, "--state"}}) {
+    if (value->empty()) {
+      std::fprintf(stderr, "sentrail run: %s is required (as a flag or in --config)\n", name);
+      return 2;
+    }
+  }
+
+  auto channels = config.mappings_dir.empty() ? ingest::default_catalog()
+                                              : ingest::load_catalog(config.mappings_dir);
+  if (!channels) {
+    std::fprintf(stderr, "sentrail run: %s\n", channels.message().c_str());
+    return 2;
+  }
+  if (config.hmac_key_file.empty()) config.hmac_key_file = (std::filesystem::path(config.state_dir) / "hmac.key").string();
+  auto key = ingest::privacy_key(config.hmac_key_file);
+  if (!key) {
+    std::fprintf(stderr, "sentrail run: %s\n", key.message().c_str());
+    return 2;
+  }
+  ingest::minimiser privacy(std::move(key).value());
+
+  // A bad rule is refused with file:line:cause and the engine runs with the rest.
+  rules::load_result loaded = load_and_report(config.rules_path);
+  std::fprintf(stderr, "sentrail run: %zu detection rules loaded (%zu refused) from %s\n",
+               loaded.rules.detections().size(), loaded.error_count(), config.rules_path.c_str());
+
+  auto db = store::durable_store::open(config.state_dir);
+  if (!db) {
+    std::fprintf(stderr, "sentrail run: %s\n", db.message().c_str());
+    return 2;
+  }
+
+  std::signal(SIGTERM, [](int) { run_stop = true; });
+  std::signal(SIGINT, [](int) { run_stop = true; });
+  worker::worker engine(config.worker, *channels, loaded.rules, privacy, **db);
+  std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
+               channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
+  status s = engine.run(run_stop);
+  if (!s) {
+    std::fprintf(stderr, "sentrail run: %s\n", s.message().c_str());
+    return 1;
+  }
+  const auto& c = engine.counts();
+  std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters\n",
+               static_cast<unsigned long long>(c.pipeline.events),
+               static_cast<unsigned long long>(c.pipeline.alerts - c.duplicate_alerts),
+               static_cast<unsigned long long>(c.pipeline.rejected));
+  return 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, command_result& out) {
+  auto f = std::make_shared<run_flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run the streaming engine: consume the channel topics as a consumer group, decode,\n"
+      "minimise and match every event, and emit alerts to the alerts topic and stdout.\n"
+      "Bad input goes to the dead-letter topic with its reason. Flags override --config.");
+  cmd->add_option("--config", f->config_file, "YAML configuration file (docs/configuration.md)")->check(CLI::ExistingFile);
+  cmd->add_option("--brokers", f->brokers, "Kafka bootstrap servers, HOST:PORT[,HOST:PORT]");
+  cmd->add_option("--rules", f->rules, "Sigma rule file or folder");
+  cmd->add_option("--state", f->state, "State directory (RocksDB; created if missing)");
+  cmd->add_option("--group", f->group, "Consumer group id (default: sentrail)");
+  cmd->add_option("--mappings", f->mappings, "Folder of extra channel mappings (*.yaml)");
+  cmd->add_option("--metrics-port", f->metrics_port, "Prometheus /metrics port; 0 turns it off (default: 9464)");
+  cmd->add_option("--api-port", f->api_port, "Triage API port; 0 turns it off (default: 0)");
+  cmd->add_option("--output", f->output, "Alerts on stdout: json, text or none (default: json)")
+      ->check(CLI::IsMember({"json", "text", "none"}));
+  cmd->add_option("--status-interval", f->status_interval, "Print a status line to stderr every N seconds");
+  cmd->add_flag("--colour", f->colour, "Colour text alerts by level");
+  cmd->callback([f, &out] { out.exit_code = run_engine(*f); });
+}
+
+}  // namespace sentrail::app

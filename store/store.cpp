@@ -1,0 +1,187 @@
+#include "store/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+namespace sentrail::store {
+namespace {
+
+constexpr const char* column_families[] = {"default", "offsets",
+                                           "alerts", "outbox"};
+enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3 };
+
+std::string offset_key(std::string_view topic, std::int32_t partition) {
+  std::string k(topic);
+  k.push_back('\0');
+  auto p = static_cast<std::uint32_t>(partition);
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>((p >> shift) & 0xFF));
+  return k;
+}
+
+std::string encode_u64(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+  return s;  // big-endian, so key order is numeric order
+}
+
+std::uint64_t decode_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  for (char c : s.substr(0, 8)) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+}  // namespace
+
+void batch::set_next_offset(std::string_view topic, std::int32_t partition, std::int64_t next) {
+  for (auto& o : offsets) {
+    if (o.partition == partition && o.topic == topic) {
+      if (next > o.next) o.next = next;
+      return;
+    }
+  }
+  offsets.push_back({std::string(topic), partition, next});
+}
+
+struct durable_store::impl {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::WriteOptions write_options;
+  std::uint64_t next_sequence = 1;
+
+  rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return handles[i]; }
+
+  ~impl() {
+    if (!db) return;
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+    delete db;
+  }
+};
+
+durable_store::durable_store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+durable_store::~durable_store() = default;
+
+result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem::path& dir,
+                                                           store_options options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return error{dir.string() + ": cannot create the state directory: " + ec.message()};
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = options.write_buffer_bytes;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.write_buffer_size = options.write_buffer_bytes / 4;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : column_families) descriptors.emplace_back(name, cf_options);
+
+  auto i = std::make_unique<impl>();
+  i->write_options.sync = options.sync_writes;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &i->handles, &i->db);
+  if (!s.ok()) return error{dir.string() + ": cannot open the state store: " + s.ToString()};
+
+  // Continue outbox sequences after the last one still pending.
+  std::unique_ptr<rocksdb::Iterator> it(i->db->NewIterator({}, i->cf(cf_outbox)));
+  it->SeekToLast();
+  if (it->Valid()) i->next_sequence = decode_u64(it->key().ToStringView()) + 1;
+  return std::unique_ptr<durable_store>(new durable_store(std::move(i)));
+}
+
+std::optional<std::int64_t> durable_store::next_offset(std::string_view topic,
+                                                       std::int32_t partition) const {
+  std::string value;
+  auto s = impl_->db->Get({}, impl_->cf(cf_offsets), offset_key(topic, partition), &value);
+  if (!s.ok()) return std::nullopt;
+  return static_cast<std::int64_t>(decode_u64(value));
+}
+
+bool durable_store::has_alert(std::string_view id) const {
+  std::string value;
+  return impl_->db->Get({}, impl_->cf(cf_alerts), rocksdb::Slice(id.data(), id.size()), &value).ok();
+}
+
+std::optional<std::string> durable_store::alert_json(std::string_view id) const {
+  std::string value;
+  if (!impl_->db->Get({}, impl_->cf(cf_alerts), rocksdb::Slice(id.data(), id.size()), &value).ok())
+    return std::nullopt;
+  return value;
+}
+
+std::size_t durable_store::alert_count() const {
+  std::size_t n = 0;
+  for_each_alert([&](std::string_view, std::string_view) { ++n; });
+  return n;
+}
+
+void durable_store::for_each_alert(
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_alerts)));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    fn(it->key().ToStringView(), it->value().ToStringView());
+}
+
+bool durable_store::add_alert(batch& b, std::string_view id, std::string_view json) const {
+  for (const auto& [existing, _] : b.alerts)
+    if (existing == id) return false;
+  if (has_alert(id)) return false;
+  b.alerts.emplace_back(std::string(id), std::string(json));
+  return true;
+}
+
+status durable_store::commit(batch& b) {
+  rocksdb::WriteBatch writes;
+  for (const auto& o : b.offsets)
+    writes.Put(impl_->cf(cf_offsets), offset_key(o.topic, o.partition),
+               encode_u64(static_cast<std::uint64_t>(o.next)));
+  for (const auto& [id, json] : b.alerts) writes.Put(impl_->cf(cf_alerts), id, json);
+  std::uint64_t seq = impl_->next_sequence;
+  for (auto& r : b.outbox) {
+    r.sequence = seq++;
+    std::string value;
+    value.reserve(r.topic.size() + r.key.size() + r.payload.size() + 2);
+    value.append(r.topic).push_back('\0');
+    value.append(r.key).push_back('\0');
+    value.append(r.payload);
+    writes.Put(impl_->cf(cf_outbox), encode_u64(r.sequence), value);
+  }
+  if (writes.Count() == 0) return {};
+  rocksdb::Status s = impl_->db->Write(impl_->write_options, &writes);
+  if (!s.ok()) return error{"state store write failed: " + s.ToString()};
+  impl_->next_sequence = seq;
+  return {};
+}
+
+std::vector<outbox_record> durable_store::pending_outbox() const {
+  std::vector<outbox_record> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_outbox)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view v = it->value().ToStringView();
+    auto a = v.find('\0');
+    auto b = v.find('\0', a + 1);
+    if (a == std::string_view::npos || b == std::string_view::npos) continue;
+    out.push_back({decode_u64(it->key().ToStringView()), std::string(v.substr(0, a)),
+                   std::string(v.substr(a + 1, b - a - 1)), std::string(v.substr(b + 1))});
+  }
+  return out;
+}
+
+status durable_store::mark_published(const std::vector<std::uint64_t>& sequences) {
+  if (sequences.empty()) return {};
+  rocksdb::WriteBatch writes;
+  for (auto seq : sequences) writes.Delete(impl_->cf(cf_outbox), encode_u64(seq));
+  // Losing this write only means a record is published again after a crash;
+  // consumers dedupe by alert id, so it need not wait for fsync.
+  rocksdb::WriteOptions relaxed;
+  rocksdb::Status s = impl_->db->Write(relaxed, &writes);
+  if (!s.ok()) return error{"state store write failed: " + s.ToString()};
+  return {};
+}
+
+}  // namespace sentrail::store

@@ -1,0 +1,90 @@
+#pragma once
+// Durable state in RocksDB. One WriteBatch per processed batch holds the alerts
+// it raised, the records still to publish (the outbox) and the offsets that
+// produced them, so a restart resumes exactly where durable state ends and
+// nothing is published that was not first made durable.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace sentrail::store {
+
+struct store_options {
+  bool sync_writes = true;                 // Default: true (fsync the WAL per batch)
+  std::size_t block_cache_bytes = 64 << 20;   // Default: 64 MiB
+  std::size_t write_buffer_bytes = 32 << 20;  // Default: 32 MiB
+};
+
+/// A record waiting to be published to Kafka once its batch is durable.
+struct outbox_record {
+  std::uint64_t sequence = 0;
+  std::string topic;
+  std::string key;
+  std::string payload;
+};
+
+/// The changes of one processed batch; nothing is visible until commit().
+struct batch {
+  struct offset {
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t next;  // last processed + 1
+  };
+  std::vector<offset> offsets;
+  std::vector<std::pair<std::string, std::string>> alerts;  // id, JSON
+  std::vector<outbox_record> outbox;                        // sequence set by commit()
+
+  void set_next_offset(std::string_view topic, std::int32_t partition, std::int64_t next);
+  void add_outbox(std::string_view topic, std::string_view key, std::string_view payload) {
+    outbox.push_back({0, std::string(topic), std::string(key), std::string(payload)});
+  }
+  bool empty() const { return offsets.empty() && alerts.empty() && outbox.empty(); }
+  void clear() {
+    offsets.clear();
+    alerts.clear();
+    outbox.clear();
+  }
+};
+
+class durable_store {
+ public:
+  static result<std::unique_ptr<durable_store>> open(const std::filesystem::path& dir,
+                                                    store_options options = {});
+  ~durable_store();
+
+  /// Where to resume a partition, when this store has seen it.
+  std::optional<std::int64_t> next_offset(std::string_view topic, std::int32_t partition) const;
+  bool has_alert(std::string_view id) const;
+  std::optional<std::string> alert_json(std::string_view id) const;
+  std::size_t alert_count() const;
+  /// Every stored alert, in id order.
+  void for_each_alert(const std::function<void(std::string_view id, std::string_view json)>& fn) const;
+
+  /// Adds an alert to the batch unless the store or the batch has its id already;
+  /// true when it is new. Ids are deterministic, so this is what stops a replay
+  /// or a restart from raising an alert twice.
+  bool add_alert(batch& b, std::string_view id, std::string_view json) const;
+
+  /// Makes the batch durable in one atomic write; assigns outbox sequences.
+  status commit(batch& b);
+
+  /// Records committed but not yet confirmed published, oldest first.
+  std::vector<outbox_record> pending_outbox() const;
+  /// Forgets published records.
+  status mark_published(const std::vector<std::uint64_t>& sequences);
+
+ private:
+  struct impl;
+  explicit durable_store(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sentrail::store

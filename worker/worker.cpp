@@ -1,0 +1,241 @@
+#include "worker/worker.h"
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <unordered_set>
+
+#include "ingest/dead_letter.h"
+
+namespace sentrail::worker {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+status configure(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
+  std::string err;
+  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK)
+    return error{"kafka property " + key + "=" + value + ": " + err};
+  return {};
+}
+
+// Collects what one batch raises, in the batch that will make it durable.
+class batch_collector : public correlate::alert_sink, public correlate::rejection_sink {
+ public:
+  batch_collector(store::durable_store& db, store::batch& b, const worker_options& o,
+                  std::vector<correlate::alert>& fresh, std::uint64_t& duplicates)
+      : db_(db), batch_(b), options_(o), fresh_(fresh), duplicates_(duplicates) {}
+
+  void emit(const correlate::alert& a) override {
+    std::string json = correlate::to_json(a);
+    if (!db_.add_alert(batch_, a.id, json)) {
+      ++duplicates_;
+      return;
+    }
+    batch_.add_outbox(options_.alerts_topic, a.id, json);
+    fresh_.push_back(a);
+  }
+
+  void reject(const ingest::rejection& why, std::string_view raw, std::string_view channel,
+              const ingest::source_position& from) override {
+    std::string key = fmt::format("{}/{}/{}", from.topic, from.partition, from.offset);
+    batch_.add_outbox(options_.deadletter_topic, key,
+                      ingest::dead_letter_json(why, raw, channel, from, correlate::wall_clock_now()));
+  }
+
+ private:
+  store::durable_store& db_;
+  store::batch& batch_;
+  const worker_options& options_;
+  std::vector<correlate::alert>& fresh_;
+  std::uint64_t& duplicates_;
+};
+
+// Delivery reports tell which outbox records Kafka has acknowledged.
+class delivery_tracker : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& m) override {
+    auto seq = reinterpret_cast<std::uintptr_t>(m.msg_opaque());
+    if (m.err() == RdKafka::ERR_NO_ERROR) {
+      acked.push_back(seq);
+    } else {
+      failed.insert(seq);
+      last_error = m.errstr();
+    }
+  }
+  std::vector<std::uint64_t> acked;
+  std::unordered_set<std::uint64_t> failed;
+  std::string last_error;
+};
+
+// On assignment, resume each partition where durable state ends: the store's
+// offset wins over the group's committed one, which may lag behind it.
+class resume_from_store : public RdKafka::RebalanceCb {
+ public:
+  explicit resume_from_store(store::durable_store& db) : db_(db) {}
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& partitions) override {
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      for (auto* tp : partitions)
+        if (auto next = db_.next_offset(tp->topic(), tp->partition())) tp->set_offset(*next);
+      consumer->assign(partitions);
+    } else {
+      consumer->unassign();
+    }
+  }
+
+ private:
+  store::durable_store& db_;
+};
+
+}  // namespace
+
+worker::worker(worker_options options, const ingest::channel_catalog& channels,
+               const rules::rule_set& rules, const ingest::minimiser& privacy,
+               store::durable_store& db)
+    : options_(std::move(options)), channels_(channels), rules_(rules), privacy_(privacy), db_(db) {}
+
+status worker::run(const std::atomic<bool>& stop) {
+  std::string err;
+  // Producer for alerts and dead letters: idempotent, so retries never duplicate.
+  delivery_tracker deliveries;
+  std::unique_ptr<RdKafka::Conf> pconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (auto [k, v] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"bootstrap.servers", options_.brokers},
+           {"enable.idempotence", "true"},
+           {"linger.ms", "5"},
+           {"message.timeout.ms", "30000"}}) {
+    if (auto s = configure(*pconf, k, v); !s) return s;
+  }
+  for (const auto& [k, v] : options_.kafka_properties) {
+    if (k.rfind("consumer.", 0) == 0) continue;
+    std::string key = k.rfind("producer.", 0) == 0 ? k.substr(9) : k;
+    if (auto s = configure(*pconf, key, v); !s) return s;
+  }
+  pconf->set("dr_cb", &deliveries, err);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
+  if (!producer) return error{"cannot create the Kafka producer: " + err};
+
+  std::vector<store::outbox_record> unpublished = db_.pending_outbox();
+  auto publish = [&]() -> status {
+    if (unpublished.empty()) return {};
+    deliveries.acked.clear();
+    deliveries.failed.clear();
+    for (const auto& r : unpublished) {
+      RdKafka::ErrorCode e;
+      do {
+        e = producer->produce(r.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                              const_cast<char*>(r.payload.data()), r.payload.size(), r.key.data(),
+                              r.key.size(), 0, reinterpret_cast<void*>(static_cast<std::uintptr_t>(r.sequence)));
+        if (e == RdKafka::ERR__QUEUE_FULL) producer->poll(10);
+      } while (e == RdKafka::ERR__QUEUE_FULL);
+      if (e != RdKafka::ERR_NO_ERROR) deliveries.failed.insert(r.sequence);
+    }
+    producer->flush(10000);
+    producer->poll(0);
+    if (auto s = db_.mark_published(deliveries.acked); !s) return s;
+    counts_.published += deliveries.acked.size();
+    std::unordered_set<std::uint64_t> done(deliveries.acked.begin(), deliveries.acked.end());
+    std::erase_if(unpublished, [&](const store::outbox_record& r) { return done.count(r.sequence) > 0; });
+    if (!unpublished.empty())
+      std::fprintf(stderr, "sentrail: %zu records not yet published (%s); will retry\n",
+                   unpublished.size(), deliveries.last_error.c_str());
+    return {};
+  };
+  if (auto s = publish(); !s) return s;
+
+  resume_from_store rebalance(db_);
+  std::unique_ptr<RdKafka::Conf> cconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  for (auto [k, v] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"bootstrap.servers", options_.brokers},
+           {"group.id", options_.group},
+           {"enable.auto.commit", "false"},
+           {"auto.offset.reset", "earliest"},
+           {"enable.partition.eof", "false"}}) {
+    if (auto s = configure(*cconf, k, v); !s) return s;
+  }
+  for (const auto& [k, v] : options_.kafka_properties) {
+    if (k.rfind("producer.", 0) == 0) continue;
+    std::string key = k.rfind("consumer.", 0) == 0 ? k.substr(9) : k;
+    if (auto s = configure(*cconf, key, v); !s) return s;
+  }
+  cconf->set("rebalance_cb", &rebalance, err);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(cconf.get(), err));
+  if (!consumer) return error{"cannot create the Kafka consumer: " + err};
+  if (auto e = consumer->subscribe(channels_.topics()); e != RdKafka::ERR_NO_ERROR)
+    return error{"cannot subscribe to the channel topics: " + RdKafka::err2str(e)};
+
+  correlate::pipeline pipe(channels_, rules_, privacy_, options_.decoding);
+  alert::console_sink console(stdout, options_.stdout_format, options_.colour);
+  store::batch batch;
+  std::vector<correlate::alert> fresh;
+  std::vector<std::unique_ptr<RdKafka::Message>> held;
+  auto last_status = clock::now();
+  std::uint64_t events_at_last_status = 0;
+  const ingest::channel_mapping* last_channel = nullptr;
+
+  while (!stop.load()) {
+    batch.clear();
+    fresh.clear();
+    batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts);
+    auto deadline = clock::now() + std::chrono::milliseconds(options_.batch_max_ms);
+    std::size_t taken = 0;
+    while (taken < options_.batch_max_messages && !stop.load()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+      if (left <= 0) break;
+      std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(left)));
+      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+      if (m->err() != RdKafka::ERR_NO_ERROR) {
+        if (m->err() != RdKafka::ERR__PARTITION_EOF)
+          std::fprintf(stderr, "sentrail: kafka: %s\n", m->errstr().c_str());
+        continue;
+      }
+      ++taken;
+      const std::string& topic = m->topic_name();
+      if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
+      ingest::source_position from{topic, m->partition(), m->offset()};
+      std::string_view raw(static_cast<const char*>(m->payload()), m->len());
+      if (last_channel) {
+        pipe.process(raw, *last_channel, from, collect, collect);
+      } else {
+        collect.reject({ingest::rejection_reason::unknown_channel, "no channel mapping reads topic " + topic},
+                       raw, "", from);
+      }
+      batch.set_next_offset(topic, m->partition(), m->offset() + 1);
+    }
+    if (!batch.empty()) {
+      // Durable first: state, alerts, outbox and offsets in one atomic write.
+      if (auto s = db_.commit(batch); !s) return s;
+      ++counts_.batches;
+      unpublished.insert(unpublished.end(), batch.outbox.begin(), batch.outbox.end());
+      if (auto s = publish(); !s) return s;
+      for (const auto& a : fresh) console.emit(a);
+      std::vector<RdKafka::TopicPartition*> offsets;
+      for (const auto& o : batch.offsets)
+        offsets.push_back(RdKafka::TopicPartition::create(o.topic, o.partition, o.next));
+      consumer->commitAsync(offsets);
+      RdKafka::TopicPartition::destroy(offsets);
+    }
+    counts_.pipeline = pipe.counts();
+    if (options_.status_interval_seconds > 0 &&
+        clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {
+      double secs = std::chrono::duration<double>(clock::now() - last_status).count();
+      const auto& c = counts_.pipeline;
+      std::fprintf(stderr, "sentrail: events %llu (%.0f/s)  alerts %llu  dead letters %llu\n",
+                   static_cast<unsigned long long>(c.events),
+                   static_cast<double>(c.events - events_at_last_status) / secs,
+                   static_cast<unsigned long long>(c.alerts - counts_.duplicate_alerts),
+                   static_cast<unsigned long long>(c.rejected));
+      events_at_last_status = c.events;
+      last_status = clock::now();
+    }
+  }
+  consumer->close();
+  if (auto s = publish(); !s) return s;
+  return {};
+}
+
+}  // namespace sentrail::worker

@@ -1,0 +1,66 @@
+#pragma once
+// The streaming engine's loop (Kafka Streams' StreamThread, in small): poll a
+// batch from the channel topics, run it through the pipeline, make its effects
+// durable in one RocksDB write with the offsets that caused them, publish the
+// alerts and dead letters, and only then commit the offsets to the group.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "alert/console.h"
+#include "common/result.h"
+#include "correlate/pipeline.h"
+#include "ingest/mapping.h"
+#include "ingest/minimise.h"
+#include "rules/rule.h"
+#include "store/store.h"
+
+namespace sentrail::worker {
+
+struct worker_options {
+  std::string brokers;                                 // HOST:PORT[,HOST:PORT]
+  std::string group = "sentrail";                      // Default: sentrail
+  std::string alerts_topic = "sentrail.alerts";        // Default: sentrail.alerts
+  std::string deadletter_topic = "sentrail.deadletter";  // Default: sentrail.deadletter
+  /// librdkafka properties passed through as given (consumer and producer).
+  std::vector<std::pair<std::string, std::string>> kafka_properties;
+  std::size_t batch_max_messages = 10000;  // Default: 10000
+  int batch_max_ms = 50;                   // Default: 50 ms
+  alert::console_format stdout_format = alert::console_format::json;  // Default: json
+  bool colour = false;
+  double status_interval_seconds = 0;  // Default: 0 (no status line on stderr)
+  ingest::decoder_options decoding;
+};
+
+/// Totals since start, for the status line and tests.
+struct worker_counts {
+  correlate::pipeline_counts pipeline;
+  std::uint64_t batches = 0;
+  std::uint64_t duplicate_alerts = 0;  // raised again after a restart, suppressed by id
+  std::uint64_t published = 0;
+};
+
+class worker {
+ public:
+  worker(worker_options options, const ingest::channel_catalog& channels,
+         const rules::rule_set& rules, const ingest::minimiser& privacy, store::durable_store& db);
+
+  /// Runs until `stop` becomes true (then finishes the batch in hand) or a fatal
+  /// error; bad input is never fatal.
+  status run(const std::atomic<bool>& stop);
+
+  const worker_counts& counts() const { return counts_; }
+
+ private:
+  worker_options options_;
+  const ingest::channel_catalog& channels_;
+  const rules::rule_set& rules_;
+  const ingest::minimiser& privacy_;
+  store::durable_store& db_;
+  worker_counts counts_;
+};
+
+}  // namespace sentrail::worker
