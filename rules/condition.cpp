@@ -67,7 +67,8 @@ class parser {
     root = parse_or();
     if (error_) return error_;
     if (cur_.kind != token::end)
-      return condition_error{cur_.offset, "unexpected '" + std::string(cur_.text) + "' in condition"};
+      return condition_error{cur_.offset,
+                             "unexpected '" + std::string(cur_.text) + "' in condition"};
     return std::nullopt;
   }
 
@@ -85,7 +86,8 @@ class parser {
       return;
     }
     if (c == '|') {
-      fail(pos_, "aggregation expressions ('| count() ...') are not supported; write a correlation rule");
+      fail(pos_,
+           "aggregation expressions ('| count() ...') are not supported; write a correlation rule");
       cur_ = {token::end, {}, pos_};
       return;
     }
@@ -191,7 +193,8 @@ class parser {
     }
     for (std::size_t i = 0; i < names_.size(); ++i)
       if (names_[i] == quantifier.text) return add(node_kind::ref, {static_cast<int>(i)});
-    fail(quantifier.offset, "unknown selection '" + std::string(quantifier.text) + "' in condition");
+    fail(quantifier.offset,
+         "unknown selection '" + std::string(quantifier.text) + "' in condition");
     return -1;
   }
 

@@ -68,8 +68,8 @@ bool parse_number(std::string_view text, double& out) {
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
-const std::vector<std::string_view> known_unsupported = {
-    "expand", "neq", "minute", "hour", "day", "week", "month", "year"};
+const std::vector<std::string_view> known_unsupported = {"expand", "neq",  "minute", "hour",
+                                                         "day",    "week", "month",  "year"};
 
 class loader {
  public:
@@ -93,9 +93,15 @@ class loader {
     out_.diagnostics.push_back({sev, file_, line, column, std::move(message)});
     if (sev == severity::error) failed_ = true;
   }
-  void error(const YAML::Node& n, std::string message) { report(severity::error, mark_of(n), std::move(message)); }
-  void error_at(const YAML::Mark& m, std::string message) { report(severity::error, m, std::move(message)); }
-  void warn(const YAML::Node& n, std::string message) { report(severity::warning, mark_of(n), std::move(message)); }
+  void error(const YAML::Node& n, std::string message) {
+    report(severity::error, mark_of(n), std::move(message));
+  }
+  void error_at(const YAML::Mark& m, std::string message) {
+    report(severity::error, m, std::move(message));
+  }
+  void warn(const YAML::Node& n, std::string message) {
+    report(severity::warning, mark_of(n), std::move(message));
+  }
 
   YAML::Mark mark_of(const YAML::Node& n) const {
     YAML::Mark m = n.IsDefined() ? n.Mark() : YAML::Mark::null_mark();
@@ -121,8 +127,10 @@ class loader {
       out.push_back(n.Scalar());
     } else if (n.IsSequence()) {
       for (const auto& item : n) {
-        if (item.IsScalar()) out.push_back(item.Scalar());
-        else if (!item.IsNull()) error(item, std::string("'") + key + "' must list strings");
+        if (item.IsScalar())
+          out.push_back(item.Scalar());
+        else if (!item.IsNull())
+          error(item, std::string("'") + key + "' must list strings");
       }
     } else {
       error(n, std::string("'") + key + "' must be a string or a list of strings");
@@ -153,8 +161,9 @@ class loader {
       if (root["correlation"].IsDefined()) {
         load_correlation(root);
       } else if (root["action"].IsDefined()) {
-        error(root["action"], "'action: " + (root["action"].IsScalar() ? root["action"].Scalar() : "") +
-                                  "' rule collections are not supported yet; write whole rules");
+        error(root["action"],
+              "'action: " + (root["action"].IsScalar() ? root["action"].Scalar() : "") +
+                  "' rule collections are not supported yet; write whole rules");
       } else {
         load_detection(root);
       }
@@ -208,8 +217,10 @@ class loader {
     if (cond.IsDefined()) {
       if (cond.IsMap()) {
         for (const auto& kv : cond)
-          if (kv.second.IsScalar()) r.condition.emplace_back(kv.first.Scalar(), kv.second.Scalar());
-          else error(kv.second, "correlation condition values must be scalars");
+          if (kv.second.IsScalar())
+            r.condition.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+          else
+            error(kv.second, "correlation condition values must be scalars");
       } else {
         error(cond, "correlation 'condition' must be a mapping such as {gte: 10}");
       }
@@ -287,8 +298,10 @@ class loader {
 
   void assign_channels(rule_info& info, const YAML::Node& root) {
     if (info.product == "retail") {
-      if (info.service.empty()) info.all_channels = true;
-      else info.channels.push_back(info.service);
+      if (info.service.empty())
+        info.all_channels = true;
+      else
+        info.channels.push_back(info.service);
       return;
     }
     for (const auto& m : options_.mappings) {
@@ -369,6 +382,7 @@ class loader {
       return;
     }
     if (body.IsMap()) {
+      if (body.size() == 0) error(key, "selection '" + sel.name + "' is empty");
       sel.alternatives.push_back(compile_map(body));
       return;
     }
@@ -378,9 +392,12 @@ class loader {
     }
     bool maps = false, scalars = false;
     for (const auto& item : body) {
-      if (item.IsMap()) maps = true;
-      else if (item.IsScalar()) scalars = true;
-      else error(item, "selection '" + sel.name + "' mixes lists into a list");
+      if (item.IsMap())
+        maps = true;
+      else if (item.IsScalar())
+        scalars = true;
+      else
+        error(item, "selection '" + sel.name + "' mixes lists into a list");
     }
     if (maps && scalars) {
       error(body, "selection '" + sel.name + "' mixes field maps and keywords");
@@ -390,7 +407,11 @@ class loader {
       sel.alternatives.emplace_back().push_back(keywords(body));
       return;
     }
-    for (const auto& item : body) sel.alternatives.push_back(compile_map(item));
+    if (body.size() == 0) error(key, "selection '" + sel.name + "' is empty");
+    for (const auto& item : body) {
+      if (item.size() == 0) error(item, "selection '" + sel.name + "' has an empty map");
+      sel.alternatives.push_back(compile_map(item));
+    }
   }
 
   detail::field_matcher keywords(const YAML::Node& body) {
@@ -400,7 +421,8 @@ class loader {
     modifiers mods;
     mods.contains = true;
     std::vector<YAML::Node> items;
-    if (body.IsScalar()) items.push_back(body);
+    if (body.IsScalar())
+      items.push_back(body);
     else
       for (const auto& item : body) items.push_back(item);
     for (const auto& item : items) add_values(item, mods, f);
@@ -418,7 +440,8 @@ class loader {
       bool ok = true;
       while (bar != std::string::npos) {
         std::size_t next = key.find('|', bar + 1);
-        std::string m = key.substr(bar + 1, next == std::string::npos ? std::string::npos : next - bar - 1);
+        std::string m =
+            key.substr(bar + 1, next == std::string::npos ? std::string::npos : next - bar - 1);
         ok = mods.add(m) && ok;
         if (!mods.problem.empty()) {
           error(kv.first, mods.problem);
@@ -455,39 +478,61 @@ class loader {
   }
 
   struct modifiers {
-    bool contains = false, startswith = false, endswith = false, all = false, re = false,
-         i = false, m = false, s = false, cidr = false, exists = false, cased = false,
-         windash = false, fieldref = false;
-    int base64 = 0;        // 1: base64, 2: base64offset
-    std::string encoding;  // utf16le, utf16be or utf16 (with BOM); empty: the UTF-8 as written
+    bool contains = false, startswith = false, endswith = false, all = false, re = false, i = false,
+         m = false, s = false, cidr = false, exists = false, cased = false, windash = false,
+         fieldref = false;
+    int base64 = 0;           // 1: base64, 2: base64offset
+    std::string encoding;     // utf16le, utf16be or utf16 (with BOM); empty: the UTF-8 as written
     op compare = op::equals;  // gt/gte/lt/lte when set
     std::string problem;
 
     bool add(const std::string& name) {
       int position = contains + startswith + endswith;
-      if (name == "contains") contains = true;
-      else if (name == "startswith") startswith = true;
-      else if (name == "endswith") endswith = true;
-      else if (name == "all") all = true;
-      else if (name == "re") re = true;
-      else if (name == "i") i = true;
-      else if (name == "m") m = true;
-      else if (name == "s") s = true;
-      else if (name == "cidr") cidr = true;
-      else if (name == "exists") exists = true;
-      else if (name == "cased") cased = true;
-      else if (name == "windash") windash = true;
-      else if (name == "fieldref") fieldref = true;
-      else if (name == "base64") base64 = 1;
-      else if (name == "base64offset") base64 = 2;
-      else if (name == "wide" || name == "utf16le") encoding = "utf16le";
-      else if (name == "utf16be" || name == "utf16") encoding = name;
-      else if (name == "gt") compare = op::gt;
-      else if (name == "gte") compare = op::gte;
-      else if (name == "lt") compare = op::lt;
-      else if (name == "lte") compare = op::lte;
+      if (name == "contains")
+        contains = true;
+      else if (name == "startswith")
+        startswith = true;
+      else if (name == "endswith")
+        endswith = true;
+      else if (name == "all")
+        all = true;
+      else if (name == "re")
+        re = true;
+      else if (name == "i")
+        i = true;
+      else if (name == "m")
+        m = true;
+      else if (name == "s")
+        s = true;
+      else if (name == "cidr")
+        cidr = true;
+      else if (name == "exists")
+        exists = true;
+      else if (name == "cased")
+        cased = true;
+      else if (name == "windash")
+        windash = true;
+      else if (name == "fieldref")
+        fieldref = true;
+      else if (name == "base64")
+        base64 = 1;
+      else if (name == "base64offset")
+        base64 = 2;
+      else if (name == "wide" || name == "utf16le")
+        encoding = "utf16le";
+      else if (name == "utf16be" || name == "utf16")
+        encoding = name;
+      else if (name == "gt")
+        compare = op::gt;
+      else if (name == "gte")
+        compare = op::gte;
+      else if (name == "lt")
+        compare = op::lt;
+      else if (name == "lte")
+        compare = op::lte;
       else {
-        if (std::find(known_unsupported.begin(), known_unsupported.end(), name) != known_unsupported.end())
+        if (std::find(known_unsupported.begin(), known_unsupported.end(), name) !=
+            known_unsupported.end())
           problem = "modifier '" + name + "' is not supported yet";
         else
           problem = "unknown modifier '" + name + "'";
@@ -553,7 +598,8 @@ class loader {
     }
     if (mods.compare != op::equals) {
       if (!parse_number(text, m.number)) {
-        error(v, "'" + std::string(compare_name(mods.compare)) + "' needs a number, got '" + text + "'");
+        error(v, "'" + std::string(compare_name(mods.compare)) + "' needs a number, got '" + text +
+                     "'");
         return;
       }
       m.kind = mods.compare;
@@ -653,7 +699,8 @@ class loader {
     std::size_t i = 0;
     for (; i + 2 < in.size(); i += 3) {
       unsigned n = (static_cast<unsigned char>(in[i]) << 16) |
-                   (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                   (static_cast<unsigned char>(in[i + 1]) << 8) |
+                   static_cast<unsigned char>(in[i + 2]);
       out += alphabet[(n >> 18) & 63];
       out += alphabet[(n >> 12) & 63];
       out += alphabet[(n >> 6) & 63];
@@ -665,7 +712,8 @@ class loader {
       out += alphabet[(n >> 12) & 63];
       out += "==";
     } else if (i + 2 == in.size()) {
-      unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+      unsigned n =
+          (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
       out += alphabet[(n >> 18) & 63];
       out += alphabet[(n >> 12) & 63];
       out += alphabet[(n >> 6) & 63];
@@ -704,10 +752,15 @@ class loader {
     for (std::size_t i = 0; i < text.size();) {
       unsigned char c = static_cast<unsigned char>(text[i]);
       unsigned cp = c;
-      std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+      std::size_t len = c < 0x80         ? 1
+                        : (c >> 5) == 6  ? 2
+                        : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4
+                                         : 1;
       if (len > 1 && i + len <= text.size()) {
         cp = c & (0x7f >> len);
-        for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+        for (std::size_t k = 1; k < len; ++k)
+          cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
       } else {
         len = 1;
       }
@@ -725,10 +778,14 @@ class loader {
 
   static const char* compare_name(op o) {
     switch (o) {
-      case op::gt: return "gt";
-      case op::gte: return "gte";
-      case op::lt: return "lt";
-      default: return "lte";
+      case op::gt:
+        return "gt";
+      case op::gte:
+        return "gte";
+      case op::lt:
+        return "lt";
+      default:
+        return "lte";
     }
   }
 
@@ -751,7 +808,8 @@ class loader {
     }
     for (std::size_t i = 0; i < raw.size(); ++i) {
       char c = raw[i];
-      if (c == '\\' && i + 1 < raw.size() && (raw[i + 1] == '*' || raw[i + 1] == '?' || raw[i + 1] == '\\')) {
+      if (c == '\\' && i + 1 < raw.size() &&
+          (raw[i + 1] == '*' || raw[i + 1] == '?' || raw[i + 1] == '\\')) {
         bytes += raw[++i];
         kinds.push_back(glob_byte::literal);
       } else if (c == '*') {
@@ -784,7 +842,10 @@ class loader {
       return m;
     }
     m.text = bytes.substr(from, to - from);
-    m.kind = lead && trail ? op::contains : lead ? op::endswith : trail ? op::startswith : op::equals;
+    m.kind = lead && trail ? op::contains
+             : lead        ? op::endswith
+             : trail       ? op::startswith
+                           : op::equals;
     return m;
   }
 
@@ -797,7 +858,8 @@ class loader {
     if (slash != std::string::npos) {
       std::string_view p = std::string_view(text).substr(slash + 1);
       auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-      if (p.empty() || ec != std::errc{} || ptr != p.data() + p.size() || prefix < 0 || prefix > max_prefix)
+      if (p.empty() || ec != std::errc{} || ptr != p.data() + p.size() || prefix < 0 ||
+          prefix > max_prefix)
         return false;
     }
     if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), m.net.data()) != 1) return false;
@@ -820,13 +882,15 @@ class loader {
 bool load_result::has_errors() const { return error_count() > 0; }
 
 std::size_t load_result::error_count() const {
-  return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(),
-                                                [](const diagnostic& d) { return d.sev == severity::error; }));
+  return static_cast<std::size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [](const diagnostic& d) { return d.sev == severity::error; }));
 }
 
 std::size_t load_result::warning_count() const { return diagnostics.size() - error_count(); }
 
-load_result parse_rules(std::string_view yaml_text, std::string_view file_name, const load_options& options) {
+load_result parse_rules(std::string_view yaml_text, std::string_view file_name,
+                        const load_options& options) {
   loader l(options);
   l.load_text(yaml_text, std::string(file_name));
   return l.take();
@@ -838,7 +902,9 @@ load_result load_rules(const std::filesystem::path& file_or_dir, const load_opti
   std::error_code ec;
   std::vector<fs::path> files;
   if (fs::is_directory(file_or_dir, ec)) {
-    for (fs::recursive_directory_iterator it(file_or_dir, fs::directory_options::skip_permission_denied, ec), end;
+    for (fs::recursive_directory_iterator
+             it(file_or_dir, fs::directory_options::skip_permission_denied, ec),
+         end;
          !ec && it != end; it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       auto ext = it->path().extension();

@@ -34,16 +34,16 @@ bool find_in(std::string_view text, std::string_view pattern, bool cased) {
   return false;
 }
 
-bool glob_match(std::string_view text, std::string_view pattern, const std::vector<glob_byte>& kinds,
-                bool cased) {
+bool glob_match(std::string_view text, std::string_view pattern,
+                const std::vector<glob_byte>& kinds, bool cased) {
   std::size_t p = 0, s = 0, star = std::string_view::npos, mark = 0;
   const std::size_t m = pattern.size();
   while (s < text.size()) {
     if (p < m && kinds[p] == glob_byte::star) {
       star = p++;
       mark = s;
-    } else if (p < m && (kinds[p] == glob_byte::any ||
-                         (cased ? text[s] : lower(text[s])) == pattern[p])) {
+    } else if (p < m &&
+               (kinds[p] == glob_byte::any || (cased ? text[s] : lower(text[s])) == pattern[p])) {
       ++p;
       ++s;
     } else if (star != std::string_view::npos) {
@@ -260,8 +260,9 @@ bool compiled::eval(const ingest::event& e, int node) const {
 void compiled::optimise() {
   for (auto& s : selections) {
     for (auto& alt : s.alternatives)
-      std::stable_sort(alt.begin(), alt.end(),
-                       [](const field_matcher& a, const field_matcher& b) { return a.cost() < b.cost(); });
+      std::stable_sort(alt.begin(), alt.end(), [](const field_matcher& a, const field_matcher& b) {
+        return a.cost() < b.cost();
+      });
   }
   // Cost of a node, computed bottom-up; children always precede parents.
   std::vector<int> cost(nodes.size(), 0);

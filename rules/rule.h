@@ -88,8 +88,8 @@ struct correlation_rule {
   std::string level;
   std::string description;
   std::vector<std::string> tags;
-  std::string type;  // event_count, value_count, temporal, ... as written
-  std::vector<std::string> rules;     // referenced rule ids or names
+  std::string type;                // event_count, value_count, temporal, ... as written
+  std::vector<std::string> rules;  // referenced rule ids or names
   std::vector<std::string> group_by;
   std::string timespan;  // e.g. "5m", as written
   /// `condition` entries, e.g. {"gte", "10"} or {"field", "user.name"}.

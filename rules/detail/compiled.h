@@ -36,8 +36,8 @@ enum class op : std::uint8_t {
   gte,
   lt,
   lte,
-  exists,   // field present (flag) or absent (!flag)
-  is_null,  // field absent or null
+  exists,    // field present (flag) or absent (!flag)
+  is_null,   // field absent or null
   fieldref,  // equals the value of another field (`ref`)
 };
 
@@ -47,8 +47,8 @@ enum class glob_byte : std::uint8_t { literal, star, any };
 /// One compiled value of a field test.
 struct value_matcher {
   op kind = op::equals;
-  bool cased = false;  // compare case-sensitively (`cased` modifier)
-  bool flag = false;   // exists: expected presence
+  bool cased = false;       // compare case-sensitively (`cased` modifier)
+  bool flag = false;        // exists: expected presence
   std::uint8_t family = 0;  // cidr: 4 or 6
   std::uint8_t prefix = 0;  // cidr: prefix length
   std::array<std::uint8_t, 16> net{};

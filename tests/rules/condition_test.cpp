@@ -15,7 +15,8 @@ using testing::rule_with;
 // Three selections over fields a, b, c, each true when the field is "1".
 std::string with_condition(const std::string& condition) {
   return "  sel_a: {a: '1'}\n  sel_b: {b: '1'}\n  other_c: {c: '1'}\n  _hidden: {h: '1'}\n"
-         "  condition: " + condition + "\n";
+         "  condition: " +
+         condition + "\n";
 }
 
 bool eval(const std::string& condition, bool a, bool b, bool c, bool h = false) {

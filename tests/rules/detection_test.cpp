@@ -91,8 +91,7 @@ TEST(detection, matches_contains_case_insensitively) {
 }
 
 TEST(detection, matches_startswith_and_endswith) {
-  const std::string d =
-      "  a: {f|startswith: Pre}\n  b: {g|endswith: .EXE}\n  condition: a and b\n";
+  const std::string d = "  a: {f|startswith: Pre}\n  b: {g|endswith: .EXE}\n  condition: a and b\n";
   event_builder yes, no1, no2;
   yes.str("f", "prefix").str("g", "c:/x/cmd.exe");
   no1.str("f", "xpre").str("g", "cmd.exe");
@@ -242,7 +241,9 @@ TEST(detection, windash_accepts_slash_and_unicode_dashes) {
   event_builder dash, slash, em, none;
   dash.str("cmd", "powershell -enc AAA");
   slash.str("cmd", "powershell /enc AAA");
-  em.str("cmd", "powershell \xE2\x80\x94" "enc AAA");
+  em.str("cmd",
+         "powershell \xE2\x80\x94"
+         "enc AAA");
   none.str("cmd", "powershell enc AAA");
   EXPECT_TRUE(matches(d, dash));
   EXPECT_TRUE(matches(d, slash));

@@ -1,14 +1,14 @@
 // Loading: metadata, channels, correlation rules, multi-document files,
 // folders, and every error kind with its exact file:line:column.
 
+#include "rules/loader.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
-
-#include "rules/loader.h"
 #include "tests/rules/test_util.h"
 
 namespace sentrail::rules {
@@ -95,14 +95,22 @@ TEST(loader, reports_a_missing_detection_at_the_document) {
             "bad.yml:1:1: error: rule has no 'detection'");
 }
 
+TEST(loader, reports_empty_selections_that_would_match_everything) {
+  EXPECT_EQ(only_diagnostic(std::string(head) + "    {}\n  condition: sel\n"),
+            "bad.yml:4:3: error: selection 'sel' is empty");
+  EXPECT_EQ(only_diagnostic(std::string(head) + "    - {f: x}\n    - {}\n  condition: sel\n"),
+            "bad.yml:6:7: error: selection 'sel' has an empty map");
+}
+
 TEST(loader, reports_a_missing_title_at_the_document) {
-  EXPECT_EQ(only_diagnostic("id: x\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n"),
+  EXPECT_EQ(only_diagnostic(
+                "id: x\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n"),
             "bad.yml:1:1: error: rule has no 'title'");
 }
 
 TEST(loader, reports_every_error_of_a_rule_not_just_the_first) {
-  auto r = parse_rules(std::string(head) + "    a|nope: x\n    b|gt: y\n  condition: sel or missing\n",
-                       "bad.yml");
+  auto r = parse_rules(
+      std::string(head) + "    a|nope: x\n    b|gt: y\n  condition: sel or missing\n", "bad.yml");
   ASSERT_EQ(r.diagnostics.size(), 3u) << dump(r);
   EXPECT_EQ(r.diagnostics[0].line, 5);
   EXPECT_EQ(r.diagnostics[1].line, 6);
@@ -123,7 +131,8 @@ TEST(loader, reports_a_bad_regex_at_the_value) {
 TEST(loader, reports_a_bad_cidr_at_the_value) {
   EXPECT_EQ(only_diagnostic(std::string(head) + "    f|cidr: 10.0.0.0/33\n  condition: sel\n"),
             "bad.yml:5:13: error: invalid CIDR '10.0.0.0/33'");
-  EXPECT_EQ(only_diagnostic(std::string(head) + "    f|cidr: [1.2.3.4/8, 'fe80::zz/64']\n  condition: sel\n"),
+  EXPECT_EQ(only_diagnostic(std::string(head) +
+                            "    f|cidr: [1.2.3.4/8, 'fe80::zz/64']\n  condition: sel\n"),
             "bad.yml:5:25: error: invalid CIDR 'fe80::zz/64'");
 }
 
@@ -157,9 +166,11 @@ TEST(loader, counts_lines_across_documents) {
       "# pack\n"
       "title: one\nid: a\nlogsource: {product: retail}\ndetection:\n  s: {f: x}\n  condition: s\n"
       "---\n"
-      "title: two\nid: b\nlogsource: {product: retail}\ndetection:\n  s: {f|bogus: x}\n  condition: s\n"
+      "title: two\nid: b\nlogsource: {product: retail}\ndetection:\n  s: {f|bogus: x}\n  "
+      "condition: s\n"
       "---\n"
-      "title: three\nid: a\nlogsource: {product: retail}\ndetection:\n  s: {f: x}\n  condition: s\n",
+      "title: three\nid: a\nlogsource: {product: retail}\ndetection:\n  s: {f: x}\n  condition: "
+      "s\n",
       "multi.yml");
   ASSERT_EQ(r.diagnostics.size(), 2u) << dump(r);
   EXPECT_EQ(r.diagnostics[0].to_string(), "multi.yml:13:7: error: unknown modifier 'bogus'");
@@ -174,7 +185,8 @@ TEST(loader, refuses_rule_collections_as_not_supported_yet) {
   auto r = parse_rules("action: global\ntitle: t\n", "g.yml");
   ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
   EXPECT_EQ(r.diagnostics[0].to_string(),
-            "g.yml:1:9: error: 'action: global' rule collections are not supported yet; write whole rules");
+            "g.yml:1:9: error: 'action: global' rule collections are not supported yet; write "
+            "whole rules");
 }
 
 TEST(loader, warns_when_a_logsource_maps_to_no_channel_and_keeps_the_rule) {
@@ -201,11 +213,13 @@ TEST(loader, warns_when_a_logsource_maps_to_no_channel_and_keeps_the_rule) {
 
 TEST(loader, indexes_rules_by_channel_with_all_channel_rules_everywhere) {
   auto r = parse_rules(
-      "title: web\nlogsource: {product: retail, service: web}\ndetection: {s: {f: x}, condition: s}\n"
+      "title: web\nlogsource: {product: retail, service: web}\ndetection: {s: {f: x}, condition: "
+      "s}\n"
       "---\n"
       "title: everywhere\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n"
       "---\n"
-      "title: kiosk\nlogsource: {product: retail, service: kiosk}\ndetection: {s: {f: x}, condition: s}\n",
+      "title: kiosk\nlogsource: {product: retail, service: kiosk}\ndetection: {s: {f: x}, "
+      "condition: s}\n",
       "c.yml");
   ASSERT_TRUE(r.diagnostics.empty()) << dump(r);
   auto titles = [&](std::string_view ch) {
@@ -284,7 +298,8 @@ class folder_test : public ::testing::Test {
     std::ofstream(dir_ / rel) << text;
   }
   static std::string rule(const std::string& title) {
-    return "title: " + title + "\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n";
+    return "title: " + title +
+           "\nlogsource: {product: retail}\ndetection: {s: {f: x}, condition: s}\n";
   }
   std::filesystem::path dir_;
 };

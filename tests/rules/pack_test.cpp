@@ -68,8 +68,12 @@ TEST_F(foundation_pack, pos_manual_entry_high_value) {
   EXPECT_EQ(r.info().level, "medium");
   event_builder yes, raw, cheap, chip;
   yes.str("event.action", "sale").str("card_entry", "manual").num("retail.amount", "500", 500);
-  raw.str("event.action", "sale").extra("card_entry", "manual").num("retail.amount", "912.5", 912.5);
-  cheap.str("event.action", "sale").str("card_entry", "manual").num("retail.amount", "499.99", 499.99);
+  raw.str("event.action", "sale")
+      .extra("card_entry", "manual")
+      .num("retail.amount", "912.5", 912.5);
+  cheap.str("event.action", "sale")
+      .str("card_entry", "manual")
+      .num("retail.amount", "499.99", 499.99);
   chip.str("event.action", "sale").str("card_entry", "chip").num("retail.amount", "900", 900);
   EXPECT_TRUE(r.matches(yes.e));
   EXPECT_TRUE(r.matches(raw.e));

@@ -37,9 +37,10 @@ TEST(sigmahq, loads_the_public_rule_set_with_clear_diagnostics) {
       ++warnings;
     }
   }
-  std::printf("SigmaHQ: %zu files, %zu detection rules compiled, %zu correlation rules, "
-              "%zu errors, %zu warnings\n",
-              files, r.rules.detections().size(), r.rules.correlations().size(), errors, warnings);
+  std::printf(
+      "SigmaHQ: %zu files, %zu detection rules compiled, %zu correlation rules, "
+      "%zu errors, %zu warnings\n",
+      files, r.rules.detections().size(), r.rules.correlations().size(), errors, warnings);
   for (const auto& [cause, n] : causes) std::printf("  %5zu  %s\n", n, cause.c_str());
 
   // Every file is accounted for: a compiled rule or at least one diagnostic.
