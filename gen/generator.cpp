@@ -1076,10 +1076,35 @@ struct generator::impl {
     for (const auto& s : allowed) {
       const auto& info = scenarios[static_cast<int>(s)];
       if (h < info.first_hour || h > info.last_hour) continue;
-      if (best == nullptr || uses[static_cast<int>(s)] < uses[static_cast<int>(*best)]) best = &s;
+      // Least used first; on a tie the scenario with the narrower time window, so
+      // night-only and store-hours scenarios get their turn while they can.
+      if (best == nullptr) {
+        best = &s;
+        continue;
+      }
+      const auto& b = scenarios[static_cast<int>(*best)];
+      const auto su = uses[static_cast<int>(s)], bu = uses[static_cast<int>(*best)];
+      if (su < bu || (su == bu && info.last_hour - info.first_hour < b.last_hour - b.first_hour))
+        best = &s;
     }
-    if (best == nullptr) return;
-    plan p{*best, r.next()};
+    if (best != nullptr) inject(*best, now);
+    // The stock-room scenario only makes sense at night: the first trigger books one
+    // for the coming night, so every stream that spans a night contains it.
+    if (!night_booked) {
+      night_booked = true;
+      const auto kind = scenario::after_hours_stockroom;
+      if (std::find(allowed.begin(), allowed.end(), kind) != allowed.end() && uses[11] == 0) {
+        timestamp_ns at = floor_div(now, ns_per_day) * ns_per_day + 3 * ns_per_hour +
+                          r.between(0, 45 * 60 * 1000) * 1'000'000;
+        if (at <= now) at += ns_per_day;
+        if (o.live || at < o.start + o.simulated_span - ns_per_hour) inject(kind, at);
+      }
+    }
+  }
+
+  /// Plans one incident of `kind` starting at `now` and queues its events.
+  void inject(scenario kind, timestamp_ns now) {
+    plan p{kind, r.next()};
     rng g(p.seed);
     make_plan(p, g);
     if (!o.live) {
@@ -1376,6 +1401,7 @@ struct generator::impl {
 
   bool have_bg_time = false;
   timestamp_ns bg_time = 0;
+  bool night_booked = false;
 };
 
 generator::generator(options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
