@@ -1080,6 +1080,7 @@ struct generator::impl {
       // night-only and store-hours scenarios get their turn while they can.
       if (best == nullptr) {
         best = &s;
+        if (incidents.empty()) break;  // the first one in list order: a quick stateless hit
         continue;
       }
       const auto& b = scenarios[static_cast<int>(*best)];
