@@ -83,9 +83,21 @@ int run_engine(const run_flags& f) {
     return 2;
   }
 
+  std::unique_ptr<metrics::engine_metrics> metrics;
+  if (config.metrics_port > 0) {
+    auto served = metrics::engine_metrics::serve("127.0.0.1:" + std::to_string(config.metrics_port));
+    if (!served) {
+      std::fprintf(stderr, "sentrail run: %s\n", served.message().c_str());
+      return 2;
+    }
+    metrics = std::move(served).value();
+    metrics->rules_loaded(loaded.rules.detections().size(), loaded.error_count());
+    std::fprintf(stderr, "sentrail run: metrics on http://127.0.0.1:%d/metrics\n", config.metrics_port);
+  }
+
   std::signal(SIGTERM, [](int) { run_stop = true; });
   std::signal(SIGINT, [](int) { run_stop = true; });
-  worker::worker engine(config.worker, *channels, loaded.rules, privacy, **db);
+  worker::worker engine(config.worker, *channels, loaded.rules, privacy, **db, metrics.get());
   std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
                channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
   status s = engine.run(run_stop);

@@ -95,8 +95,13 @@ class resume_from_store : public RdKafka::RebalanceCb {
 
 worker::worker(worker_options options, const ingest::channel_catalog& channels,
                const rules::rule_set& rules, const ingest::minimiser& privacy,
-               store::durable_store& db)
-    : options_(std::move(options)), channels_(channels), rules_(rules), privacy_(privacy), db_(db) {}
+               store::durable_store& db, metrics::engine_metrics* metrics)
+    : options_(std::move(options)),
+      channels_(channels),
+      rules_(rules),
+      privacy_(privacy),
+      db_(db),
+      metrics_(metrics) {}
 
 status worker::run(const std::atomic<bool>& stop) {
   std::string err;
@@ -176,12 +181,21 @@ status worker::run(const std::atomic<bool>& stop) {
   auto last_status = clock::now();
   std::uint64_t events_at_last_status = 0;
   const ingest::channel_mapping* last_channel = nullptr;
+  // Per-channel event counts of the batch in hand, pushed to metrics per batch.
+  std::vector<std::uint64_t> channel_events(channels_.all().size(), 0);
+  pipe.set_observer([&](const ingest::event& e) {
+    if (last_channel) ++channel_events[static_cast<std::size_t>(last_channel - channels_.all().data())];
+    (void)e;
+  });
+  correlate::pipeline_counts reported{};
+  std::uint64_t duplicates_reported = 0, published_reported = 0;
 
   while (!stop.load()) {
     batch.clear();
     fresh.clear();
     batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts);
-    auto deadline = clock::now() + std::chrono::milliseconds(options_.batch_max_ms);
+    auto batch_started = clock::now();
+    auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms);
     std::size_t taken = 0;
     while (taken < options_.batch_max_messages && !stop.load()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
@@ -220,6 +234,24 @@ status worker::run(const std::atomic<bool>& stop) {
       RdKafka::TopicPartition::destroy(offsets);
     }
     counts_.pipeline = pipe.counts();
+    if (metrics_ && !batch.empty()) {
+      metrics_->batch(std::chrono::duration<double>(clock::now() - batch_started).count(), taken);
+      for (std::size_t i = 0; i < channel_events.size(); ++i) {
+        if (channel_events[i] == 0) continue;
+        metrics_->events(channels_.all()[i].name, channels_.all()[i].topic, channel_events[i]);
+        channel_events[i] = 0;
+      }
+      for (std::size_t r = 0; r < ingest::rejection_reason_count; ++r) {
+        auto delta = counts_.pipeline.rejected_by_reason[r] - reported.rejected_by_reason[r];
+        if (delta) metrics_->dead_letters(ingest::reason_name(static_cast<ingest::rejection_reason>(r)), delta);
+      }
+      for (const auto& a : fresh) metrics_->alert(a.rule_id, a.level);
+      metrics_->duplicate_alerts(counts_.duplicate_alerts - duplicates_reported);
+      metrics_->published(counts_.published - published_reported);
+      reported = counts_.pipeline;
+      duplicates_reported = counts_.duplicate_alerts;
+      published_reported = counts_.published;
+    }
     if (options_.status_interval_seconds > 0 &&
         clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {
       double secs = std::chrono::duration<double>(clock::now() - last_status).count();

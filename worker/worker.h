@@ -15,6 +15,7 @@
 #include "correlate/pipeline.h"
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
+#include "metrics/metrics.h"
 #include "rules/rule.h"
 #include "store/store.h"
 
@@ -46,7 +47,8 @@ struct worker_counts {
 class worker {
  public:
   worker(worker_options options, const ingest::channel_catalog& channels,
-         const rules::rule_set& rules, const ingest::minimiser& privacy, store::durable_store& db);
+         const rules::rule_set& rules, const ingest::minimiser& privacy, store::durable_store& db,
+         metrics::engine_metrics* metrics = nullptr);
 
   /// Runs until `stop` becomes true (then finishes the batch in hand) or a fatal
   /// error; bad input is never fatal.
@@ -60,6 +62,7 @@ class worker {
   const rules::rule_set& rules_;
   const ingest::minimiser& privacy_;
   store::durable_store& db_;
+  metrics::engine_metrics* metrics_;
   worker_counts counts_;
 };
 

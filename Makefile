@@ -1,0 +1,39 @@
+# The README's two commands. Each installs missing Debian packages itself
+# (scripts/install-deps.sh: a dpkg query when all is present), configures CMake
+# into build/, builds, and runs.
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+DURATION ?= 0
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
+
+.PHONY: all deps test-deps configure build demo test clean help
+
+all: build
+
+help:
+	@echo "make demo   - stream synthetic retail traffic through the engine and watch alerts (DURATION=seconds)"
+	@echo "make test   - install, build and run every test (unit, integration against the embedded broker)"
+	@echo "make build  - configure and build into $(BUILD)/"
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --with-test-tools
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@DURATION=$(DURATION) scripts/demo.sh $(BUILD)/sentrail
+
+test: test-deps configure
+	@cmake --build $(BUILD) -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,166 @@
+"""The whole spine through real parts: raw events of every channel, good and bad,
+produced by an independent Kafka client into `sentrail broker`; `sentrail run`
+consumes them; the exact alerts and dead letters come out, no card number appears
+anywhere, and a restart on the same state raises no alert twice."""
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+PAN_VISA = "4111111111111111"
+PAN_MC = "5555555555554444"
+TS = "2026-11-23T03:00:00.000Z"
+
+GOOD = [
+    ("retail.web", {"ts": TS, "client_ip": "203.0.113.5", "method": "POST", "path": "/login", "status": 401,
+                    "bytes": 10, "user_agent": "ua", "session_id": "s1", "user": "ann", "event": "login_failed"}),
+    ("retail.web", {"ts": TS, "client_ip": "198.51.100.9", "method": "GET", "path": "/.env", "status": 404,
+                    "bytes": 0, "user_agent": "scanner", "session_id": "s2", "user": "", "event": "page_view"}),
+    ("retail.web", {"ts": TS, "client_ip": "203.0.113.6", "method": "POST", "path": "/pay", "status": 200,
+                    "bytes": 5, "user_agent": "ua", "session_id": "s3", "user": "bob", "event": "payment_authorized",
+                    "amount": 20.5, "currency": "EUR", "card_pan": PAN_MC}),
+    ("retail.web", b'192.0.2.44 - - [23/Nov/2026:03:00:01 +0000] "GET /wp-login.php HTTP/1.1" 404 0 "-" "zgrab"'),
+    ("retail.mobile", {"ts": TS, "device_id": "dev-1", "app_version": "5.0", "os": "android", "customer_id": "cust-7",
+                       "ip": "185.220.101.5", "geo": {"lat": 52.5, "lon": 13.4, "country": "DE"}, "event": "login"}),
+    ("retail.mobile", {"ts": TS, "device_id": "dev-2", "app_version": "5.0", "os": "ios", "customer_id": "cust-8",
+                       "ip": "8.8.8.8", "geo": {"lat": 40.7, "lon": -74.0, "country": "US"}, "event": "login"}),
+    ("retail.pos", {"ts": TS, "store_id": "S01", "register_id": "R3", "employee_id": "E100", "txn_id": "T9",
+                    "event": "sale", "amount": 900.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "manual"}),
+    ("retail.pos", {"ts": TS, "store_id": "S01", "register_id": "R3", "employee_id": "E101", "txn_id": "T10",
+                    "event": "sale", "amount": 900.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "chip"}),
+    ("retail.pos", {"ts": TS, "store_id": "S01", "register_id": "R3", "employee_id": "E102", "txn_id": "T11",
+                    "event": "sale", "amount": 100.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "manual"}),
+    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-3", "user": "ap@sup3", "ip": "192.0.2.8",
+                         "event": "bank_details_change"}),
+    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-4", "user": "ops@sup4", "ip": "192.0.2.9",
+                         "event": "bulk_export", "records": 20000}),
+    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-5", "user": "ops@sup5", "ip": "192.0.2.10",
+                         "event": "bulk_export", "records": 500}),
+    ("retail.badge", {"ts": TS, "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
+                      "door_id": "S01-stockroom", "event": "door_forced", "direction": "in"}),
+    ("retail.badge", {"ts": TS, "badge_id": "BDG-2", "employee_id": "E101", "site_id": "S01",
+                      "door_id": "S01-front", "event": "access_granted", "direction": "in"}),
+]
+
+EXPECTED_ALERTS = {
+    ("sentrail-web-sensitive-path-probe", "source.ip", "198.51.100.9"),
+    ("sentrail-web-sensitive-path-probe", "source.ip", "192.0.2.44"),
+    ("sentrail-mobile-login-from-tor-exit", "user.id", "cust-7"),
+    ("sentrail-pos-manual-entry-high-value", "retail.employee.id", "E100"),
+    ("sentrail-supplier-bank-details-change", "user.name", "ap@sup3"),
+    ("sentrail-supplier-bulk-export-large", "user.name", "ops@sup4"),
+    ("sentrail-badge-door-forced", "retail.employee.id", "E100"),
+}
+
+BAD = [
+    ("retail.pos", b'{"ts": "2026-11-23T03:00:00Z", "event": "sale", "amount": ', "invalid_json"),
+    ("retail.web", b'{"ts":"2026-11-23T03:00:00Z","event":"login","user":"\xff\xfe"}', "invalid_utf8"),
+    ("retail.badge", b'{"badge_id":"B1","event":"access_granted"}', "missing_timestamp"),
+    ("retail.supplier", b'{"ts":"last thursday","supplier_id":"S","event":"login"}', "bad_timestamp"),
+    ("retail.pos", b'{"ts":"2026-11-23T03:00:00Z","event":"refund","amount":{"value":5}}', "wrong_type"),
+    ("retail.mobile", ("card " + PAN_VISA + " was used").encode(), "invalid_json"),
+    ("retail.supplier", b'{"ts":"2026-11-23T03:00:00Z","event":"login","pad":"' + b"x" * 5000 + b'"}', "oversized"),
+]
+
+
+def group_of(alert):
+    (field, value), = alert["group"].items()
+    return (alert["rule"]["id"], field, value)
+
+
+class EndToEndTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sentrail-e2e-")
+        self.state = os.path.join(self.tmp, "state")
+        self.config = os.path.join(self.tmp, "sentrail.yaml")
+        with open(self.config, "w") as f:
+            f.write("ingest:\n  max_message_bytes: 4096\nkafka:\n  properties:\n"
+                    "    session.timeout.ms: '6000'\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_every_channel_good_and_bad_gives_exact_alerts_and_dead_letters(self):
+        with harness.Broker(partitions=2) as broker:
+            harness.produce(broker.bootstrap, [(t, v) for t, v in GOOD] + [(t, v) for t, v, _ in BAD])
+            engine = harness.Engine(broker.bootstrap, self.state, extra=["--config", self.config])
+            try:
+                alerts = harness.consume_all(broker.bootstrap, "sentrail.alerts",
+                                             expect_at_least=len(EXPECTED_ALERTS), timeout=60)
+                dead = harness.consume_all(broker.bootstrap, "sentrail.deadletter",
+                                           expect_at_least=len(BAD), timeout=30)
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+
+            alert_docs = [json.loads(m.value()) for m in alerts]
+            self.assertEqual({group_of(a) for a in alert_docs}, EXPECTED_ALERTS)
+            self.assertEqual(len(alert_docs), len(EXPECTED_ALERTS), "one alert per matching event")
+            for m, a in zip(alerts, alert_docs):
+                self.assertEqual(m.key().decode(), a["id"])
+                self.assertRegex(a["id"], r"^[0-9a-f]{32}$")
+                self.assertEqual(a["status"], "new")
+                self.assertEqual(len(a["events"]), 1)
+                ev = a["events"][0]
+                self.assertTrue(ev["topic"].startswith("retail."))
+                self.assertGreaterEqual(ev["offset"], 0)
+            pos_alert = next(a for a in alert_docs if a["rule"]["id"] == "sentrail-pos-manual-entry-high-value")
+            fields = pos_alert["events"][0]["fields"]
+            self.assertEqual(fields["retail.card.last4"], "1111")
+            self.assertTrue(fields["retail.card.token"].startswith("tok_"))
+            self.assertEqual(pos_alert["rule"]["level"], "medium")
+
+            # stdout carries the same alerts as JSON lines, once each.
+            stdout_ids = sorted(json.loads(line)["id"] for line in engine.stdout().splitlines() if line.strip())
+            self.assertEqual(stdout_ids, sorted(a["id"] for a in alert_docs))
+
+            dead_docs = [json.loads(m.value()) for m in dead]
+            self.assertEqual(sorted(d["reason"] for d in dead_docs), sorted(r for _, _, r in BAD))
+            for d in dead_docs:
+                self.assertTrue(d["topic"].startswith("retail."))
+                self.assertIn("partition", d)
+                self.assertIn("offset", d)
+                self.assertTrue(d["detail"])
+            utf8 = next(d for d in dead_docs if d["reason"] == "invalid_utf8")
+            self.assertIn("payload_base64", utf8)  # original bytes kept, losslessly
+            masked = next(d for d in dead_docs if d["reason"] == "invalid_json" and "card" in d.get("payload", ""))
+            self.assertEqual(masked["payload"], "card ************1111 was used")
+            self.assertEqual(masked["masked_pans"], 1)
+
+            # No card number anywhere: topics, stdout, stderr, the state store's files.
+            blobs = [m.value() for m in alerts + dead] + [engine.stdout().encode(), engine.stderr().encode()]
+            for root, _, files in os.walk(self.state):
+                for name in files:
+                    with open(os.path.join(root, name), "rb") as f:
+                        blobs.append(f.read())
+            pan_pattern = re.compile(rb"(4111|5555)[ -]?(1111|5555)[ -]?(1111|5555)[ -]?(1111|4444)")
+            for blob in blobs:
+                self.assertIsNone(pan_pattern.search(blob), "a card number leaked")
+
+            # A restart on the same state resumes after what it processed: new
+            # input raises only its own alert, nothing is raised twice.
+            harness.produce(broker.bootstrap, [("retail.badge", {
+                "ts": "2026-11-23T04:00:00Z", "badge_id": "BDG-9", "employee_id": "E200", "site_id": "S02",
+                "door_id": "S02-stockroom", "event": "door_forced", "direction": "in"})])
+            engine2 = harness.Engine(broker.bootstrap, self.state, extra=["--config", self.config])
+            try:
+                after = harness.consume_all(broker.bootstrap, "sentrail.alerts",
+                                            expect_at_least=len(EXPECTED_ALERTS) + 1, timeout=60)
+            finally:
+                self.assertEqual(engine2.stop(), 0, engine2.stderr())
+            ids = [json.loads(m.value())["id"] for m in after]
+            self.assertEqual(len(ids), len(set(ids)), "an alert id appeared twice on the alerts topic")
+            self.assertEqual({group_of(json.loads(m.value())) for m in after},
+                             EXPECTED_ALERTS | {("sentrail-badge-door-forced", "retail.employee.id", "E200")})
+            self.assertEqual(len(engine2.stdout().splitlines()), 1, engine2.stdout())
+            engine.cleanup()
+            engine2.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
