@@ -236,8 +236,6 @@ result<plan> make_plan(const gen_flags& f) {
   auto seed = parse_count("--seed", f.seed);
   if (!seed) return seed.err();
   p.opts.seed = *seed;
-  if (!f.count.empty() && !f.duration.empty())
-    return error{"--count and --duration exclude each other"};
   if (f.out_dir.empty() == f.brokers.empty())
     return error{"give exactly one destination: --out DIR or --brokers HOST:PORT"};
   if (f.format != "per-channel" && f.format != "single")
@@ -433,8 +431,8 @@ void add_gen_command(CLI::App& app, command_result& out) {
   cmd->add_option("--count", flags->count,
                   "Events to generate (default 100000 for files; unbounded with --rate)");
   cmd->add_option("--duration", flags->duration,
-                  "Seconds: with --rate stop after this wall time; otherwise the event time the "
-                  "events span (default 86400)");
+                  "Seconds: with --rate stop after this wall time (whichever of --count and "
+                  "--duration comes first); otherwise the event time the events span (default 86400)");
   cmd->add_option("--rate", flags->rate,
                   "Events per second in real time; event time follows the wall clock (live mode)");
   cmd->add_option("--attack-rate", flags->attack_rate,
