@@ -1049,7 +1049,7 @@ struct generator::impl {
       case scenario::no_sale_drawer:
         p.a = pick_day_employee(g);
         p.b = 1 + g.below(stores[employees[p.a].store].registers);
-        steps(g.between(10, 20), 120, 300);
+        steps(g.between(10, 20), 60, 180);
         break;
       case scenario::after_hours_stockroom: {
         p.a = pick_day_employee(g);
