@@ -2,25 +2,24 @@
 // Numbers are taken as strings and parsed here so that every bad flag exits with 2
 // and a message that names the flag.
 
+#include <fmt/format.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "app/commands.h"
 #include "common/result.h"
@@ -163,9 +162,12 @@ class kafka_sink final : public sink {
     std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     std::string err;
     const std::pair<const char*, std::string> props[] = {
-        {"bootstrap.servers", brokers},         {"enable.idempotence", "true"},
-        {"linger.ms", "5"},                     {"client.id", "sentrail-gen"},
-        {"queue.buffering.max.messages", "500000"}, {"compression.type", "lz4"},
+        {"bootstrap.servers", brokers},
+        {"enable.idempotence", "true"},
+        {"linger.ms", "5"},
+        {"client.id", "sentrail-gen"},
+        {"queue.buffering.max.messages", "500000"},
+        {"compression.type", "lz4"},
     };
     for (const auto& [k, v] : props)
       if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK)
@@ -260,7 +262,8 @@ result<plan> make_plan(const gen_flags& f) {
   p.opts.bad_rate = *bad;
   p.opts.live = p.rate.has_value();
   if (p.opts.live) {
-    if (!f.start.empty()) return error{"--start applies to simulated time; --rate follows the clock"};
+    if (!f.start.empty())
+      return error{"--start applies to simulated time; --rate follows the clock"};
     p.opts.count = 0;
   }
   if (!f.count.empty()) {
@@ -270,8 +273,7 @@ result<plan> make_plan(const gen_flags& f) {
     p.opts.count = *c;
   }
   if (!p.opts.live) {
-    if (p.duration_s)
-      p.opts.simulated_span = static_cast<timestamp_ns>(*p.duration_s * 1e9);
+    if (p.duration_s) p.opts.simulated_span = static_cast<timestamp_ns>(*p.duration_s * 1e9);
     if (!f.start.empty()) {
       auto t = parse_rfc3339(f.start);
       if (!t) return error{fmt::format("--start expects an RFC 3339 time, got '{}'", f.start)};
@@ -409,8 +411,8 @@ int run_gen(const gen_flags& flags, const std::vector<std::string>& extras) {
   fmt::print(stderr,
              "sentrail gen: {} events (web {}, mobile {}, pos {}, supplier {}, badge {}), "
              "{} incidents, {} malformed in {:.2f} s ({:.0f} events/s){}\n",
-             g.emitted(), per[0], per[1], per[2], per[3], per[4], incidents,
-             g.bad_records().size(), secs, secs > 0 ? static_cast<double>(g.emitted()) / secs : 0.0,
+             g.emitted(), per[0], per[1], per[2], per[3], per[4], incidents, g.bad_records().size(),
+             secs, secs > 0 ? static_cast<double>(g.emitted()) / secs : 0.0,
              p->truth.empty() ? "" : fmt::format("; truth in {}", p->truth));
   if (!st) {
     fmt::print(stderr, "sentrail gen: {}\n", st.message());
@@ -427,12 +429,14 @@ void add_gen_command(CLI::App& app, command_result& out) {
       "gen",
       "Synthetic multichannel retail traffic (web, mobile, pos, supplier, badge) with injected "
       "attack incidents and a ground-truth file, to JSON-lines files or to Kafka.");
-  cmd->add_option("--seed", flags->seed, "Random seed; same seed and flags give identical output (default 1)");
+  cmd->add_option("--seed", flags->seed,
+                  "Random seed; same seed and flags give identical output (default 1)");
   cmd->add_option("--count", flags->count,
                   "Events to generate (default 100000 for files; unbounded with --rate)");
-  cmd->add_option("--duration", flags->duration,
-                  "Seconds: with --rate stop after this wall time (whichever of --count and "
-                  "--duration comes first); otherwise the event time the events span (default 86400)");
+  cmd->add_option(
+      "--duration", flags->duration,
+      "Seconds: with --rate stop after this wall time (whichever of --count and "
+      "--duration comes first); otherwise the event time the events span (default 86400)");
   cmd->add_option("--rate", flags->rate,
                   "Events per second in real time; event time follows the wall clock (live mode)");
   cmd->add_option("--attack-rate", flags->attack_rate,
@@ -443,7 +447,8 @@ void add_gen_command(CLI::App& app, command_result& out) {
                   "Event time of the first event, RFC 3339 (default 2026-11-23T00:00:00Z)");
   cmd->add_option("--out", flags->out_dir, "Write JSON lines into this directory");
   cmd->add_option("--brokers", flags->brokers, "Produce to Kafka at HOST:PORT[,HOST:PORT...]");
-  cmd->add_option("--truth", flags->truth, "Ground-truth JSON lines (default DIR/truth.jsonl with --out)");
+  cmd->add_option("--truth", flags->truth,
+                  "Ground-truth JSON lines (default DIR/truth.jsonl with --out)");
   cmd->add_option("--format", flags->format,
                   "per-channel: DIR/<channel>.jsonl; single: DIR/events.jsonl with a \"channel\" "
                   "field (default per-channel)");

@@ -27,25 +27,28 @@ struct scenario_info {
 
 constexpr scenario_info scenarios[scenario_count] = {
     {"web_path_probe", "sentrail-web-sensitive-path-probe", channel_kind::web, "source.ip", 0, 23},
-    {"badge_door_forced", "sentrail-badge-door-forced", channel_kind::badge, "retail.door.id", 0, 23},
-    {"mobile_tor_login", "sentrail-mobile-login-from-tor-exit", channel_kind::mobile, "source.ip", 0,
+    {"badge_door_forced", "sentrail-badge-door-forced", channel_kind::badge, "retail.door.id", 0,
      23},
+    {"mobile_tor_login", "sentrail-mobile-login-from-tor-exit", channel_kind::mobile, "source.ip",
+     0, 23},
     {"pos_manual_high_value", "sentrail-pos-manual-entry-high-value", channel_kind::pos,
      "retail.employee.id", 9, 20},
     {"supplier_bank_change", "sentrail-supplier-bank-details-change", channel_kind::supplier,
      "retail.supplier.id", 0, 23},
     {"supplier_bulk_export", "sentrail-supplier-bulk-export-large", channel_kind::supplier,
      "retail.supplier.id", 0, 23},
-    {"credential_stuffing", "sentrail-web-credential-stuffing", channel_kind::web, "source.ip", 0, 23},
+    {"credential_stuffing", "sentrail-web-credential-stuffing", channel_kind::web, "source.ip", 0,
+     23},
     {"brute_force_then_success", "sentrail-web-brute-force-then-success", channel_kind::web,
      "user.name", 0, 23},
     {"card_testing", "sentrail-web-card-testing", channel_kind::web, "source.ip", 0, 23},
     {"refund_fraud", "sentrail-pos-refund-fraud", channel_kind::pos, "retail.employee.id", 9, 18},
-    {"no_sale_drawer", "sentrail-pos-no-sale-abuse", channel_kind::pos, "retail.employee.id", 9, 19},
+    {"no_sale_drawer", "sentrail-pos-no-sale-abuse", channel_kind::pos, "retail.employee.id", 9,
+     19},
     {"after_hours_stockroom", "sentrail-badge-after-hours-stockroom", channel_kind::badge,
      "retail.badge.id", 1, 3},
-    {"gift_card_draining", "sentrail-mobile-gift-card-draining", channel_kind::mobile, "device.id", 0,
-     23},
+    {"gift_card_draining", "sentrail-mobile-gift-card-draining", channel_kind::mobile, "device.id",
+     0, 23},
 };
 
 constexpr std::string_view bad_names[] = {"invalid_json", "missing_ts", "unparsable_ts",
@@ -58,34 +61,43 @@ struct city {
 };
 // The first 14 are US (stores are only there); customers also live in CA and GB.
 constexpr city cities[] = {
-    {"new_york", 40.7128, -74.0060, "US", "USD"},   {"los_angeles", 34.0522, -118.2437, "US", "USD"},
-    {"chicago", 41.8781, -87.6298, "US", "USD"},    {"houston", 29.7604, -95.3698, "US", "USD"},
-    {"phoenix", 33.4484, -112.0740, "US", "USD"},   {"philadelphia", 39.9526, -75.1652, "US", "USD"},
-    {"san_antonio", 29.4241, -98.4936, "US", "USD"}, {"dallas", 32.7767, -96.7970, "US", "USD"},
-    {"columbus", 39.9612, -82.9988, "US", "USD"},   {"seattle", 47.6062, -122.3321, "US", "USD"},
-    {"denver", 39.7392, -104.9903, "US", "USD"},    {"atlanta", 33.7490, -84.3880, "US", "USD"},
-    {"miami", 25.7617, -80.1918, "US", "USD"},      {"boston", 42.3601, -71.0589, "US", "USD"},
-    {"toronto", 43.6532, -79.3832, "CA", "CAD"},    {"vancouver", 49.2827, -123.1207, "CA", "CAD"},
+    {"new_york", 40.7128, -74.0060, "US", "USD"},
+    {"los_angeles", 34.0522, -118.2437, "US", "USD"},
+    {"chicago", 41.8781, -87.6298, "US", "USD"},
+    {"houston", 29.7604, -95.3698, "US", "USD"},
+    {"phoenix", 33.4484, -112.0740, "US", "USD"},
+    {"philadelphia", 39.9526, -75.1652, "US", "USD"},
+    {"san_antonio", 29.4241, -98.4936, "US", "USD"},
+    {"dallas", 32.7767, -96.7970, "US", "USD"},
+    {"columbus", 39.9612, -82.9988, "US", "USD"},
+    {"seattle", 47.6062, -122.3321, "US", "USD"},
+    {"denver", 39.7392, -104.9903, "US", "USD"},
+    {"atlanta", 33.7490, -84.3880, "US", "USD"},
+    {"miami", 25.7617, -80.1918, "US", "USD"},
+    {"boston", 42.3601, -71.0589, "US", "USD"},
+    {"toronto", 43.6532, -79.3832, "CA", "CAD"},
+    {"vancouver", 49.2827, -123.1207, "CA", "CAD"},
     {"london", 51.5074, -0.1278, "GB", "GBP"},
 };
 constexpr std::uint32_t us_cities = 14;
 constexpr std::uint32_t city_count = sizeof(cities) / sizeof(cities[0]);
 
 constexpr std::string_view first_names[] = {
-    "anna", "ben",  "carla", "david", "emma",  "felix", "grace", "henry", "isla",  "jack",
-    "kara", "liam", "mia",   "noah",  "olivia", "paul", "quinn", "rosa",  "sam",   "tara",
-    "uma",  "victor", "wendy", "xavier", "yara", "zoe", "omar",  "priya", "chen",  "lucia"};
+    "anna", "ben",    "carla", "david",  "emma",   "felix", "grace", "henry", "isla", "jack",
+    "kara", "liam",   "mia",   "noah",   "olivia", "paul",  "quinn", "rosa",  "sam",  "tara",
+    "uma",  "victor", "wendy", "xavier", "yara",   "zoe",   "omar",  "priya", "chen", "lucia"};
 constexpr std::string_view last_names[] = {
-    "smith", "jones", "garcia", "miller", "davis", "lopez",  "wilson", "moore",   "taylor", "thomas",
-    "white", "harris", "martin", "clark", "lewis", "walker", "young",  "king",    "wright", "hill",
-    "green", "baker", "adams",  "nelson", "carter", "mitchell", "perez", "roberts", "turner",
-    "phillips"};
+    "smith",  "jones",    "garcia", "miller",  "davis",  "lopez",   "wilson", "moore",
+    "taylor", "thomas",   "white",  "harris",  "martin", "clark",   "lewis",  "walker",
+    "young",  "king",     "wright", "hill",    "green",  "baker",   "adams",  "nelson",
+    "carter", "mitchell", "perez",  "roberts", "turner", "phillips"};
 constexpr std::uint32_t first_count = 30, last_count = 30;
 
-constexpr std::string_view company_a[] = {"acme", "north", "blue", "prime", "apex", "summit",
-                                          "harbor", "golden", "atlas", "cedar"};
-constexpr std::string_view company_b[] = {"supply", "foods", "textiles", "logistics", "goods",
-                                          "packaging", "trading", "brands", "farms", "electronics"};
+constexpr std::string_view company_a[] = {"acme",   "north",  "blue",   "prime", "apex",
+                                          "summit", "harbor", "golden", "atlas", "cedar"};
+constexpr std::string_view company_b[] = {"supply", "foods",      "textiles", "logistics",
+                                          "goods",  "packaging",  "trading",  "brands",
+                                          "farms",  "electronics"};
 
 constexpr std::string_view browser_agents[] = {
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -105,16 +117,20 @@ constexpr std::string_view tool_agents[] = {"python-requests/2.32.3", "Mozilla/5
 constexpr std::string_view mobile_os[] = {"iOS 18.1", "iOS 17.6", "Android 15", "Android 14"};
 constexpr std::string_view app_versions[] = {"6.4.0", "6.4.1", "6.5.0", "6.5.2"};
 
-constexpr std::string_view categories[] = {"women",  "men",     "kids", "home",   "electronics",
+constexpr std::string_view categories[] = {"women",  "men",     "kids", "home",    "electronics",
                                            "beauty", "holiday", "toys", "grocery", "sale"};
-constexpr std::string_view search_terms[] = {"winter+coat", "tv",      "lego",     "boots",
+constexpr std::string_view search_terms[] = {"winter+coat", "tv",         "lego",    "boots",
                                              "air+fryer",   "headphones", "sweater", "gift+card"};
 
 // Paths the stateless probe rule looks for; background never requests them.
-constexpr std::string_view probe_paths[] = {"/.env",           "/wp-login.php",
-                                            "/.git/config",    "/../../../../etc/passwd",
-                                            "/static/../../etc/passwd", "/api/.env",
-                                            "/.git/HEAD",      "/backup/.env",
+constexpr std::string_view probe_paths[] = {"/.env",
+                                            "/wp-login.php",
+                                            "/.git/config",
+                                            "/../../../../etc/passwd",
+                                            "/static/../../etc/passwd",
+                                            "/api/.env",
+                                            "/.git/HEAD",
+                                            "/backup/.env",
                                             "/wp-admin/../wp-login.php"};
 
 constexpr std::string_view door_names[] = {"staff", "front", "stockroom", "office", "loading"};
@@ -262,11 +278,11 @@ bool weekend(timestamp_ns t) {
 
 // Relative events per hour of day, per channel: web/mobile peak in the evening, POS in
 // store hours (08-22), supplier in office hours on weekdays, badge at shift changes.
-constexpr double web_w[24] = {2, 1.5, 1, 0.8, 0.8, 1, 1.5, 2.5, 3.5, 4, 4, 4.5,
-                              5, 5,   4.5, 4.5, 5, 6, 7.5, 9, 10, 9, 7, 4};
+constexpr double web_w[24] = {2, 1.5, 1,   0.8, 0.8, 1, 1.5, 2.5, 3.5, 4, 4, 4.5,
+                              5, 5,   4.5, 4.5, 5,   6, 7.5, 9,   10,  9, 7, 4};
 constexpr double mobile_w[24] = {1.5, 1, 0.6, 0.5, 0.5, 0.7, 1.2, 2, 2.5, 2.5, 2.5, 3,
                                  3.5, 3, 3,   3,   3.5, 4,   5,   6, 7,   7,   5.5, 3};
-constexpr double pos_w[24] = {0, 0, 0, 0, 0,   0, 0, 0, 2,   3,   4, 5,
+constexpr double pos_w[24] = {0,   0, 0, 0, 0,   0,   0, 0, 2,   3, 4, 5,
                               6.5, 6, 5, 5, 5.5, 6.5, 7, 6, 4.5, 3, 0, 0};
 constexpr double supplier_w[24] = {0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.1,
                                    0.6,  0.9,  1,    1,    0.7,  0.9,  1,    0.9,
@@ -345,9 +361,10 @@ std::string_view bad_kind_name(bad_kind k) { return bad_names[static_cast<int>(k
 
 status validate(const options& o) {
   if (!(o.attack_rate >= 0) || o.attack_rate > 10000)
-    return error{fmt::format("attack rate must be between 0 and 10000 incidents per 10,000 "
-                             "events, got {}",
-                             o.attack_rate)};
+    return error{
+        fmt::format("attack rate must be between 0 and 10000 incidents per 10,000 "
+                    "events, got {}",
+                    o.attack_rate)};
   if (!(o.bad_rate >= 0) || o.bad_rate > 1)
     return error{fmt::format("bad rate must be a fraction between 0 and 1, got {}", o.bad_rate)};
   if (!o.live && o.count == 0) return error{"count must be positive for simulated event time"};
@@ -453,8 +470,8 @@ struct generator::impl {
       const std::uint32_t rank = i / o.stores;  // 0 is the store manager
       e.manager = rank == 0;
       e.night = rank % 3 == 2;
-      e.badge = static_cast<std::uint32_t>((static_cast<std::uint64_t>(i) * 7919 + 104729) % 900000 +
-                                           100000);
+      e.badge = static_cast<std::uint32_t>(
+          (static_cast<std::uint64_t>(i) * 7919 + 104729) % 900000 + 100000);
       (e.night ? stores[e.store].night : stores[e.store].day).push_back(i);
       (e.night ? night_staff : day_staff).push_back(i);
     }
@@ -476,11 +493,16 @@ struct generator::impl {
     const int h = hour_of(t);
     const bool we = weekend(t);
     switch (ch) {
-      case 0: return web_w[h] * (we ? 1.2 : 1.0);
-      case 1: return mobile_w[h] * (we ? 1.2 : 1.0);
-      case 2: return pos_w[h] * (we ? 1.3 : 1.0);
-      case 3: return supplier_w[h] * (we ? 0.05 : 1.0);
-      default: return badge_w[h];
+      case 0:
+        return web_w[h] * (we ? 1.2 : 1.0);
+      case 1:
+        return mobile_w[h] * (we ? 1.2 : 1.0);
+      case 2:
+        return pos_w[h] * (we ? 1.3 : 1.0);
+      case 3:
+        return supplier_w[h] * (we ? 0.05 : 1.0);
+      default:
+        return badge_w[h];
     }
   }
   double total_intensity(timestamp_ns t) const {
@@ -561,8 +583,7 @@ struct generator::impl {
   void write_web(timestamp_ns t, std::uint32_t ip, std::string_view method, std::string_view path,
                  unsigned status, std::uint64_t bytes, std::string_view agent,
                  std::uint64_t session, std::string_view user, std::string_view event,
-                 std::int64_t cents = -1, std::string_view currency = {},
-                 std::uint64_t pan = 0) {
+                 std::int64_t cents = -1, std::string_view currency = {}, std::uint64_t pan = 0) {
     writer w(buf);
     w.raw("{\"ts\":\"");
     clock.write(w, t);
@@ -599,10 +620,10 @@ struct generator::impl {
     w.ch('}');
   }
 
-  void write_mobile(timestamp_ns t, std::uint32_t device, std::string_view app,
-                    std::string_view os, std::uint32_t cust, std::uint32_t ip, std::int64_t lat_e4,
-                    std::int64_t lon_e4, std::string_view country, std::string_view event,
-                    std::int64_t cents = -1, std::string_view currency = {}) {
+  void write_mobile(timestamp_ns t, std::uint32_t device, std::string_view app, std::string_view os,
+                    std::uint32_t cust, std::uint32_t ip, std::int64_t lat_e4, std::int64_t lon_e4,
+                    std::string_view country, std::string_view event, std::int64_t cents = -1,
+                    std::string_view currency = {}) {
     writer w(buf);
     w.raw("{\"ts\":\"");
     clock.write(w, t);
@@ -670,7 +691,8 @@ struct generator::impl {
       w.raw(entry == 1 ? "chip" : entry == 2 ? "swipe" : "manual");
       w.ch('"');
     }
-    if (override_flag >= 0) w.raw(override_flag ? ",\"manager_override\":true" : ",\"manager_override\":false");
+    if (override_flag >= 0)
+      w.raw(override_flag ? ",\"manager_override\":true" : ",\"manager_override\":false");
     w.ch('}');
   }
 
@@ -867,7 +889,8 @@ struct generator::impl {
   void background_pos(timestamp_ns t) {
     const std::uint32_t si = r.below(o.stores);
     const store& s = stores[si];
-    const std::uint32_t emp = s.day.empty() ? s.night[0] : s.day[r.below(static_cast<std::uint32_t>(s.day.size()))];
+    const std::uint32_t emp =
+        s.day.empty() ? s.night[0] : s.day[r.below(static_cast<std::uint32_t>(s.day.size()))];
     const std::uint32_t reg = 1 + r.below(s.registers);
     const std::uint32_t x = r.below(10000);
     const std::uint64_t pan = customers[r.below(o.customers)].pan[0];
@@ -935,14 +958,18 @@ struct generator::impl {
     std::uint32_t door;
     if (h >= 8 && h <= 20) {
       const std::uint32_t x = r.below(100);
-      door = x < 35 ? door_staff : x < 55 ? door_front : x < 80 ? door_stockroom
-             : x < 90 ? door_office : door_loading;
+      door = x < 35   ? door_staff
+             : x < 55 ? door_front
+             : x < 80 ? door_stockroom
+             : x < 90 ? door_office
+                      : door_loading;
     } else {
       door = r.chance(0.7) ? door_staff : door_front;
     }
     const std::uint32_t x = r.below(10000);
-    const std::string_view event = x < 9500 ? "access_granted" : x < 9800 ? "access_denied"
-                                                                          : "door_held";
+    const std::string_view event = x < 9500   ? "access_granted"
+                                   : x < 9800 ? "access_denied"
+                                              : "door_held";
     std::string_view dir;
     if (h == 6 || h == 7)
       dir = e.night ? "out" : "in";
@@ -965,16 +992,30 @@ struct generator::impl {
       case scenario::web_path_probe:
       case scenario::mobile_tor_login:
       case scenario::credential_stuffing:
-      case scenario::card_testing: w.ip(p.ip); break;
-      case scenario::badge_door_forced: door_id(w, p.a, door_stockroom); break;
+      case scenario::card_testing:
+        w.ip(p.ip);
+        break;
+      case scenario::badge_door_forced:
+        door_id(w, p.a, door_stockroom);
+        break;
       case scenario::pos_manual_high_value:
       case scenario::refund_fraud:
-      case scenario::no_sale_drawer: employee_id(w, p.a); break;
+      case scenario::no_sale_drawer:
+        employee_id(w, p.a);
+        break;
       case scenario::supplier_bank_change:
-      case scenario::supplier_bulk_export: supplier_id(w, p.a); break;
-      case scenario::brute_force_then_success: customer_name(w, p.a); break;
-      case scenario::after_hours_stockroom: badge_id(w, employees[p.a].badge); break;
-      case scenario::gift_card_draining: device_id(w, p.b); break;
+      case scenario::supplier_bulk_export:
+        supplier_id(w, p.a);
+        break;
+      case scenario::brute_force_then_success:
+        customer_name(w, p.a);
+        break;
+      case scenario::after_hours_stockroom:
+        badge_id(w, employees[p.a].badge);
+        break;
+      case scenario::gift_card_draining:
+        device_id(w, p.b);
+        break;
     }
   }
 
@@ -1027,8 +1068,8 @@ struct generator::impl {
       case scenario::credential_stuffing:
         p.ip = attacker_ip(g.next());
         p.a = g.below(o.customers);
-        p.b = g.below(4);       // tool agent
-        p.c = g.below(2);       // one hit at the end
+        p.b = g.below(4);  // tool agent
+        p.c = g.below(2);  // one hit at the end
         steps(g.between(25, 60), 1, 6);
         break;
       case scenario::brute_force_then_success:
@@ -1055,7 +1096,7 @@ struct generator::impl {
         p.a = pick_day_employee(g);
         p.steps = static_cast<std::uint32_t>(g.between(3, 4));
         timestamp_ns off = 0;
-        offsets.push_back(0);                                     // staff door, in
+        offsets.push_back(0);                                         // staff door, in
         offsets.push_back(off += g.between(40, 90) * ns_per_second);  // stock room, in
         if (p.steps == 4) offsets.push_back(off += g.between(60, 120) * ns_per_second);
         offsets.push_back(off += g.between(600, 1500) * ns_per_second);  // stock room, out
@@ -1114,8 +1155,8 @@ struct generator::impl {
       const timestamp_ns limit = o.start + o.simulated_span;
       const timestamp_ns dur = offsets.back();
       if (dur > 0 && now + dur > limit) {
-        const double scale = static_cast<double>(std::max<timestamp_ns>(0, limit - now)) /
-                             static_cast<double>(dur);
+        const double scale =
+            static_cast<double>(std::max<timestamp_ns>(0, limit - now)) / static_cast<double>(dur);
         for (auto& off : offsets) off = static_cast<timestamp_ns>(static_cast<double>(off) * scale);
       }
     }
@@ -1158,8 +1199,9 @@ struct generator::impl {
         static constexpr std::int64_t exits[][2] = {{501109, 86821}, {523676, 49041}};
         static constexpr std::string_view exit_country[] = {"DE", "NL"};
         const auto x = p.ip & 1;
-        const std::string_view event = i < p.c ? "login_failed" : i == p.c ? "login"
-                                                                           : "add_payment_card";
+        const std::string_view event = i < p.c    ? "login_failed"
+                                       : i == p.c ? "login"
+                                                  : "add_payment_card";
         write_mobile(t, p.b, app_versions[0], mobile_os[2], p.a, p.ip, exits[x][0], exits[x][1],
                      exit_country[x], event);
         break;
@@ -1254,7 +1296,8 @@ struct generator::impl {
         const customer& c = customers[p.a];
         write_mobile(t, p.b, app_versions[3], mobile_os[3], p.a, p.ip, c.lat_e4 + 3000,
                      c.lon_e4 - 2000, cities[c.city].country, i == 0 ? "login" : "gift_card_redeem",
-                     i == 0 ? std::int64_t{-1} : std::int64_t{2500} * (1 + g.below(4)), cities[c.city].currency);
+                     i == 0 ? std::int64_t{-1} : std::int64_t{2500} * (1 + g.below(4)),
+                     cities[c.city].currency);
         break;
       }
     }
@@ -1264,11 +1307,16 @@ struct generator::impl {
 
   static std::string_view wrong_type_field(channel_kind c) {
     switch (c) {
-      case channel_kind::web: return "\"status\":";
-      case channel_kind::mobile: return "\"geo\":";
-      case channel_kind::pos: return "\"amount\":";
-      case channel_kind::supplier: return "\"user\":";
-      default: return "\"door_id\":";
+      case channel_kind::web:
+        return "\"status\":";
+      case channel_kind::mobile:
+        return "\"geo\":";
+      case channel_kind::pos:
+        return "\"amount\":";
+      case channel_kind::supplier:
+        return "\"user\":";
+      default:
+        return "\"door_id\":";
     }
   }
 
@@ -1282,7 +1330,9 @@ struct generator::impl {
         bad_buf.resize(cut);
         break;
       }
-      case bad_kind::missing_ts: bad_buf.erase(1, 32); break;  // {"ts":"<24 chars>",
+      case bad_kind::missing_ts:
+        bad_buf.erase(1, 32);
+        break;  // {"ts":"<24 chars>",
       case bad_kind::unparsable_ts: {
         static constexpr std::string_view junk[] = {"yesterday at noon", "not-a-time",
                                                     "2026-13-45T25:61:00Z", "32/13/2026"};
@@ -1305,9 +1355,10 @@ struct generator::impl {
         }
         const bool array = c == channel_kind::mobile || c == channel_kind::badge;
         bad_buf.insert(ve, array ? "]" : "}");
-        bad_buf.insert(vs, array ? "[" : c == channel_kind::web ? "{\"code\":"
-                                        : c == channel_kind::pos ? "{\"value\":"
-                                                            : "{\"name\":");
+        bad_buf.insert(vs, array                    ? "["
+                           : c == channel_kind::web ? "{\"code\":"
+                           : c == channel_kind::pos ? "{\"value\":"
+                                                    : "{\"name\":");
         break;
       }
     }
@@ -1349,11 +1400,21 @@ struct generator::impl {
     buf.clear();
     const int c = pick_channel(t);
     switch (c) {
-      case 0: background_web(t); break;
-      case 1: background_mobile(t); break;
-      case 2: background_pos(t); break;
-      case 3: background_supplier(t); break;
-      default: background_badge(t); break;
+      case 0:
+        background_web(t);
+        break;
+      case 1:
+        background_mobile(t);
+        break;
+      case 2:
+        background_pos(t);
+        break;
+      case 3:
+        background_supplier(t);
+        break;
+      default:
+        background_badge(t);
+        break;
     }
     const auto ch = static_cast<channel_kind>(c);
     bool is_bad = false;

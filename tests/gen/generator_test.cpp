@@ -354,7 +354,8 @@ bool stateless_hit(simdjson::dom::element doc, channel_kind c) {
       if (doc["records"].get_int64().get(records) != simdjson::SUCCESS) records = 0;
       return event == "bank_details_change" || records > 5000;
     }
-    case channel_kind::badge: return event == "door_forced";
+    case channel_kind::badge:
+      return event == "door_forced";
   }
   return false;
 }
@@ -423,7 +424,9 @@ TEST(generator, bad_rate_produces_every_malformed_kind_and_records_it) {
     simdjson::dom::element doc;
     const auto err = parser.parse(l.payload).get(doc);
     switch (b.kind) {
-      case bad_kind::invalid_json: EXPECT_NE(err, simdjson::SUCCESS) << l.payload; break;
+      case bad_kind::invalid_json:
+        EXPECT_NE(err, simdjson::SUCCESS) << l.payload;
+        break;
       case bad_kind::missing_ts:
         ASSERT_EQ(err, simdjson::SUCCESS) << l.payload;
         EXPECT_FALSE(doc["ts"].error() == simdjson::SUCCESS) << l.payload;
