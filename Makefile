@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DURATION ?= 0
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps test-deps configure build demo test clean help
+.PHONY: all deps test-deps configure build demo test clean help bench-replay
 
 all: build
 
@@ -37,3 +37,6 @@ test: test-deps configure
 
 clean:
 	rm -rf $(BUILD)
+
+bench-replay: build
+	@BUILD=$(BUILD) scripts/bench-replay.sh

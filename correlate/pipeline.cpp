@@ -55,7 +55,8 @@ alert pipeline::detection_alert(const rules::detection_rule& rule, const ingest:
   a.type = "detection";
   for (std::string_view name : entity_fields) {
     const ingest::field_value* v = e.get(name);
-    if (v && !v->text.empty()) {
+    // "-" is how logs say "nobody"; it names no entity.
+    if (v && !v->text.empty() && v->text != "-") {
       a.group.emplace_back(name, v->text);
       break;
     }

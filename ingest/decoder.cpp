@@ -119,12 +119,12 @@ struct decoder::impl {
         if (v.kind != value_kind::null) privacy.take_card_field(*out, v.text);
         return;
       }
-      out->set_copy(m->target, v);
+      out->append_copy(m->target, v);
       return;
     }
     field_id id = field_table::global().find(raw_name);
     if (id != no_field) {
-      out->set_copy(id, v);
+      out->append_copy(id, v);
     } else {
       out->add_extra(raw_name, v);
     }

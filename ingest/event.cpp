@@ -73,6 +73,11 @@ void event::set_copy(field_id id, field_value value) {
   set(id, value);
 }
 
+void event::append_copy(field_id id, field_value value) {
+  value.text = arena_.store(value.text);
+  fields_.push_back({id, field_table::global().name(id), value});
+}
+
 void event::add_extra(std::string_view name, field_value value) {
   value.text = arena_.store(value.text);
   fields_.push_back({no_field, arena_.store(name), value});

@@ -115,6 +115,9 @@ class event {
   void set(field_id id, field_value value);
   /// Sets a field, copying its text into the event's arena.
   void set_copy(field_id id, field_value value);
+  /// Appends a field without looking for an earlier one of the same id (the
+  /// decoder's path: a repeated JSON key then keeps its first value for get()).
+  void append_copy(field_id id, field_value value);
   /// Adds a field under a name that is not interned; name and text are copied.
   void add_extra(std::string_view name, field_value value);
   void erase(field_id id);

@@ -1,6 +1,9 @@
 #include "ingest/minimise.h"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
@@ -48,6 +51,7 @@ bool luhn_valid(std::string_view digits) {
 }
 
 std::optional<pan_match> find_pan(std::string_view text, std::size_t from) {
+  if (text.size() < from + 13) return std::nullopt;  // too short to hold a card number
   std::size_t i = from;
   while (i < text.size()) {
     if (!is_digit(text[i])) {
@@ -106,9 +110,31 @@ std::size_t mask_pans(std::string& text) {
   return masked;
 }
 
+// OpenSSL 3's one-shot HMAC() fetches the digest and allocates a context per
+// call; a context keyed once and re-initialised per message costs neither.
+struct minimiser::hmac_state {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  ~hmac_state() {
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+  }
+};
+
+minimiser::minimiser(std::string key) : key_(std::move(key)), hmac_(std::make_unique<hmac_state>()) {
+  hmac_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  hmac_->ctx = EVP_MAC_CTX_new(hmac_->mac);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  EVP_MAC_init(hmac_->ctx, reinterpret_cast<const unsigned char*>(key_.data()), key_.size(), params);
+}
+
+minimiser::~minimiser() = default;
+
 void minimiser::keyed_hash(std::string_view prefix, std::string_view text, char* out32hex) const {
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
+  std::size_t len = 0;
   // Prefix keeps card tokens and field hashes in separate domains.
   char buf[256];
   std::string big;
@@ -122,7 +148,9 @@ void minimiser::keyed_hash(std::string_view prefix, std::string_view text, char*
     big.append(prefix).append(text);
     data = reinterpret_cast<const unsigned char*>(big.data());
   }
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), data, size, digest, &len);
+  EVP_MAC_init(hmac_->ctx, nullptr, 0, nullptr);  // same key, fresh message
+  EVP_MAC_update(hmac_->ctx, data, size);
+  EVP_MAC_final(hmac_->ctx, digest, &len, sizeof digest);
   to_hex(digest, 16, out32hex);
 }
 

@@ -5,6 +5,7 @@
 // per-field policy keeps, hashes, masks or drops what is left.
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,10 +35,14 @@ std::size_t mask_pans(std::string& text);
 /// Tokens are "tok_" + 32 hex digits; hashes "h_" + 32 hex digits.
 inline constexpr std::size_t token_length = 36;
 
+/// Not thread-safe: each worker thread owns its minimiser (it reuses one HMAC context).
 class minimiser {
  public:
   /// `key` is the HMAC key; an empty key is refused by the caller (see privacy_key()).
-  explicit minimiser(std::string key) : key_(std::move(key)) {}
+  explicit minimiser(std::string key);
+  ~minimiser();
+  minimiser(const minimiser&) = delete;
+  minimiser& operator=(const minimiser&) = delete;
 
   /// Writes the keyed token of a card number's digits into `out` (token_length bytes).
   void card_token(std::string_view digits, char* out) const;
@@ -54,6 +59,8 @@ class minimiser {
   void keyed_hash(std::string_view prefix, std::string_view text, char* out32hex) const;
   void set_card(event& e, std::string_view digits) const;
   std::string key_;
+  struct hmac_state;
+  std::unique_ptr<hmac_state> hmac_;
 };
 
 /// The HMAC key: $SENTRAIL_HMAC_KEY, else the contents of `key_file` (created with
