@@ -10,6 +10,7 @@ namespace {
 constexpr std::string_view entity_fields[] = {
     "user.name",          "user.id",         "retail.employee.id", "retail.supplier.id",
     "retail.badge.id",    "device.id",       "retail.card.token",  "source.ip",
+    "retail.door.id",
     "retail.register.id", "retail.store.id",
 };
 

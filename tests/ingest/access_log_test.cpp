@@ -60,3 +60,18 @@ TEST(access_log, the_real_public_apache_log_decodes_without_a_dead_letter) {
   }
   EXPECT_EQ(lines, 10000);
 }
+
+TEST(access_log, the_copied_apache_sample_decodes_without_a_dead_letter) {
+  std::ifstream in(SENTRAIL_SOURCE_DIR "/tests/data/apache_access_sample.log");
+  ASSERT_TRUE(in) << "tests/data/apache_access_sample.log is missing";
+  ingest::testing::fixture f;
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    auto r = f.decode("web", line);
+    ASSERT_FALSE(r) << "line " << lines << ": " << r->detail;
+    EXPECT_GT(f.e.time, 0);
+  }
+  EXPECT_EQ(lines, 200);
+}
