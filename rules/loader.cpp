@@ -12,11 +12,16 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
+#include "common/time.h"
 #include "rules/detail/compiled.h"
+#include "rules/detail/yaml_json.h"
+#include "rules/timespan.h"
 
 namespace sentrail::rules {
 namespace {
@@ -68,8 +73,13 @@ bool parse_number(std::string_view text, double& out) {
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
-const std::vector<std::string_view> known_unsupported = {"expand", "neq",  "minute", "hour",
-                                                         "day",    "week", "month",  "year"};
+
+/// A place in a rule file, for diagnostics reported after the document is gone.
+struct where {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
 
 class loader {
  public:
@@ -83,7 +93,10 @@ class loader {
     out_.diagnostics.push_back({severity::error, file, 0, 0, std::move(message)});
   }
 
-  load_result take() { return std::move(out_); }
+  load_result take() {
+    finish_correlations();
+    return std::move(out_);
+  }
 
  private:
   // ---- diagnostics -------------------------------------------------------
@@ -183,6 +196,238 @@ class loader {
     return true;
   }
 
+  // ---- attributes shared by detection and correlation rules -------------
+  where where_of(const YAML::Node& n) const {
+    YAML::Mark m = mark_of(n);
+    return {file_, m.line >= 0 ? m.line + 1 + line_offset_ : line_offset_ + 1,
+            m.column >= 0 ? m.column + 1 : 1};
+  }
+
+  std::optional<double> number(const YAML::Node& n, const std::string& what) {
+    double v = 0;
+    if (!n.IsScalar() || !parse_number(n.Scalar(), v)) {
+      error(n, "'" + what + "' must be a number");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::int64_t> whole(const YAML::Node& n, const std::string& what, std::int64_t min) {
+    std::int64_t v = 0;
+    const std::string t = n.IsScalar() ? n.Scalar() : std::string{};
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || ec != std::errc{} || ptr != t.data() + t.size() || v < min) {
+      error(n, "'" + what + "' must be a whole number of at least " + std::to_string(min));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::int64_t> timespan(const YAML::Node& n, const std::string& what) {
+    auto ns = n.IsScalar() ? parse_timespan_ns(n.Scalar()) : std::nullopt;
+    if (!ns)
+      error(n, "invalid " + what + " '" + (n.IsScalar() ? n.Scalar() : std::string{}) +
+                   "' (expected a timespan such as 500ms, 30s, 5m, 1h, 2d or 1w)");
+    return ns;
+  }
+
+  void read_loss_exposure(const YAML::Node& root, std::optional<loss_exposure>& out) {
+    const YAML::Node n = root["loss_exposure"];
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsMap()) {
+      error(n, "'loss_exposure' must be a mapping {low: 100, high: 5000, currency: EUR}");
+      return;
+    }
+    for (const auto& kv : n) {
+      const std::string& k = kv.first.Scalar();
+      if (k != "low" && k != "high" && k != "currency")
+        error(kv.first, "unknown loss_exposure key '" + k + "' (expected low, high, currency)");
+    }
+    loss_exposure e;
+    bool ok = !failed_;
+    for (const char* key : {"low", "high"}) {
+      if (!n[key].IsDefined()) {
+        error(n, std::string("'loss_exposure' has no '") + key + "'");
+        ok = false;
+      } else if (auto v = number(n[key], std::string("loss_exposure.") + key)) {
+        (std::string_view(key) == "low" ? e.low : e.high) = *v;
+      } else {
+        ok = false;
+      }
+    }
+    e.currency = scalar(n, "currency");
+    const bool iso = e.currency.size() == 3 && std::all_of(e.currency.begin(), e.currency.end(),
+                                                           [](char c) { return c >= 'A' && c <= 'Z'; });
+    if (!iso) {
+      error(n["currency"].IsDefined() ? n["currency"] : n,
+            "'loss_exposure.currency' must be an ISO 4217 code such as EUR or USD");
+      ok = false;
+    }
+    if (ok && e.low > e.high) {
+      error(n["low"], "'loss_exposure.low' is above 'high'");
+      ok = false;
+    }
+    if (ok) out = std::move(e);
+  }
+
+  void read_suppress(const YAML::Node& n, std::string& text, std::optional<std::int64_t>& ns) {
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!text.empty()) {
+      error(n, "'suppress' is given twice");
+      return;
+    }
+    if (auto v = timespan(n, "suppress")) {
+      text = n.Scalar();
+      ns = v;
+    }
+  }
+
+  void read_tests(const YAML::Node& n, std::vector<rule_test>& out) {
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!n.IsSequence()) {
+      error(n, "'tests' must be a list of test cases");
+      return;
+    }
+    for (const auto& t : n) {
+      if (!t.IsMap()) {
+        error(t, "a test case must be a mapping with name, events and expect");
+        continue;
+      }
+      rule_test rt;
+      rt.file = file_;
+      rt.line = where_of(t).line;
+      for (const auto& kv : t) {
+        const std::string& k = kv.first.Scalar();
+        if (k != "name" && k != "events" && k != "expect")
+          error(kv.first, "unknown test key '" + k + "' (expected name, events, expect)");
+      }
+      rt.name = scalar(t, "name");
+      if (rt.name.empty()) error(t, "test case has no 'name'");
+      const YAML::Node events = t["events"];
+      if (!events.IsSequence() || events.size() == 0)
+        error(events.IsDefined() ? events : t, "test '" + rt.name + "' needs a list of 'events'");
+      else
+        for (const auto& ev : events) read_test_event(ev, rt);
+      const YAML::Node expect = t["expect"];
+      if (!expect.IsDefined()) {
+        error(t, "test '" + rt.name + "' has no 'expect' (write [] to expect no alert)");
+      } else if (!expect.IsSequence()) {
+        error(expect, "'expect' must be a list of expected alerts");
+      } else {
+        for (const auto& x : expect) read_expected(x, rt);
+      }
+      out.push_back(std::move(rt));
+    }
+  }
+
+  void read_test_event(const YAML::Node& ev, rule_test& rt) {
+    if (!ev.IsMap()) {
+      error(ev, "a test event must be a mapping with channel and event");
+      return;
+    }
+    for (const auto& kv : ev) {
+      const std::string& k = kv.first.Scalar();
+      if (k != "channel" && k != "repeat" && k != "every" && k != "event")
+        error(kv.first, "unknown test event key '" + k + "' (expected channel, repeat, every, event)");
+    }
+    const std::string channel = scalar(ev, "channel");
+    if (channel.empty()) error(ev, "test event has no 'channel'");
+    std::int64_t repeat = 1;
+    if (ev["repeat"].IsDefined()) {
+      auto r = whole(ev["repeat"], "repeat", 1);
+      if (!r) return;
+      if (*r > 100000) {
+        error(ev["repeat"], "'repeat' is limited to 100000");
+        return;
+      }
+      repeat = *r;
+    }
+    const YAML::Node body = ev["event"];
+    if (!body.IsMap()) {
+      error(body.IsDefined() ? body : ev, "test event needs an 'event' mapping");
+      return;
+    }
+    std::optional<std::int64_t> every;
+    std::string ts_key;
+    timestamp_ns base = 0;
+    if (ev["every"].IsDefined()) {
+      every = timespan(ev["every"], "every");
+      if (!every) return;
+      for (const char* k : {"ts", "@timestamp", "timestamp", "time"})
+        if (body[k].IsDefined()) {
+          ts_key = k;
+          break;
+        }
+      auto t = ts_key.empty() || !body[ts_key].IsScalar() ? std::nullopt
+                                                          : parse_rfc3339(body[ts_key].Scalar());
+      if (!t) {
+        error(ev["every"], "'every' needs the event's 'ts' as an RFC 3339 time");
+        return;
+      }
+      base = *t;
+    }
+    for (std::int64_t i = 0; i < repeat; ++i) {
+      const std::string index = std::to_string(i);
+      std::string json = "{";
+      bool first = true;
+      for (const auto& kv : body) {
+        if (!first) json += ',';
+        first = false;
+        const std::string& k = kv.first.Scalar();
+        detail::append_json_string(k, json);
+        json += ':';
+        if (every && k == ts_key)
+          detail::append_json_string(format_rfc3339(base + i * *every), json);
+        else
+          detail::append_json(kv.second, index, json);
+      }
+      json += '}';
+      rt.events.push_back({channel, std::move(json)});
+    }
+  }
+
+  void read_expected(const YAML::Node& x, rule_test& rt) {
+    expected_alert a;
+    if (x.IsNull()) {
+      rt.expect.push_back(a);
+      return;
+    }
+    if (!x.IsMap()) {
+      error(x, "an expected alert must be a mapping with optional group and count");
+      return;
+    }
+    for (const auto& kv : x) {
+      const std::string& k = kv.first.Scalar();
+      if (k != "group" && k != "count")
+        error(kv.first, "unknown expect key '" + k + "' (expected group, count)");
+    }
+    const YAML::Node g = x["group"];
+    if (g.IsDefined() && !g.IsNull()) {
+      if (!g.IsMap()) {
+        error(g, "'group' must map fields to values");
+        return;
+      }
+      for (const auto& kv : g) {
+        if (!kv.second.IsScalar()) {
+          error(kv.second, "group values must be scalars");
+          return;
+        }
+        a.group.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+      }
+    }
+    if (x["count"].IsDefined()) {
+      auto c = whole(x["count"], "count", 0);
+      if (!c) return;
+      a.count = static_cast<int>(std::min<std::int64_t>(*c, 1 << 30));
+    }
+    rt.expect.push_back(std::move(a));
+  }
+
+  // ---- correlations --------------------------------------------------------
+  static bool one_of(std::string_view v, std::initializer_list<std::string_view> set) {
+    return std::find(set.begin(), set.end(), v) != set.end();
+  }
+
   void load_correlation(const YAML::Node& root) {
     correlation_rule r;
     r.id = scalar(root, "id");
@@ -195,17 +440,73 @@ class loader {
     r.file = file_;
     r.line = line_offset_ + 1 + std::max(0, doc_mark_.line);
     if (r.title.empty()) error(root, "rule has no 'title'");
+    read_loss_exposure(root, r.loss_exposure);
+    read_suppress(root["suppress"], r.suppress, r.suppress_ns);
+    read_tests(root["tests"], r.tests);
     const YAML::Node c = root["correlation"];
     if (!c.IsMap()) {
       error(c, "'correlation' must be a mapping");
       return;
     }
+    for (const auto& kv : c) {
+      const std::string& k = kv.first.Scalar();
+      if (one_of(k, {"type", "rules", "group-by", "timespan", "condition", "aliases", "generate"}))
+        continue;
+      if (!one_of(k, {"direction", "lookback", "max_values", "min_history", "max_kmh", "lat_field",
+                      "lon_field", "location_table", "location_key", "factor", "min_count",
+                      "baseline_buckets", "scores", "min_denominator", "suppress", "percentile",
+                      "field"})) {
+        error(kv.first, "unknown correlation key '" + k + "'");
+        continue;
+      }
+      if (kv.second.IsScalar()) r.options.emplace_back(k, kv.second.Scalar());
+    }
+
     r.type = scalar(c, "type");
-    if (r.type.empty()) error(c, "correlation has no 'type'");
+    const std::string& t = r.type;
+    if (t.empty()) {
+      error(c, "correlation has no 'type'");
+    } else if (!one_of(t, {"event_count", "value_count", "temporal", "temporal_ordered",
+                           "value_sum", "value_avg", "value_percentile", "absence", "first_seen",
+                           "geo_velocity", "rate_anomaly", "risk", "ratio"})) {
+      error(c["type"], "unknown correlation type '" + t +
+                           "' (expected event_count, value_count, temporal, temporal_ordered, "
+                           "value_sum, value_avg, value_percentile, absence, first_seen, "
+                           "geo_velocity, rate_anomaly, risk or ratio)");
+    }
+
+    pending p;
+    p.at = where_of(root);
     r.rules = list(c, "rules");
-    if (r.rules.empty()) error(c, "correlation has no 'rules'");
-    r.group_by = list(c, "group-by");
-    r.timespan = scalar(c, "timespan");
+    const YAML::Node rules = c["rules"];
+    if (rules.IsScalar()) p.refs.push_back(where_of(rules));
+    if (rules.IsSequence())
+      for (const auto& item : rules)
+        if (item.IsScalar()) p.refs.push_back(where_of(item));
+    const auto n = r.rules.size();
+    if (r.rules.empty())
+      error(c, "correlation has no 'rules'");
+    else if ((t == "absence" || t == "ratio") && n != 2)
+      error(rules, "'" + t + "' correlations need exactly 2 rules, got " + std::to_string(n));
+    else if ((t == "temporal" || t == "temporal_ordered") && n < 2)
+      error(rules, "'" + t + "' correlations need at least 2 rules, got " + std::to_string(n));
+
+    const YAML::Node group = c["group-by"];
+    if (!group.IsDefined() || group.IsNull()) {
+      error(c, "correlation has no 'group-by'");
+    } else if (!group.IsSequence() || group.size() == 0) {
+      error(group, "'group-by' must be a list of field names");
+    } else {
+      r.group_by = list(c, "group-by");
+    }
+
+    if (c["timespan"].IsDefined()) {
+      r.timespan = scalar(c, "timespan");
+      r.timespan_ns = timespan(c["timespan"], "timespan");
+    } else if (!t.empty() && t != "first_seen" && t != "geo_velocity") {
+      error(c, "correlation type '" + t + "' needs a 'timespan'");
+    }
+
     if (c["generate"].IsDefined()) {
       const YAML::Node g = c["generate"];
       if (g.IsScalar() && (g.Scalar() == "true" || g.Scalar() == "false"))
@@ -213,37 +514,237 @@ class loader {
       else
         error(g, "'generate' must be true or false");
     }
-    const YAML::Node cond = c["condition"];
-    if (cond.IsDefined()) {
-      if (cond.IsMap()) {
-        for (const auto& kv : cond)
-          if (kv.second.IsScalar())
-            r.condition.emplace_back(kv.first.Scalar(), kv.second.Scalar());
-          else
-            error(kv.second, "correlation condition values must be scalars");
-      } else {
-        error(cond, "correlation 'condition' must be a mapping such as {gte: 10}");
-      }
-    }
-    const YAML::Node aliases = c["aliases"];
-    if (aliases.IsDefined() && aliases.IsMap()) {
-      for (const auto& a : aliases) {
-        std::vector<std::pair<std::string, std::string>> per_rule;
-        if (a.second.IsMap())
-          for (const auto& kv : a.second)
-            if (kv.second.IsScalar()) per_rule.emplace_back(kv.first.Scalar(), kv.second.Scalar());
-        r.aliases.emplace_back(a.first.Scalar(), std::move(per_rule));
-      }
-    }
-    for (const auto& kv : c) {
-      const std::string& k = kv.first.Scalar();
-      if (k == "type" || k == "rules" || k == "group-by" || k == "timespan" || k == "generate" ||
-          k == "condition" || k == "aliases")
-        continue;
-      if (kv.second.IsScalar()) r.options.emplace_back(k, kv.second.Scalar());
-    }
+
+    read_condition(c, r);
+    read_extensions(c, r);
+    read_aliases(c["aliases"], r);
     if (failed_ || !claim_id(root, r.id)) return;
-    out_.rules.add(std::move(r));
+    p.rule = std::move(r);
+    pending_.push_back(std::move(p));
+  }
+
+  void read_condition(const YAML::Node& c, correlation_rule& r) {
+    const std::string& t = r.type;
+    const YAML::Node cond = c["condition"];
+    const bool needs = one_of(t, {"event_count", "value_count", "value_sum", "value_avg",
+                                  "value_percentile", "risk", "ratio"});
+    if (!cond.IsDefined() || cond.IsNull()) {
+      if (needs) error(c, "correlation type '" + t + "' needs a 'condition' such as {gte: 10}");
+    } else if (!cond.IsMap()) {
+      error(cond, "correlation 'condition' must be a mapping such as {gte: 10}");
+    } else {
+      int comparisons = 0;
+      for (const auto& kv : cond) {
+        const std::string& k = kv.first.Scalar();
+        if (!kv.second.IsScalar()) {
+          error(kv.second, "correlation condition values must be scalars");
+          continue;
+        }
+        r.condition.emplace_back(k, kv.second.Scalar());
+        if (k == "field") {
+          r.field = kv.second.Scalar();
+          continue;
+        }
+        std::optional<double>* slot = k == "gt"    ? &r.threshold.gt
+                                      : k == "gte" ? &r.threshold.gte
+                                      : k == "lt"  ? &r.threshold.lt
+                                      : k == "lte" ? &r.threshold.lte
+                                      : k == "eq"  ? &r.threshold.eq
+                                      : k == "neq" ? &r.threshold.neq
+                                                   : nullptr;
+        if (slot == nullptr) {
+          error(kv.first, "unknown condition key '" + k +
+                              "' (expected gt, gte, lt, lte, eq, neq or field)");
+          continue;
+        }
+        ++comparisons;
+        *slot = number(kv.second, "condition." + k);
+      }
+      if (comparisons > 2)
+        error(cond, "a correlation condition takes at most two comparisons");
+      else if (comparisons == 0 && needs)
+        error(cond, "correlation condition needs one or two of gt, gte, lt, lte, eq, neq");
+    }
+    if (const YAML::Node f = c["field"]; f.IsDefined()) {
+      if (!f.IsScalar() || f.Scalar().empty())
+        error(f, "'field' must be a field name");
+      else if (r.field && *r.field != f.Scalar())
+        error(f, "'field' differs from the condition's field '" + *r.field + "'");
+      else
+        r.field = f.Scalar();
+    }
+    if (!r.field && one_of(t, {"value_count", "value_sum", "value_avg", "value_percentile",
+                               "first_seen"}))
+      error(cond.IsDefined() ? cond : c,
+            "correlation type '" + t + "' needs a 'field' in its condition");
+  }
+
+  void read_extensions(const YAML::Node& c, correlation_rule& r) {
+    if (const YAML::Node n = c["direction"]; n.IsDefined()) {
+      if (n.IsScalar() && one_of(n.Scalar(), {"after", "before", "either"}))
+        r.direction = n.Scalar();
+      else
+        error(n, "'direction' must be after, before or either");
+    }
+    if (const YAML::Node n = c["lookback"]; n.IsDefined()) r.lookback_ns = timespan(n, "lookback");
+    if (const YAML::Node n = c["max_values"]; n.IsDefined()) r.max_values = whole(n, "max_values", 1);
+    if (const YAML::Node n = c["min_count"]; n.IsDefined()) r.min_count = whole(n, "min_count", 0);
+    if (const YAML::Node n = c["baseline_buckets"]; n.IsDefined())
+      r.baseline_buckets = whole(n, "baseline_buckets", 1);
+    if (const YAML::Node n = c["max_kmh"]; n.IsDefined()) r.max_kmh = number(n, "max_kmh");
+    if (const YAML::Node n = c["factor"]; n.IsDefined()) r.factor = number(n, "factor");
+    if (const YAML::Node n = c["min_denominator"]; n.IsDefined())
+      r.min_denominator = number(n, "min_denominator");
+    if (const YAML::Node n = c["percentile"]; n.IsDefined()) {
+      r.percentile = number(n, "percentile");
+      if (r.percentile && (*r.percentile < 0 || *r.percentile > 100)) {
+        error(n, "'percentile' must be between 0 and 100");
+        r.percentile.reset();
+      }
+    }
+    for (auto [key, slot] : {std::pair{"lat_field", &r.lat_field}, {"lon_field", &r.lon_field},
+                             {"location_table", &r.location_table},
+                             {"location_key", &r.location_key}, {"min_history", nullptr}}) {
+      const YAML::Node n = c[key];
+      if (!n.IsDefined()) continue;
+      if (!n.IsScalar() || n.Scalar().empty())
+        error(n, std::string("'") + key + "' must be a non-empty scalar");
+      else if (slot != nullptr)
+        *slot = n.Scalar();
+    }
+    if (const YAML::Node n = c["scores"]; n.IsDefined()) {
+      if (!n.IsMap()) {
+        error(n, "'scores' must map rule ids or names to numbers");
+      } else {
+        for (const auto& kv : n)
+          if (auto v = number(kv.second, "scores." + kv.first.Scalar()))
+            r.scores.emplace_back(kv.first.Scalar(), *v);
+      }
+    }
+    read_suppress(c["suppress"], r.suppress, r.suppress_ns);
+  }
+
+  void read_aliases(const YAML::Node& aliases, correlation_rule& r) {
+    if (!aliases.IsDefined() || aliases.IsNull()) return;
+    if (!aliases.IsMap()) {
+      error(aliases, "'aliases' must map alias names to {rule: field} mappings");
+      return;
+    }
+    for (const auto& a : aliases) {
+      std::vector<std::pair<std::string, std::string>> per_rule;
+      if (!a.second.IsMap()) {
+        error(a.second, "alias '" + a.first.Scalar() + "' must map rule ids or names to fields");
+        continue;
+      }
+      for (const auto& kv : a.second) {
+        if (kv.second.IsScalar())
+          per_rule.emplace_back(kv.first.Scalar(), kv.second.Scalar());
+        else
+          error(kv.second, "alias fields must be field names");
+      }
+      r.aliases.emplace_back(a.first.Scalar(), std::move(per_rule));
+    }
+  }
+
+  /// After every file: resolve `rules` references, refuse cycles, normalise
+  /// aliases to both id and name, and add the correlations that survive.
+  void finish_correlations() {
+    const std::size_t n = pending_.size();
+    auto fail = [&](const where& w, std::string message) {
+      out_.diagnostics.push_back({severity::error, w.file, w.line, w.column, std::move(message)});
+    };
+    auto find_pending = [&](const std::string& ref) -> std::optional<std::size_t> {
+      for (std::size_t i = 0; i < n; ++i)
+        if (pending_[i].rule.id == ref) return i;
+      for (std::size_t i = 0; i < n; ++i)
+        if (!pending_[i].rule.name.empty() && pending_[i].rule.name == ref) return i;
+      return std::nullopt;
+    };
+    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> edges(n);  // (rule ref, target)
+    std::vector<bool> dead(n, false);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& p = pending_[i];
+      for (std::size_t j = 0; j < p.rule.rules.size(); ++j) {
+        const std::string& ref = p.rule.rules[j];
+        const where& w = j < p.refs.size() ? p.refs[j] : p.at;
+        if (out_.rules.find(ref) != nullptr) continue;
+        if (auto k = find_pending(ref)) {
+          edges[i].emplace_back(j, *k);
+          continue;
+        }
+        fail(w, "correlation refers to '" + ref + "', which no loaded rule has as id or name");
+        dead[i] = true;
+      }
+    }
+    // Cycles: depth-first search; a grey target closes a cycle.
+    std::vector<int> colour(n, 0);
+    std::vector<std::size_t> stack;
+    auto label = [&](std::size_t i) {
+      const auto& r = pending_[i].rule;
+      return !r.id.empty() ? r.id : !r.name.empty() ? r.name : r.title;
+    };
+    auto visit = [&](auto&& self, std::size_t u) -> void {
+      colour[u] = 1;
+      stack.push_back(u);
+      for (auto [j, v] : edges[u]) {
+        if (colour[v] == 0) {
+          self(self, v);
+        } else if (colour[v] == 1) {
+          auto from = std::find(stack.begin(), stack.end(), v);
+          std::string path;
+          for (auto it = from; it != stack.end(); ++it) path += label(*it) + " -> ";
+          path += label(v);
+          fail(pending_[v].at, "correlation rules reference each other in a cycle: " + path);
+          for (auto it = from; it != stack.end(); ++it) dead[*it] = true;
+        }
+      }
+      stack.pop_back();
+      colour[u] = 2;
+    };
+    for (std::size_t i = 0; i < n; ++i)
+      if (colour[i] == 0) visit(visit, i);
+    // A correlation built on one that was refused is refused too.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (dead[i]) continue;
+        for (auto [j, k] : edges[i]) {
+          if (!dead[k]) continue;
+          const auto& p = pending_[i];
+          fail(j < p.refs.size() ? p.refs[j] : p.at,
+               "correlation refers to '" + p.rule.rules[j] + "', which was refused");
+          dead[i] = changed = true;
+          break;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (dead[i]) continue;
+      correlation_rule& r = pending_[i].rule;
+      for (auto& [alias, per_rule] : r.aliases) {
+        const std::size_t written = per_rule.size();
+        for (std::size_t k = 0; k < written; ++k) {
+          const std::string ref = per_rule[k].first, field = per_rule[k].second;
+          std::string id, name;
+          if (const detection_rule* d = out_.rules.find(ref)) {
+            id = d->info().id;
+            name = d->info().name;
+          } else if (auto c = find_pending(ref)) {
+            id = pending_[*c].rule.id;
+            name = pending_[*c].rule.name;
+          }
+          for (const std::string& other : {id, name}) {
+            if (other.empty() || other == ref) continue;
+            bool listed = std::any_of(per_rule.begin(), per_rule.end(),
+                                      [&](const auto& e) { return e.first == other; });
+            if (!listed) per_rule.emplace_back(other, field);
+          }
+        }
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (!dead[i]) out_.rules.add(std::move(pending_[i].rule));
+    pending_.clear();
   }
 
   void load_detection(const YAML::Node& root) {
@@ -263,6 +764,11 @@ class loader {
     info.file = file_;
     info.line = line_offset_ + 1 + std::max(0, doc_mark_.line);
     if (info.title.empty()) error(root, "rule has no 'title'");
+    read_loss_exposure(root, info.loss_exposure);
+    if (const YAML::Node n = root["risk_score"]; n.IsDefined() && !n.IsNull())
+      info.risk_score = number(n, "risk_score");
+    read_suppress(root["suppress"], info.suppress, info.suppress_ns);
+    read_tests(root["tests"], info.tests);
     static const std::vector<std::string> levels = {"informational", "low", "medium", "high",
                                                     "critical"};
     if (!info.level.empty() && std::find(levels.begin(), levels.end(), info.level) == levels.end())
@@ -454,7 +960,23 @@ class loader {
         error(kv.first, "modifiers 'i', 'm' and 's' only apply after 're'");
         continue;
       }
+      if ((mods.neq || mods.part != detail::time_part::none) && f.name.empty()) {
+        error(kv.first, "'neq' and time modifiers need a field name");
+        continue;
+      }
+      if (mods.neq && mods.all) {
+        error(kv.first, "'neq' cannot be combined with 'all'");
+        continue;
+      }
+      if (mods.part != detail::time_part::none &&
+          (mods.contains || mods.startswith || mods.endswith || mods.re || mods.cidr ||
+           mods.exists || mods.windash || mods.base64 || mods.fieldref || mods.expand)) {
+        error(kv.first, "time modifiers compare numbers: only gt, gte, lt, lte and neq may follow");
+        continue;
+      }
       f.all = mods.all;
+      f.negate = mods.neq;
+      f.part = mods.part;
       if (f.name.empty()) {
         f.any_field = true;
         f.name = "keywords";
@@ -480,7 +1002,8 @@ class loader {
   struct modifiers {
     bool contains = false, startswith = false, endswith = false, all = false, re = false, i = false,
          m = false, s = false, cidr = false, exists = false, cased = false, windash = false,
-         fieldref = false;
+         fieldref = false, neq = false, expand = false;
+    detail::time_part part = detail::time_part::none;
     int base64 = 0;           // 1: base64, 2: base64offset
     std::string encoding;     // utf16le, utf16be or utf16 (with BOM); empty: the UTF-8 as written
     op compare = op::equals;  // gt/gte/lt/lte when set
@@ -514,6 +1037,22 @@ class loader {
         windash = true;
       else if (name == "fieldref")
         fieldref = true;
+      else if (name == "neq")
+        neq = true;
+      else if (name == "expand")
+        expand = true;
+      else if (name == "minute")
+        part = detail::time_part::minute;
+      else if (name == "hour")
+        part = detail::time_part::hour;
+      else if (name == "day")
+        part = detail::time_part::day;
+      else if (name == "week")
+        part = detail::time_part::week;
+      else if (name == "month")
+        part = detail::time_part::month;
+      else if (name == "year")
+        part = detail::time_part::year;
       else if (name == "base64")
         base64 = 1;
       else if (name == "base64offset")
@@ -531,11 +1070,7 @@ class loader {
       else if (name == "lte")
         compare = op::lte;
       else {
-        if (std::find(known_unsupported.begin(), known_unsupported.end(), name) !=
-            known_unsupported.end())
-          problem = "modifier '" + name + "' is not supported yet";
-        else
-          problem = "unknown modifier '" + name + "'";
+        problem = "unknown modifier '" + name + "'";
         return false;
       }
       if (position > 0 && contains + startswith + endswith > 1) {
@@ -568,7 +1103,49 @@ class loader {
       f.values.push_back(std::move(m));
       return;
     }
-    const std::string& text = v.Scalar();
+    if (mods.part != detail::time_part::none) {
+      if (!parse_number(v.Scalar(), m.number)) {
+        error(v, "time modifiers need a number, got '" + v.Scalar() + "'");
+        return;
+      }
+      m.kind = mods.compare == op::equals ? op::number_eq : mods.compare;
+      f.values.push_back(std::move(m));
+      return;
+    }
+    if (!mods.expand) {
+      add_text(v, v.Scalar(), is_plain(v), mods, f);
+      return;
+    }
+    // `expand`: every %name% becomes each of the placeholder's values (all
+    // combinations when there are several); the results are strings.
+    std::vector<std::string> texts = {""};
+    const std::string& raw = v.Scalar();
+    for (std::size_t i = 0; i < raw.size();) {
+      std::size_t open = raw.find('%', i);
+      std::size_t close = open == std::string::npos ? open : raw.find('%', open + 1);
+      if (close == std::string::npos) {
+        for (auto& t : texts) t += raw.substr(i);
+        break;
+      }
+      std::string name = raw.substr(open + 1, close - open - 1);
+      auto it = options_.placeholders.find(name);
+      if (it == options_.placeholders.end()) {
+        error(v, "unknown placeholder '%" + name + "%' (give its values in the placeholders)");
+        return;
+      }
+      std::vector<std::string> next;
+      for (const auto& t : texts)
+        for (const auto& value : it->second) next.push_back(t + raw.substr(i, open - i) + value);
+      texts = std::move(next);
+      i = close + 1;
+    }
+    for (const auto& t : texts) add_text(v, t, false, mods, f);
+  }
+
+  void add_text(const YAML::Node& v, const std::string& text, bool plain, const modifiers& mods,
+                detail::field_matcher& f) {
+    value_matcher m;
+    m.cased = mods.cased;
     if (mods.re) {
       std::string flags;
       if (mods.i) flags += 'i';
@@ -606,7 +1183,7 @@ class loader {
       f.values.push_back(std::move(m));
       return;
     }
-    if (!mods.contains && !mods.startswith && !mods.endswith && !mods.windash && is_plain(v) &&
+    if (!mods.contains && !mods.startswith && !mods.endswith && !mods.windash && plain &&
         parse_number(text, m.number)) {
       m.kind = op::number_eq;
       m.text = lowered(text, false);
@@ -868,8 +1445,16 @@ class loader {
     return true;
   }
 
+  /// A correlation that passed its own checks, waiting for every file to load.
+  struct pending {
+    correlation_rule rule;
+    std::vector<where> refs;  // where each `rules` entry is written
+    where at;                 // the document
+  };
+
   const load_options& options_;
   load_result out_;
+  std::vector<pending> pending_;
   std::map<std::string, std::string> ids_;
   std::string file_;
   int line_offset_ = 0;

@@ -4,10 +4,12 @@
 // and every diagnostic.
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/result.h"
 #include "rules/rule.h"
 
 namespace sentrail::rules {
@@ -24,7 +26,16 @@ struct logsource_mapping {
 struct load_options {
   /// Channels for logsources whose product is not `retail`. Default: none.
   std::vector<logsource_mapping> mappings;
+  /// Values of `%name%` placeholders for the `expand` modifier (name without
+  /// the percent signs). A placeholder not listed here is an error. Default: none.
+  std::map<std::string, std::vector<std::string>> placeholders;
 };
+
+/// Reads logsource mappings from a config's YAML:
+/// `logsources: [{product: windows, service: security, channel: winsec}]`.
+/// Errors read "file:line:col: error: message".
+result<std::vector<logsource_mapping>> parse_logsource_mappings(std::string_view yaml_text,
+                                                                std::string_view file_name);
 
 /// The rules that compiled, and what was wrong with the others.
 struct load_result {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "rules/detail/compiled.h"
 
@@ -178,6 +179,49 @@ int field_matcher::cost() const {
   return c * (any_field ? 8 : 1) + static_cast<int>(values.size() > 4);
 }
 
+int time_part_of(timestamp_ns t, time_part part) {
+  constexpr std::int64_t ns_per_day = 86'400 * ns_per_second;
+  std::int64_t days = t / ns_per_day, in_day = t % ns_per_day;
+  if (in_day < 0) {
+    in_day += ns_per_day;
+    --days;
+  }
+  const std::int64_t seconds = in_day / ns_per_second;
+  if (part == time_part::minute) return static_cast<int>(seconds / 60 % 60);
+  if (part == time_part::hour) return static_cast<int>(seconds / 3600);
+  // Civil date from days since the epoch (Howard Hinnant's algorithm).
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const unsigned d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  const unsigned m = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  const std::int64_t y = yoe + era * 400 + (m <= 2);
+  switch (part) {
+    case time_part::day:
+      return static_cast<int>(d);
+    case time_part::month:
+      return static_cast<int>(m);
+    case time_part::year:
+      return static_cast<int>(y);
+    default:
+      break;
+  }
+  // ISO 8601 week: the week with the year's first Thursday is week 1.
+  const int weekday = static_cast<int>(((days % 7) + 7 + 3) % 7) + 1;  // Monday 1 .. Sunday 7
+  const int ordinal = static_cast<int>(days - days_from_civil(y, 1, 1)) + 1;
+  auto weeks_in = [](std::int64_t year) {
+    auto p = [](std::int64_t yy) { return (yy + yy / 4 - yy / 100 + yy / 400) % 7; };
+    return 52 + (p(year) == 4 || p(year - 1) == 3);
+  };
+  int week = (ordinal - weekday + 10) / 7;
+  if (week < 1) return weeks_in(y - 1);
+  if (week > weeks_in(y)) return 1;
+  return week;
+}
+
 bool field_matcher::test(const ingest::event& e) const {
   if (any_field) {
     // Keyword search: each value must (all) or may (any) hit some string field.
@@ -192,21 +236,43 @@ bool field_matcher::test(const ingest::event& e) const {
   const ingest::field_value* v = e.get(id);
   // Fields added raw (add_extra) carry no id; find them by name.
   if (v == nullptr) v = e.get(std::string_view(name));
+  ingest::field_value part_value;
+  if (part != time_part::none) {
+    // The event's own time for @timestamp; otherwise the field, read as RFC 3339.
+    std::optional<timestamp_ns> t;
+    if (id == ingest::fields::timestamp && e.time != 0)
+      t = e.time;
+    else if (v != nullptr && v->kind == ingest::value_kind::string)
+      t = parse_rfc3339(v->text);
+    if (!t) return false;
+    part_value = ingest::field_value::of_number({}, time_part_of(*t, part));
+    v = &part_value;
+  }
   if (v == nullptr) {
+    if (negate) return false;
     auto absent_ok = [](const value_matcher& m) {
       return m.kind == op::is_null || (m.kind == op::exists && !m.flag);
     };
     if (all) return std::all_of(values.begin(), values.end(), absent_ok);
     return std::any_of(values.begin(), values.end(), absent_ok);
   }
+  bool hit;
   if (all) {
+    hit = true;
     for (const auto& m : values)
-      if (!m.test(*v, e)) return false;
-    return true;
+      if (!m.test(*v, e)) {
+        hit = false;
+        break;
+      }
+  } else {
+    hit = false;
+    for (const auto& m : values)
+      if (m.test(*v, e)) {
+        hit = true;
+        break;
+      }
   }
-  for (const auto& m : values)
-    if (m.test(*v, e)) return true;
-  return false;
+  return hit != negate;
 }
 
 int selection::cost() const {
@@ -319,6 +385,26 @@ bool detection_rule::applies_to(std::string_view channel) const {
   return std::find(info_.channels.begin(), info_.channels.end(), channel) != info_.channels.end();
 }
 
+bool condition_spec::matches(double v) const {
+  if (gt && !(v > *gt)) return false;
+  if (gte && !(v >= *gte)) return false;
+  if (lt && !(v < *lt)) return false;
+  if (lte && !(v <= *lte)) return false;
+  if (eq && !(v == *eq)) return false;
+  if (neq && !(v != *neq)) return false;
+  return true;
+}
+
+std::string_view correlation_rule::field_for(std::string_view group_by_name,
+                                             std::string_view rule_id_or_name) const {
+  for (const auto& [alias, per_rule] : aliases) {
+    if (alias != group_by_name) continue;
+    for (const auto& [rule, field] : per_rule)
+      if (rule == rule_id_or_name) return field;
+  }
+  return group_by_name;
+}
+
 std::span<const detection_rule* const> rule_set::for_channel(std::string_view channel) const {
   if (auto it = by_channel_.find(channel); it != by_channel_.end()) return it->second;
   return all_channels_;
@@ -330,6 +416,52 @@ const detection_rule* rule_set::find(std::string_view id_or_name) const {
   for (const auto& r : detections_)
     if (!r->info().name.empty() && r->info().name == id_or_name) return r.get();
   return nullptr;
+}
+
+const correlation_rule* rule_set::find_correlation(std::string_view id_or_name) const {
+  for (const auto& r : correlations_)
+    if (r.id == id_or_name) return &r;
+  for (const auto& r : correlations_)
+    if (!r.name.empty() && r.name == id_or_name) return &r;
+  return nullptr;
+}
+
+const bool* rule_set::referenced(std::string_view id, std::string_view name) const {
+  const bool* found = nullptr;
+  for (std::string_view key : {id, name}) {
+    if (key.empty()) continue;
+    if (auto it = referenced_.find(key); it != referenced_.end()) {
+      if (it->second) return &it->second;
+      found = &it->second;
+    }
+  }
+  return found;
+}
+
+bool rule_set::referenced_by_correlation(std::string_view id_or_name) const {
+  if (const detection_rule* d = find(id_or_name))
+    return referenced(d->info().id, d->info().name) != nullptr;
+  if (const correlation_rule* c = find_correlation(id_or_name))
+    return referenced(c->id, c->name) != nullptr;
+  return referenced(id_or_name, {}) != nullptr;
+}
+
+bool rule_set::generates_alerts(const detection_rule& rule) const {
+  const bool* r = referenced(rule.info().id, rule.info().name);
+  return r == nullptr || *r;
+}
+
+bool rule_set::generates_alerts(const correlation_rule& rule) const {
+  const bool* r = referenced(rule.id, rule.name);
+  return r == nullptr || *r;
+}
+
+void rule_set::add(correlation_rule rule) {
+  for (const auto& ref : rule.rules) {
+    auto [it, fresh] = referenced_.emplace(ref, rule.generate);
+    if (!fresh) it->second = it->second || rule.generate;
+  }
+  correlations_.push_back(std::move(rule));
 }
 
 std::vector<std::string> rule_set::channels() const {

@@ -3,8 +3,10 @@
 // compiled once at load (field names interned, patterns lowercased, regexes and
 // CIDRs parsed); matching an event then allocates nothing.
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "ingest/event.h"
+#include "rules/rule_test.h"
 
 namespace sentrail::rules {
 
@@ -28,6 +31,13 @@ struct diagnostic {
 
   /// "file:line:col: error: message" (or "warning:").
   std::string to_string() const;
+};
+
+/// `loss_exposure`: what one incident may cost, as a range in one currency.
+struct loss_exposure {
+  double low = 0;
+  double high = 0;
+  std::string currency;  // ISO 4217 code, e.g. "EUR"
 };
 
 /// The descriptive part of a rule, as written, plus where it came from.
@@ -53,6 +63,14 @@ struct rule_info {
   std::vector<std::string> channels;
   /// True for `product: retail` without a service.
   bool all_channels = false;
+  std::optional<rules::loss_exposure> loss_exposure;
+  /// `risk_score`: what one alert adds to an entity's risk (see `risk` correlations).
+  std::optional<double> risk_score;
+  /// `suppress`: quiet period per rule and group after an alert, as written and parsed.
+  std::string suppress;
+  std::optional<std::int64_t> suppress_ns;
+  /// `tests:` carried by the rule.
+  std::vector<rule_test> tests;
 };
 
 namespace detail {
@@ -79,8 +97,18 @@ class detection_rule {
   std::unique_ptr<detail::compiled> compiled_;
 };
 
-/// A Sigma correlation rule, parsed but not evaluated (the correlate module
-/// compiles it). Scalars are kept as written.
+/// A correlation `condition`: every comparison given must hold.
+struct condition_spec {
+  std::optional<double> gt, gte, lt, lte, eq, neq;
+
+  /// True when `v` satisfies every comparison given (true when none is).
+  bool matches(double v) const;
+  /// True when no comparison is given.
+  bool empty() const { return !gt && !gte && !lt && !lte && !eq && !neq; }
+};
+
+/// A Sigma correlation rule, validated at load (type, references resolved,
+/// options typed) but not evaluated: the correlate module compiles it.
 struct correlation_rule {
   std::string id;
   std::string name;
@@ -88,19 +116,58 @@ struct correlation_rule {
   std::string level;
   std::string description;
   std::vector<std::string> tags;
-  std::string type;                // event_count, value_count, temporal, ... as written
-  std::vector<std::string> rules;  // referenced rule ids or names
+  /// event_count, value_count, temporal, temporal_ordered, value_sum, value_avg,
+  /// value_percentile, absence, first_seen, geo_velocity, rate_anomaly, risk or ratio.
+  std::string type;
+  /// Referenced rule ids or names, as written; each names a loaded detection or
+  /// correlation rule (checked after every file is loaded, cycles refused).
+  std::vector<std::string> rules;
   std::vector<std::string> group_by;
   std::string timespan;  // e.g. "5m", as written
-  /// `condition` entries, e.g. {"gte", "10"} or {"field", "user.name"}.
+  /// `timespan` parsed; set whenever `timespan` is (required but for first_seen
+  /// and geo_velocity).
+  std::optional<std::int64_t> timespan_ns;
+  /// `condition` entries as written, e.g. {"gte", "10"} or {"field", "user.name"}.
   std::vector<std::pair<std::string, std::string>> condition;
-  /// Other scalar keys under `correlation:` (Sentrail extensions such as max_kmh).
+  /// The comparisons of `condition`, parsed. Empty for types without one.
+  condition_spec threshold;
+  /// `condition.field` (or `field:` under `correlation:`): the field the
+  /// value_* and first_seen types look at.
+  std::optional<std::string> field;
+  /// Every other scalar key under `correlation:` (the Sentrail extensions), as
+  /// written; the ones below are also parsed.
   std::vector<std::pair<std::string, std::string>> options;
-  /// `aliases`: alias name -> (rule id/name -> field).
+  /// `aliases`: alias name -> (rule id/name -> field). A rule referenced by id
+  /// is also listed under its name and the other way round.
   std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> aliases;
   bool generate = false;
+
+  // Sentrail extensions, parsed.
+  std::string direction;                    // after, before or either; empty when not given
+  std::optional<std::int64_t> lookback_ns;  // `lookback` timespan
+  std::optional<std::int64_t> max_values;
+  std::optional<std::int64_t> min_count;
+  std::optional<std::int64_t> baseline_buckets;
+  std::optional<double> max_kmh;
+  std::optional<double> factor;
+  std::optional<double> min_denominator;
+  std::optional<double> percentile;  // value_percentile: 0-100
+  std::string lat_field, lon_field, location_table, location_key;
+  /// `scores` (risk): rule id/name -> score.
+  std::vector<std::pair<std::string, double>> scores;
+
+  std::optional<rules::loss_exposure> loss_exposure;
+  /// `suppress` (top level or under `correlation:`), as written and parsed.
+  std::string suppress;
+  std::optional<std::int64_t> suppress_ns;
+  std::vector<rule_test> tests;
   std::string file;
   int line = 0;
+
+  /// The field an event of rule `rule_id_or_name` carries for group-by name
+  /// `group_by_name`: the alias's field for that rule, else the name itself.
+  std::string_view field_for(std::string_view group_by_name,
+                             std::string_view rule_id_or_name) const;
 };
 
 /// The rules loaded from one file or folder, indexed by channel.
@@ -117,17 +184,30 @@ class rule_set {
   const std::vector<correlation_rule>& correlations() const { return correlations_; }
   /// A detection rule by id, else by name; nullptr when none.
   const detection_rule* find(std::string_view id_or_name) const;
+  /// A correlation rule by id, else by name; nullptr when none.
+  const correlation_rule* find_correlation(std::string_view id_or_name) const;
+  /// True when some correlation lists the rule named `id_or_name` (by its id or
+  /// its name) in `rules`.
+  bool referenced_by_correlation(std::string_view id_or_name) const;
+  /// Sigma: a rule referenced by a correlation raises no alert of its own
+  /// unless some correlation referencing it sets `generate: true`.
+  bool generates_alerts(const detection_rule& rule) const;
+  bool generates_alerts(const correlation_rule& rule) const;
   /// Channels some rule names explicitly, sorted.
   std::vector<std::string> channels() const;
 
   void add(std::unique_ptr<detection_rule> rule);
-  void add(correlation_rule rule) { correlations_.push_back(std::move(rule)); }
+  void add(correlation_rule rule);
 
  private:
+  /// Rule id or name -> whether some correlation referencing it generates.
+  const bool* referenced(std::string_view id, std::string_view name) const;
+
   std::vector<std::unique_ptr<detection_rule>> detections_;
   std::vector<correlation_rule> correlations_;
   std::vector<const detection_rule*> all_channels_;
   std::map<std::string, std::vector<const detection_rule*>, std::less<>> by_channel_;
+  std::map<std::string, bool, std::less<>> referenced_;
 };
 
 }  // namespace sentrail::rules

@@ -64,12 +64,21 @@ struct value_matcher {
   bool test(const ingest::field_value& v, const ingest::event& e) const;
 };
 
+/// Time modifiers: the part of a timestamp a field test compares.
+enum class time_part : std::uint8_t { none, minute, hour, day, week, month, year };
+
+/// `part` of UTC time `t`: minute 0-59, hour 0-23, day of month 1-31, ISO week
+/// 1-53, month 1-12, year.
+int time_part_of(timestamp_ns t, time_part part);
+
 /// A field and the values it is tested against (OR, or AND with `all`).
 struct field_matcher {
   ingest::field_id id = ingest::no_field;
   std::string name;
   bool any_field = false;  // keyword search: any string field
   bool all = false;
+  bool negate = false;                  // `neq`: present and matching none of the values
+  time_part part = time_part::none;     // values compare this part of the field's time
   std::vector<value_matcher> values;
 
   int cost() const;

@@ -70,9 +70,9 @@ TEST(loader, reports_unknown_modifiers_at_the_key) {
             "bad.yml:5:5: error: unknown modifier 'foo'");
 }
 
-TEST(loader, reports_unsupported_sigma_modifiers_as_not_supported_yet) {
+TEST(loader, reports_an_unknown_expand_placeholder_at_the_value) {
   EXPECT_EQ(only_diagnostic(std::string(head) + "    f|expand: '%x%'\n  condition: sel\n"),
-            "bad.yml:5:5: error: modifier 'expand' is not supported yet");
+            "bad.yml:5:15: error: unknown placeholder '%x%' (give its values in the placeholders)");
 }
 
 TEST(loader, reports_unknown_condition_identifiers_at_the_identifier) {
@@ -278,7 +278,8 @@ TEST(loader, keeps_correlation_rules_unevaluated) {
 }
 
 TEST(loader, reports_a_correlation_without_type) {
-  auto r = parse_rules("title: c\ncorrelation:\n  rules: [a]\n  timespan: 1m\n", "c.yml");
+  auto r = parse_rules(
+      "title: c\ncorrelation:\n  rules: [a]\n  group-by: [x]\n  timespan: 1m\n", "c.yml");
   ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
   EXPECT_EQ(r.diagnostics[0].to_string(), "c.yml:3:3: error: correlation has no 'type'");
   EXPECT_TRUE(r.rules.correlations().empty());
