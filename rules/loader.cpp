@@ -1481,6 +1481,50 @@ load_result parse_rules(std::string_view yaml_text, std::string_view file_name,
   return l.take();
 }
 
+result<std::vector<logsource_mapping>> parse_logsource_mappings(std::string_view yaml_text,
+                                                                std::string_view file_name) {
+  auto fail = [&](const YAML::Mark& m, std::string message) -> error {
+    diagnostic d{severity::error, std::string(file_name), m.line >= 0 ? m.line + 1 : 1,
+                 m.column >= 0 ? m.column + 1 : 1, std::move(message)};
+    return {d.to_string()};
+  };
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return fail(e.mark, "invalid YAML: " + e.msg);
+  }
+  std::vector<logsource_mapping> out;
+  if (!root.IsDefined() || root.IsNull()) return out;
+  if (!root.IsMap()) return fail(root.Mark(), "expected a mapping with 'logsources'");
+  const YAML::Node list = root["logsources"];
+  if (!list.IsDefined() || list.IsNull()) return out;
+  if (!list.IsSequence())
+    return fail(list.Mark(), "'logsources' must be a list of {product, service, category, channel}");
+  for (const auto& item : list) {
+    if (!item.IsMap())
+      return fail(item.Mark(), "a logsource mapping must be a mapping such as "
+                               "{product: windows, service: security, channel: winsec}");
+    logsource_mapping m;
+    for (const auto& kv : item) {
+      const std::string k = kv.first.Scalar();
+      std::string* slot = k == "product"    ? &m.product
+                          : k == "service"  ? &m.service
+                          : k == "category" ? &m.category
+                          : k == "channel"  ? &m.channel
+                                            : nullptr;
+      if (slot == nullptr)
+        return fail(kv.first.Mark(), "unknown logsource key '" + k +
+                                         "' (expected product, service, category, channel)");
+      if (!kv.second.IsScalar()) return fail(kv.second.Mark(), "'" + k + "' must be a string");
+      *slot = kv.second.Scalar();
+    }
+    if (m.channel.empty()) return fail(item.Mark(), "logsource mapping has no 'channel'");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 load_result load_rules(const std::filesystem::path& file_or_dir, const load_options& options) {
   namespace fs = std::filesystem;
   loader l(options);
