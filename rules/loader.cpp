@@ -73,7 +73,6 @@ bool parse_number(std::string_view text, double& out) {
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
-
 /// A place in a rule file, for diagnostics reported after the document is gone.
 struct where {
   std::string file;
@@ -212,7 +211,8 @@ class loader {
     return v;
   }
 
-  std::optional<std::int64_t> whole(const YAML::Node& n, const std::string& what, std::int64_t min) {
+  std::optional<std::int64_t> whole(const YAML::Node& n, const std::string& what,
+                                    std::int64_t min) {
     std::int64_t v = 0;
     const std::string t = n.IsScalar() ? n.Scalar() : std::string{};
     auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
@@ -256,8 +256,9 @@ class loader {
       }
     }
     e.currency = scalar(n, "currency");
-    const bool iso = e.currency.size() == 3 && std::all_of(e.currency.begin(), e.currency.end(),
-                                                           [](char c) { return c >= 'A' && c <= 'Z'; });
+    const bool iso =
+        e.currency.size() == 3 && std::all_of(e.currency.begin(), e.currency.end(),
+                                              [](char c) { return c >= 'A' && c <= 'Z'; });
     if (!iso) {
       error(n["currency"].IsDefined() ? n["currency"] : n,
             "'loss_exposure.currency' must be an ISO 4217 code such as EUR or USD");
@@ -304,7 +305,7 @@ class loader {
       rt.name = scalar(t, "name");
       if (rt.name.empty()) error(t, "test case has no 'name'");
       const YAML::Node events = t["events"];
-      if (!events.IsSequence() || events.size() == 0)
+      if (!events.IsDefined() || !events.IsSequence() || events.size() == 0)
         error(events.IsDefined() ? events : t, "test '" + rt.name + "' needs a list of 'events'");
       else
         for (const auto& ev : events) read_test_event(ev, rt);
@@ -328,7 +329,8 @@ class loader {
     for (const auto& kv : ev) {
       const std::string& k = kv.first.Scalar();
       if (k != "channel" && k != "repeat" && k != "every" && k != "event")
-        error(kv.first, "unknown test event key '" + k + "' (expected channel, repeat, every, event)");
+        error(kv.first,
+              "unknown test event key '" + k + "' (expected channel, repeat, every, event)");
     }
     const std::string channel = scalar(ev, "channel");
     if (channel.empty()) error(ev, "test event has no 'channel'");
@@ -343,7 +345,7 @@ class loader {
       repeat = *r;
     }
     const YAML::Node body = ev["event"];
-    if (!body.IsMap()) {
+    if (!body.IsDefined() || !body.IsMap()) {
       error(body.IsDefined() ? body : ev, "test event needs an 'event' mapping");
       return;
     }
@@ -479,8 +481,8 @@ class loader {
     p.at = where_of(root);
     r.rules = list(c, "rules");
     const YAML::Node rules = c["rules"];
-    if (rules.IsScalar()) p.refs.push_back(where_of(rules));
-    if (rules.IsSequence())
+    if (rules.IsDefined() && rules.IsScalar()) p.refs.push_back(where_of(rules));
+    if (rules.IsDefined() && rules.IsSequence())
       for (const auto& item : rules)
         if (item.IsScalar()) p.refs.push_back(where_of(item));
     const auto n = r.rules.size();
@@ -553,8 +555,8 @@ class loader {
                                       : k == "neq" ? &r.threshold.neq
                                                    : nullptr;
         if (slot == nullptr) {
-          error(kv.first, "unknown condition key '" + k +
-                              "' (expected gt, gte, lt, lte, eq, neq or field)");
+          error(kv.first,
+                "unknown condition key '" + k + "' (expected gt, gte, lt, lte, eq, neq or field)");
           continue;
         }
         ++comparisons;
@@ -573,8 +575,8 @@ class loader {
       else
         r.field = f.Scalar();
     }
-    if (!r.field && one_of(t, {"value_count", "value_sum", "value_avg", "value_percentile",
-                               "first_seen"}))
+    if (!r.field &&
+        one_of(t, {"value_count", "value_sum", "value_avg", "value_percentile", "first_seen"}))
       error(cond.IsDefined() ? cond : c,
             "correlation type '" + t + "' needs a 'field' in its condition");
   }
@@ -587,7 +589,8 @@ class loader {
         error(n, "'direction' must be after, before or either");
     }
     if (const YAML::Node n = c["lookback"]; n.IsDefined()) r.lookback_ns = timespan(n, "lookback");
-    if (const YAML::Node n = c["max_values"]; n.IsDefined()) r.max_values = whole(n, "max_values", 1);
+    if (const YAML::Node n = c["max_values"]; n.IsDefined())
+      r.max_values = whole(n, "max_values", 1);
     if (const YAML::Node n = c["min_count"]; n.IsDefined()) r.min_count = whole(n, "min_count", 0);
     if (const YAML::Node n = c["baseline_buckets"]; n.IsDefined())
       r.baseline_buckets = whole(n, "baseline_buckets", 1);
@@ -602,9 +605,11 @@ class loader {
         r.percentile.reset();
       }
     }
-    for (auto [key, slot] : {std::pair{"lat_field", &r.lat_field}, {"lon_field", &r.lon_field},
+    for (auto [key, slot] : {std::pair{"lat_field", &r.lat_field},
+                             {"lon_field", &r.lon_field},
                              {"location_table", &r.location_table},
-                             {"location_key", &r.location_key}, {"min_history", nullptr}}) {
+                             {"location_key", &r.location_key},
+                             {"min_history", nullptr}}) {
       const YAML::Node n = c[key];
       if (!n.IsDefined()) continue;
       if (!n.IsScalar() || n.Scalar().empty())
@@ -1500,11 +1505,13 @@ result<std::vector<logsource_mapping>> parse_logsource_mappings(std::string_view
   const YAML::Node list = root["logsources"];
   if (!list.IsDefined() || list.IsNull()) return out;
   if (!list.IsSequence())
-    return fail(list.Mark(), "'logsources' must be a list of {product, service, category, channel}");
+    return fail(list.Mark(),
+                "'logsources' must be a list of {product, service, category, channel}");
   for (const auto& item : list) {
     if (!item.IsMap())
-      return fail(item.Mark(), "a logsource mapping must be a mapping such as "
-                               "{product: windows, service: security, channel: winsec}");
+      return fail(item.Mark(),
+                  "a logsource mapping must be a mapping such as "
+                  "{product: windows, service: security, channel: winsec}");
     logsource_mapping m;
     for (const auto& kv : item) {
       const std::string k = kv.first.Scalar();

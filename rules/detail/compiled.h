@@ -77,8 +77,8 @@ struct field_matcher {
   std::string name;
   bool any_field = false;  // keyword search: any string field
   bool all = false;
-  bool negate = false;                  // `neq`: present and matching none of the values
-  time_part part = time_part::none;     // values compare this part of the field's time
+  bool negate = false;               // `neq`: present and matching none of the values
+  time_part part = time_part::none;  // values compare this part of the field's time
   std::vector<value_matcher> values;
 
   int cost() const;

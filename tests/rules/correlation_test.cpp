@@ -178,7 +178,7 @@ TEST(correlation, parses_every_extension_key_into_its_typed_member) {
   EXPECT_EQ(c.location_table, "stores");
   EXPECT_EQ(c.location_key, "retail.store.id");
   EXPECT_EQ(c.scores, (std::vector<std::pair<std::string, double>>{{"failed_login", 10},
-                                                                    {"base-refund", 25.5}}));
+                                                                   {"base-refund", 25.5}}));
 }
 
 TEST(correlation, refuses_an_unknown_type_naming_it) {
@@ -187,6 +187,12 @@ TEST(correlation, refuses_an_unknown_type_naming_it) {
             "c.yml:14:9: error: unknown correlation type 'event_cuont' (expected event_count, "
             "value_count, temporal, temporal_ordered, value_sum, value_avg, value_percentile, "
             "absence, first_seen, geo_velocity, rate_anomaly, risk or ratio)\n");
+}
+
+TEST(correlation, reports_missing_rules_at_the_correlation) {
+  EXPECT_EQ(errors_of("title: x\ncorrelation:\n  type: event_count\n  group-by: [a]\n"
+                      "  timespan: 1m\n  condition: {gte: 2}\n"),
+            "c.yml:14:3: error: correlation has no 'rules'\n");
 }
 
 TEST(correlation, refuses_unknown_keys_but_not_the_extensions) {
@@ -217,11 +223,11 @@ TEST(correlation, requires_a_valid_timespan_for_windowed_types) {
 TEST(correlation, requires_a_condition_with_one_or_two_comparisons_for_threshold_types) {
   for (const char* type : {"event_count", "value_count", "value_sum", "value_avg",
                            "value_percentile", "risk", "ratio"}) {
-    std::string rules = std::string(type) == "ratio" ? "[failed_login, base-refund]"
-                                                     : "[failed_login]";
-    std::string out = errors_of(std::string("title: x\ncorrelation:\n  type: ") + type +
-                                "\n  rules: " + rules + "\n  group-by: [a]\n  timespan: 1m\n" +
-                                "  field: f\n");
+    std::string rules =
+        std::string(type) == "ratio" ? "[failed_login, base-refund]" : "[failed_login]";
+    std::string out =
+        errors_of(std::string("title: x\ncorrelation:\n  type: ") + type + "\n  rules: " + rules +
+                  "\n  group-by: [a]\n  timespan: 1m\n" + "  field: f\n");
     EXPECT_EQ(out, std::string("c.yml:14:3: error: correlation type '") + type +
                        "' needs a 'condition' such as {gte: 10}\n");
   }
@@ -390,9 +396,8 @@ TEST_F(correlation_files, resolve_references_to_rules_in_later_files) {
   std::ofstream(dir_ / "a_corr.yml")
       << "title: c\ncorrelation: {type: event_count, rules: [late], group-by: [x], timespan: 1m, "
          "condition: {gte: 2}}\n";
-  std::ofstream(dir_ / "b_base.yml")
-      << "title: late\nname: late\nlogsource: {product: retail}\n"
-         "detection: {s: {f: x}, condition: s}\n";
+  std::ofstream(dir_ / "b_base.yml") << "title: late\nname: late\nlogsource: {product: retail}\n"
+                                        "detection: {s: {f: x}, condition: s}\n";
   auto r = load_rules(dir_);
   EXPECT_TRUE(r.diagnostics.empty()) << dump(r);
   EXPECT_EQ(r.rules.correlations().size(), 1u);

@@ -278,8 +278,8 @@ TEST(loader, keeps_correlation_rules_unevaluated) {
 }
 
 TEST(loader, reports_a_correlation_without_type) {
-  auto r = parse_rules(
-      "title: c\ncorrelation:\n  rules: [a]\n  group-by: [x]\n  timespan: 1m\n", "c.yml");
+  auto r = parse_rules("title: c\ncorrelation:\n  rules: [a]\n  group-by: [x]\n  timespan: 1m\n",
+                       "c.yml");
   ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
   EXPECT_EQ(r.diagnostics[0].to_string(), "c.yml:3:3: error: correlation has no 'type'");
   EXPECT_TRUE(r.rules.correlations().empty());
