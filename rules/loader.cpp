@@ -244,7 +244,7 @@ class loader {
         error(kv.first, "unknown loss_exposure key '" + k + "' (expected low, high, currency)");
     }
     loss_exposure e;
-    bool ok = !failed_;
+    bool ok = true;
     for (const char* key : {"low", "high"}) {
       if (!n[key].IsDefined()) {
         error(n, std::string("'loss_exposure' has no '") + key + "'");

@@ -38,14 +38,22 @@ TEST(hot_path, matching_events_allocates_nothing) {
       "  b: {source.ip|cidr: ['10.0.0.0/8', '2001:db8::/32'], retail.amount|lt: 3}\n"
       "  c: [needle, 'hay*stack']\n"
       "  d: {user.id: null, card_entry|exists: true, retail.store.id: 42}\n"
-      "  condition: 1 of them or (a and not b) or all of them\n",
+      "  condition: 1 of them or (a and not b) or all of them\n"
+      "---\n"
+      "title: time parts and neq\nlogsource: {product: retail}\n"
+      "detection:\n"
+      "  t: {'@timestamp|hour': [22, 23], event.action|neq: [login, refund]}\n"
+      "  u: {shift.start|month|gte: 11}\n"
+      "  condition: t or u\n",
       "extra.yml");
   ASSERT_FALSE(pack.has_errors()) << dump(pack);
   ASSERT_TRUE(extra.diagnostics.empty()) << dump(extra);
 
   event_builder e1, e2, e3;
   e1.str("event.action", "sale").extra("card_entry", "manual").num("retail.amount", "700", 700);
+  e1.e.time = 1795474800LL * 1'000'000'000;  // 2026-11-23T23:00:00Z
   e2.str("url.path", "/Admin/x.PHP").str("user.name", "john q doe").str("source.ip", "10.1.2.3");
+  e2.str("shift.start", "2026-11-23T10:00:00Z");
   e3.str("event.action", "login").str("source.ip", "185.220.101.1").str("message", "a haystack");
   const ingest::event* events[] = {&e1.e, &e2.e, &e3.e};
 
@@ -64,7 +72,8 @@ TEST(hot_path, matching_events_allocates_nothing) {
   }
   counting = false;
   EXPECT_EQ(allocations.load(), 0);
-  EXPECT_EQ(hits, 4000);  // e1: pos rule; e2: extra rule; e3: tor rule and extra rule
+  // e1: pos rule and time rule; e2: extra rule and time rule; e3: tor rule and extra rule
+  EXPECT_EQ(hits, 6000);
 }
 
 }  // namespace
