@@ -25,6 +25,9 @@ struct broker_flags {
 };
 
 int run_broker(const broker_flags& flags) {
+  // Before the bootstrap line: whoever reads it may stop us at once.
+  std::signal(SIGTERM, [](int) { broker_stop = true; });
+  std::signal(SIGINT, [](int) { broker_stop = true; });
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // A producer handle only hosts the mock cluster; it never produces.
@@ -56,8 +59,6 @@ int run_broker(const broker_flags& flags) {
   std::fflush(stdout);
   std::fprintf(stderr, "sentrail broker: %zu topics with %d partitions each; SIGTERM or Ctrl-C stops it\n",
                topics.size(), flags.partitions);
-  std::signal(SIGTERM, [](int) { broker_stop = true; });
-  std::signal(SIGINT, [](int) { broker_stop = true; });
   while (!broker_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(rk);

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "rules/timespan.h"
+
 #include <set>
 
 namespace sentrail::app {
@@ -31,7 +33,7 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
-                                         "ingest", "metrics_port", "api_port", "output"}); !s)
+                                         "ingest", "metrics_port", "api_port", "output", "correlation"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
       if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
@@ -61,6 +63,16 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (auto i = root["ingest"]) {
       if (auto s = check_keys(file, i, {"max_message_bytes"}); !s) return error{s.message()};
       if (i["max_message_bytes"]) c.worker.decoding.max_message_bytes = i["max_message_bytes"].as<std::size_t>();
+    }
+    if (auto k = root["correlation"]) {
+      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout"}); !s) return error{s.message()};
+      for (auto [name, slot] : {std::pair{"allowed_lateness", &c.correlation.allowed_lateness},
+                                std::pair{"idle_timeout", &c.correlation.idle_timeout}}) {
+        if (!k[name]) continue;
+        auto span = rules::parse_timespan_ns(k[name].as<std::string>());
+        if (!span) return error{where(file, k[name]) + ": " + name + " must be a timespan such as 5s or 1m"};
+        *slot = *span;
+      }
     }
     if (root["metrics_port"]) c.metrics_port = root["metrics_port"].as<int>();
     if (root["api_port"]) c.api_port = root["api_port"].as<int>();

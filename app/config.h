@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "common/result.h"
+#include "correlate/engine.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
 
 struct engine_config {
   worker::worker_options worker;
+  correlate::engine_options correlation;
   std::string rules_path;                    // file or folder of Sigma rules
   std::string state_dir;                     // RocksDB state
   std::string mappings_dir;                  // Default: none (the built-in channels only)

@@ -16,7 +16,9 @@
 #include "alert/console.h"
 #include "app/commands.h"
 #include "app/rules_loading.h"
+#include "correlate/memory_state.h"
 #include "correlate/pipeline.h"
+#include "rules/timespan.h"
 #include "ingest/dead_letter.h"
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
@@ -25,7 +27,7 @@ namespace sentrail::app {
 namespace {
 
 struct replay_flags {
-  std::string rules, channel, mappings, output = "json", deadletter, hmac_key_file;
+  std::string rules, channel, mappings, output = "json", deadletter, hmac_key_file, lateness;
   std::vector<std::string> files;
 };
 
@@ -36,7 +38,7 @@ class file_rejections : public correlate::rejection_sink {
   void reject(const ingest::rejection& why, std::string_view raw, std::string_view channel,
               const ingest::source_position& from) override {
     if (!out_) return;
-    std::string line = ingest::dead_letter_json(why, raw, channel, from, correlate::wall_clock_now());
+    std::string line = ingest::dead_letter_json(why, raw, channel, from, wall_clock_now());
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), out_);
   }
@@ -100,7 +102,7 @@ int run_replay(const replay_flags& f) {
   } else {
     // Without a key a replay still minimises, but its card tokens match no other run.
     key = "sentrail-replay-ephemeral-key-" + std::to_string(::getpid()) + "-" +
-          std::to_string(correlate::wall_clock_now());
+          std::to_string(wall_clock_now());
     std::fprintf(stderr, "sentrail replay: no HMAC key given (--hmac-key-file or SENTRAIL_HMAC_KEY): "
                          "card tokens are valid for this run only\n");
   }
@@ -123,11 +125,27 @@ int run_replay(const replay_flags& f) {
   std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
   alert::console_sink alerts(stdout, format);
   file_rejections rejections(dead_out);
-  correlate::pipeline pipe(*channels, loaded.rules, privacy);
+  correlate::engine_options engine_options;
+  // Files have no wall-clock idleness: an input holds the watermark until it ends.
+  engine_options.idle_timeout = INT64_MAX;
+  if (!f.lateness.empty()) {
+    auto span = rules::parse_timespan_ns(f.lateness);
+    if (!span) {
+      std::fprintf(stderr, "sentrail replay: --lateness '%s' is not a timespan\n", f.lateness.c_str());
+      return 2;
+    }
+    engine_options.allowed_lateness = *span;
+  }
+  std::vector<std::string> problems;
+  correlate::engine correlations(loaded.rules, engine_options, &problems);
+  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+  correlate::memory_state state;
+  correlate::pipeline pipe(*channels, correlations, privacy, state);
   // Alerts carry event time, not the replay's clock, so a backtest is repeatable.
   timestamp_ns last_event_time = 0;
-  pipe.set_clock([&] { return last_event_time; });
+  correlations.set_clock([&] { return last_event_time; });
   pipe.set_observer([&](const ingest::event& e) { last_event_time = e.time; });
+  for (const auto& path : f.files) correlations.expect_partition(path + "/0");
 
   auto started = std::chrono::steady_clock::now();
   std::uint64_t lines = 0, unrouted = 0;
@@ -163,19 +181,23 @@ int run_replay(const replay_flags& f) {
         continue;
       }
       pipe.process(line, *channel, from, alerts, rejections);
+      if ((lines & 1023) == 0) pipe.advance(0, alerts);
     }
   }
+  pipe.flush(alerts);
   std::fflush(stdout);
   if (dead_out && dead_out != stderr) std::fclose(dead_out);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto& c = pipe.counts();
+  const auto& ec = correlations.counts();
   std::fprintf(stderr,
                "sentrail replay: %llu lines, %llu events, %llu alerts, %llu dead letters in %.3f s "
-               "(%.0f events/s)\n",
+               "(%.0f events/s); %llu late, %llu suppressed\n",
                static_cast<unsigned long long>(lines), static_cast<unsigned long long>(c.events),
-               static_cast<unsigned long long>(c.alerts),
+               static_cast<unsigned long long>(ec.detection_alerts + ec.correlation_alerts),
                static_cast<unsigned long long>(c.rejected + unrouted), secs,
-               secs > 0 ? static_cast<double>(lines) / secs : 0.0);
+               secs > 0 ? static_cast<double>(lines) / secs : 0.0, static_cast<unsigned long long>(c.late),
+               static_cast<unsigned long long>(ec.suppressed));
   return 0;
 }
 
@@ -195,6 +217,7 @@ void add_replay_command(CLI::App& app, command_result& out) {
   cmd->add_option("--output", f->output, "Alerts as json, text or none")->check(CLI::IsMember({"json", "text", "none"}));
   cmd->add_option("--deadletter", f->deadletter, "Write dead letters as JSON lines to FILE ('-' for stderr)");
   cmd->add_option("--hmac-key-file", f->hmac_key_file, "Key for card tokens and hashed fields");
+  cmd->add_option("--lateness", f->lateness, "Allowed lateness for correlation (default 5s)");
   cmd->add_option("files", f->files, "JSON-lines or access-log files")->required()->check(CLI::ExistingFile);
   cmd->callback([f, &out] { out.exit_code = run_replay(*f); });
 }

@@ -97,7 +97,10 @@ int run_engine(const run_flags& f) {
 
   std::signal(SIGTERM, [](int) { run_stop = true; });
   std::signal(SIGINT, [](int) { run_stop = true; });
-  worker::worker engine(config.worker, *channels, loaded.rules, privacy, **db, metrics.get());
+  std::vector<std::string> problems;
+  correlate::engine correlations(loaded.rules, config.correlation, &problems);
+  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+  worker::worker engine(config.worker, *channels, correlations, privacy, **db, metrics.get());
   std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
                channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
   status s = engine.run(run_stop);
@@ -106,10 +109,11 @@ int run_engine(const run_flags& f) {
     return 1;
   }
   const auto& c = engine.counts();
-  std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters\n",
+  const auto& ec = correlations.counts();
+  std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters, %llu late\n",
                static_cast<unsigned long long>(c.pipeline.events),
-               static_cast<unsigned long long>(c.pipeline.alerts - c.duplicate_alerts),
-               static_cast<unsigned long long>(c.pipeline.rejected));
+               static_cast<unsigned long long>(ec.detection_alerts + ec.correlation_alerts - c.duplicate_alerts),
+               static_cast<unsigned long long>(c.pipeline.rejected), static_cast<unsigned long long>(c.pipeline.late));
   return 0;
 }
 

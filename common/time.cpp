@@ -1,5 +1,6 @@
 #include "common/time.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -34,6 +35,12 @@ timestamp_ns compose(int y, int mo, int d, int h, int mi, int s, std::int64_t fr
 }
 
 }  // namespace
+
+timestamp_ns wall_clock_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;

@@ -29,6 +29,9 @@ std::optional<timestamp_ns> event_time_from_epoch(double number);
 /// "2026-11-23T02:12:37.123Z": millisecond precision when there is a fraction.
 std::string format_rfc3339(timestamp_ns t);
 
+/// The wall clock, in the same unit as event time.
+timestamp_ns wall_clock_now();
+
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
 

@@ -90,6 +90,13 @@ std::string to_json(const alert& a) {
     w.end_object();
   }
   w.end_array();
+  if (a.loss_exposure) {
+    w.key("loss_exposure").begin_object();
+    w.key("low").value(a.loss_exposure->low);
+    w.key("high").value(a.loss_exposure->high);
+    w.key("currency").value(a.loss_exposure->currency);
+    w.end_object();
+  }
   w.key("status").value(a.status);
   w.end_object();
   return out;

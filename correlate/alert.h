@@ -47,6 +47,12 @@ struct alert {
   std::optional<double> value;
   std::vector<evidence> events;
   std::string status = "new";
+  /// What one incident of the rule may cost, for weighing alerts by money at risk.
+  struct exposure {
+    double low = 0, high = 0;
+    std::string currency;
+  };
+  std::optional<exposure> loss_exposure;
 
   /// "field=value" of the first group entry, for one-line displays.
   std::string entity() const;

@@ -24,6 +24,7 @@ std::string_view reason_name(rejection_reason r) {
     case rejection_reason::wrong_type: return "wrong_type";
     case rejection_reason::missing_field: return "missing_field";
     case rejection_reason::unknown_channel: return "unknown_channel";
+    case rejection_reason::late_event: return "late_event";
   }
   return "unknown";
 }

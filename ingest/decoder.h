@@ -26,8 +26,9 @@ enum class rejection_reason {
   wrong_type,
   missing_field,
   unknown_channel,
+  late_event,  // decoded and matched, but behind the watermark: not correlated
 };
-inline constexpr std::size_t rejection_reason_count = 11;
+inline constexpr std::size_t rejection_reason_count = 12;
 
 /// The reason's name as it appears in dead-letter records and metric labels.
 std::string_view reason_name(rejection_reason r);

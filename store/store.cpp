@@ -1,17 +1,45 @@
 #include "store/store.h"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
+
 namespace sentrail::store {
 namespace {
 
-constexpr const char* column_families[] = {"default", "offsets",
-                                           "alerts", "outbox"};
-enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3 };
+constexpr const char* column_families[] = {"default", "offsets", "alerts", "outbox", "state"};
+enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3, cf_state = 4 };
+
+// State values start with their event-time expiry (8 bytes, big-endian, sign-flipped).
+void put_expiry(std::string& out, std::int64_t t) {
+  auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xFF));
+}
+std::int64_t read_expiry(std::string_view v) {
+  std::uint64_t u = 0;
+  for (std::size_t i = 0; i < 8 && i < v.size(); ++i) u = (u << 8) | static_cast<unsigned char>(v[i]);
+  return static_cast<std::int64_t>(u ^ (std::uint64_t{1} << 63));
+}
+
+// Drops state whose window has closed: expiry by event time, so retention follows
+// the data rather than the wall clock, and the database stops growing under steady load.
+class expiry_filter : public rocksdb::CompactionFilter {
+ public:
+  explicit expiry_filter(const std::atomic<std::int64_t>& now) : now_(now) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    return value.size() >= 8 && read_expiry(value.ToStringView()) < now_.load(std::memory_order_relaxed);
+  }
+  const char* Name() const override { return "sentrail.expiry"; }
+
+ private:
+  const std::atomic<std::int64_t>& now_;
+};
 
 std::string offset_key(std::string_view topic, std::int32_t partition) {
   std::string k(topic);
@@ -46,6 +74,8 @@ void batch::set_next_offset(std::string_view topic, std::int32_t partition, std:
 }
 
 struct durable_store::impl {
+  std::atomic<std::int64_t> state_now{INT64_MIN};
+  std::unique_ptr<expiry_filter> filter = std::make_unique<expiry_filter>(state_now);
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::WriteOptions write_options;
@@ -76,13 +106,20 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   db_options.db_write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Most state reads are for groups never seen before: a bloom filter answers them.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : column_families) descriptors.emplace_back(name, cf_options);
-
   auto i = std::make_unique<impl>();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : column_families) {
+    rocksdb::ColumnFamilyOptions o = cf_options;
+    if (std::string_view(name) == "state") o.compaction_filter = i->filter.get();
+    descriptors.emplace_back(name, o);
+  }
+
   i->write_options.sync = options.sync_writes;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &i->handles, &i->db);
   if (!s.ok()) return error{dir.string() + ": cannot open the state store: " + s.ToString()};
@@ -151,11 +188,57 @@ status durable_store::commit(batch& b) {
     value.append(r.payload);
     writes.Put(impl_->cf(cf_outbox), encode_u64(r.sequence), value);
   }
+  for (const auto& w : b.state) {
+    if (w.value) {
+      std::string v;
+      v.reserve(8 + w.value->size());
+      put_expiry(v, w.expires);
+      v.append(*w.value);
+      writes.Put(impl_->cf(cf_state), w.key, v);
+    } else {
+      writes.Delete(impl_->cf(cf_state), w.key);
+    }
+  }
   if (writes.Count() == 0) return {};
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &writes);
   if (!s.ok()) return error{"state store write failed: " + s.ToString()};
   impl_->next_sequence = seq;
   return {};
+}
+
+std::optional<std::string> durable_store::state_value(std::string_view key, std::int64_t now) const {
+  std::string v;
+  if (!impl_->db->Get({}, impl_->cf(cf_state), rocksdb::Slice(key.data(), key.size()), &v).ok()) return std::nullopt;
+  if (v.size() < 8 || read_expiry(v) < now) return std::nullopt;
+  return v.substr(8);
+}
+
+void durable_store::for_each_state(std::string_view prefix, std::int64_t now,
+                                   const std::function<void(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_state)));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix)) break;
+    std::string_view v = it->value().ToStringView();
+    if (v.size() < 8 || read_expiry(v) < now) continue;
+    fn(k, v.substr(8));
+  }
+}
+
+void durable_store::set_state_watermark(std::int64_t now) { impl_->state_now.store(now, std::memory_order_relaxed); }
+
+std::uint64_t durable_store::state_bytes() const {
+  std::uint64_t live = 0, mem = 0;
+  impl_->db->GetIntProperty(impl_->cf(cf_state), "rocksdb.estimate-live-data-size", &live);
+  impl_->db->GetIntProperty(impl_->cf(cf_state), "rocksdb.cur-size-all-mem-tables", &mem);
+  return live + mem;
+}
+
+void durable_store::compact_state() {
+  impl_->db->Flush({}, impl_->cf(cf_state));
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  impl_->db->CompactRange(o, impl_->cf(cf_state), nullptr, nullptr);
 }
 
 std::vector<outbox_record> durable_store::pending_outbox() const {

@@ -41,16 +41,24 @@ struct batch {
   std::vector<offset> offsets;
   std::vector<std::pair<std::string, std::string>> alerts;  // id, JSON
   std::vector<outbox_record> outbox;                        // sequence set by commit()
+  /// Operator state: key → value with its event-time expiry, or nothing to erase.
+  struct state_write {
+    std::string key;
+    std::optional<std::string> value;
+    std::int64_t expires = 0;
+  };
+  std::vector<state_write> state;
 
   void set_next_offset(std::string_view topic, std::int32_t partition, std::int64_t next);
   void add_outbox(std::string_view topic, std::string_view key, std::string_view payload) {
     outbox.push_back({0, std::string(topic), std::string(key), std::string(payload)});
   }
-  bool empty() const { return offsets.empty() && alerts.empty() && outbox.empty(); }
+  bool empty() const { return offsets.empty() && alerts.empty() && outbox.empty() && state.empty(); }
   void clear() {
     offsets.clear();
     alerts.clear();
     outbox.clear();
+    state.clear();
   }
 };
 
@@ -75,6 +83,18 @@ class durable_store {
 
   /// Makes the batch durable in one atomic write; assigns outbox sequences.
   status commit(batch& b);
+
+  /// Operator state by key; nothing when absent or expired (expiry before `now`).
+  std::optional<std::string> state_value(std::string_view key, std::int64_t now) const;
+  /// Live state entries whose key starts with `prefix`, in key order.
+  void for_each_state(std::string_view prefix, std::int64_t now,
+                      const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+  /// Event time that state expiry is judged against during compaction.
+  void set_state_watermark(std::int64_t now);
+  /// Approximate live bytes of state on disk and in memtables.
+  std::uint64_t state_bytes() const;
+  /// Forces a compaction of the state (tests and soak runs: see expiry take effect).
+  void compact_state();
 
   /// Records committed but not yet confirmed published, oldest first.
   std::vector<outbox_record> pending_outbox() const;

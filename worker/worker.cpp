@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "ingest/dead_letter.h"
+#include "store/state.h"
 
 namespace sentrail::worker {
 namespace {
@@ -43,7 +44,7 @@ class batch_collector : public correlate::alert_sink, public correlate::rejectio
               const ingest::source_position& from) override {
     std::string key = fmt::format("{}/{}/{}", from.topic, from.partition, from.offset);
     batch_.add_outbox(options_.deadletter_topic, key,
-                      ingest::dead_letter_json(why, raw, channel, from, correlate::wall_clock_now()));
+                      ingest::dead_letter_json(why, raw, channel, from, wall_clock_now()));
   }
 
  private:
@@ -94,11 +95,11 @@ class resume_from_store : public RdKafka::RebalanceCb {
 }  // namespace
 
 worker::worker(worker_options options, const ingest::channel_catalog& channels,
-               const rules::rule_set& rules, const ingest::minimiser& privacy,
+               correlate::engine& correlations, const ingest::minimiser& privacy,
                store::durable_store& db, metrics::engine_metrics* metrics)
     : options_(std::move(options)),
       channels_(channels),
-      rules_(rules),
+      engine_(correlations),
       privacy_(privacy),
       db_(db),
       metrics_(metrics) {}
@@ -173,7 +174,10 @@ status worker::run(const std::atomic<bool>& stop) {
   if (auto e = consumer->subscribe(channels_.topics()); e != RdKafka::ERR_NO_ERROR)
     return error{"cannot subscribe to the channel topics: " + RdKafka::err2str(e)};
 
-  correlate::pipeline pipe(channels_, rules_, privacy_, options_.decoding);
+  // Correlation state, restored from the store: what a restart resumes with.
+  store::cached_state state(db_, options_.state_cache_entries);
+  engine_.restore(state);
+  correlate::pipeline pipe(channels_, engine_, privacy_, state, options_.decoding);
   alert::console_sink console(stdout, options_.stdout_format, options_.colour);
   store::batch batch;
   std::vector<correlate::alert> fresh;
@@ -220,9 +224,13 @@ status worker::run(const std::atomic<bool>& stop) {
       }
       batch.set_next_offset(topic, m->partition(), m->offset() + 1);
     }
+    // Event time moved on: correlate what the watermark releases, fire due timers.
+    pipe.advance(wall_clock_now(), collect);
+    state.flush_into(batch);
     if (!batch.empty()) {
       // Durable first: state, alerts, outbox and offsets in one atomic write.
       if (auto s = db_.commit(batch); !s) return s;
+      state.trim();
       ++counts_.batches;
       unpublished.insert(unpublished.end(), batch.outbox.begin(), batch.outbox.end());
       if (auto s = publish(); !s) return s;
@@ -259,7 +267,8 @@ status worker::run(const std::atomic<bool>& stop) {
       std::fprintf(stderr, "sentrail: events %llu (%.0f/s)  alerts %llu  dead letters %llu\n",
                    static_cast<unsigned long long>(c.events),
                    static_cast<double>(c.events - events_at_last_status) / secs,
-                   static_cast<unsigned long long>(c.alerts - counts_.duplicate_alerts),
+                   static_cast<unsigned long long>(engine_.counts().detection_alerts +
+                                                   engine_.counts().correlation_alerts - counts_.duplicate_alerts),
                    static_cast<unsigned long long>(c.rejected));
       events_at_last_status = c.events;
       last_status = clock::now();

@@ -34,6 +34,7 @@ struct worker_options {
   bool colour = false;
   double status_interval_seconds = 0;  // Default: 0 (no status line on stderr)
   ingest::decoder_options decoding;
+  std::size_t state_cache_entries = 1'000'000;  // Default: 1M clean state entries kept in memory
 };
 
 /// Totals since start, for the status line and tests.
@@ -47,7 +48,7 @@ struct worker_counts {
 class worker {
  public:
   worker(worker_options options, const ingest::channel_catalog& channels,
-         const rules::rule_set& rules, const ingest::minimiser& privacy, store::durable_store& db,
+         correlate::engine& correlations, const ingest::minimiser& privacy, store::durable_store& db,
          metrics::engine_metrics* metrics = nullptr);
 
   /// Runs until `stop` becomes true (then finishes the batch in hand) or a fatal
@@ -59,7 +60,7 @@ class worker {
  private:
   worker_options options_;
   const ingest::channel_catalog& channels_;
-  const rules::rule_set& rules_;
+  correlate::engine& engine_;
   const ingest::minimiser& privacy_;
   store::durable_store& db_;
   metrics::engine_metrics* metrics_;

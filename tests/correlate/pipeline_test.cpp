@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "correlate/memory_state.h"
 #include "rules/loader.h"
 
 using namespace sentrail;
@@ -44,10 +45,12 @@ struct fixture {
   ingest::channel_catalog channels = ingest::default_catalog().value();
   rules::load_result loaded = rules::parse_rules(rules_yaml, "test.yml");
   ingest::minimiser privacy{"pipeline-test-key-0123456789"};
-  correlate::pipeline pipe{channels, loaded.rules, privacy};
+  correlate::engine engine{loaded.rules, {}};
+  correlate::memory_state state;
+  correlate::pipeline pipe{channels, engine, privacy, state};
   collector out;
 
-  fixture() { pipe.set_clock([] { return timestamp_ns{42}; }); }
+  fixture() { engine.set_clock([] { return timestamp_ns{42}; }); }
   void feed(std::string_view channel, std::string_view raw, std::int64_t offset = 0) {
     pipe.process(raw, *channels.by_name(channel), {"retail.test", 0, offset}, out, out);
   }
@@ -66,7 +69,7 @@ TEST(pipeline, raises_one_alert_per_matching_rule_and_only_for_its_channel) {
   EXPECT_EQ(f.out.alerts[0].rule_id, "t-door-forced");
   EXPECT_EQ(f.out.alerts[1].rule_id, "t-any-failure");
   EXPECT_EQ(f.pipe.counts().events, 2u);
-  EXPECT_EQ(f.pipe.counts().alerts, 2u);
+  EXPECT_EQ(f.engine.counts().detection_alerts, 2u);
 }
 
 TEST(pipeline, alert_carries_rule_entity_evidence_and_event_time) {
@@ -92,7 +95,7 @@ TEST(pipeline, alert_carries_rule_entity_evidence_and_event_time) {
 
 TEST(pipeline, alert_ids_depend_on_rule_and_event_not_on_transport_or_clock) {
   fixture a, b;
-  b.pipe.set_clock([] { return timestamp_ns{99}; });
+  b.engine.set_clock([] { return timestamp_ns{99}; });
   a.feed("badge", forced, 1);
   b.feed("badge", forced, 500);  // same event read at another offset, another time
   ASSERT_EQ(a.out.alerts.size(), 2u);

@@ -1,0 +1,513 @@
+#include "correlate/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "correlate/codec.h"
+
+namespace sentrail::correlate {
+namespace {
+
+// State key spaces. Keys after the prefix are ordered where order matters.
+constexpr std::string_view reorder_prefix = "r/";   // + time + fingerprint + source
+constexpr std::string_view evidence_prefix = "e/";  // + the same suffix
+constexpr std::string_view timer_prefix = "t/";     // + deadline + corr id + \x1e + group
+constexpr std::string_view op_prefix = "c/";        // + corr id + \x1e + group
+constexpr std::string_view suppress_prefix = "s/";  // + corr id + \x1e + group
+constexpr std::string_view input_prefix = "p/";     // + partition
+constexpr char group_separator = '\x1f';
+constexpr timestamp_ns forever = INT64_MAX;
+constexpr std::string_view entity_fields[] = {
+    "user.name",       "user.id",   "retail.employee.id", "retail.supplier.id", "retail.badge.id",
+    "device.id",       "retail.card.token", "source.ip",  "retail.door.id",     "retail.register.id",
+    "retail.store.id",
+};
+
+std::string rule_key(const rules::rule_info& i) { return !i.id.empty() ? i.id : !i.name.empty() ? i.name : i.title; }
+std::string rule_key(const rules::correlation_rule& r) { return !r.id.empty() ? r.id : !r.name.empty() ? r.name : r.title; }
+
+void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids) {
+  encoder w(out);
+  w.bytes(e.channel);
+  w.bytes(e.source.topic);
+  w.i64(e.source.partition);
+  w.i64(e.source.offset);
+  w.i64(e.time);
+  w.bytes(rule_ids);
+  w.u64(e.fields().size());
+  for (const auto& f : e.fields()) {
+    w.bytes(f.name);
+    w.u64(static_cast<std::uint64_t>(f.value.kind));
+    w.bytes(f.value.text);
+    w.f64(f.value.number);
+  }
+}
+
+// Decodes into `e` (cleared first); returns the matched rule ids.
+std::string_view decode_event(std::string_view in, ingest::event& e) {
+  e.clear();
+  decoder_view d(in);
+  e.channel = e.store(d.bytes());
+  e.source.topic = e.store(d.bytes());
+  e.source.partition = static_cast<std::int32_t>(d.i64());
+  e.source.offset = d.i64();
+  e.time = d.i64();
+  std::string_view rule_ids = d.bytes();
+  std::uint64_t n = d.u64();
+  auto& names = ingest::field_table::global();
+  for (std::uint64_t i = 0; i < n && !d.failed(); ++i) {
+    std::string_view name = d.bytes();
+    ingest::field_value v;
+    v.kind = static_cast<ingest::value_kind>(d.u64());
+    v.text = d.bytes();
+    v.number = d.f64();
+    ingest::field_id id = names.find(name);
+    if (id != ingest::no_field) e.append_copy(id, v);
+    else e.add_extra(name, v);
+  }
+  return rule_ids;
+}
+
+evidence decode_evidence(std::string_view in) {
+  ingest::event e;
+  decode_event(in, e);
+  return evidence::of(e);
+}
+
+}  // namespace
+
+struct engine::compiled {
+  struct target {
+    std::size_t corr;
+    std::size_t rule_index;
+  };
+  struct detection {
+    const rules::detection_rule* rule;
+    std::string id;
+    bool generates = true;
+    std::vector<target> feeds;
+  };
+  struct correlation {
+    const rules::correlation_rule* rule;
+    std::string id;
+    std::unique_ptr<correlate::op> operation;
+    timestamp_ns timespan = 0;
+    timestamp_ns suppress = 0;
+    std::vector<std::string> group_names;
+    std::vector<std::vector<ingest::field_id>> group_fields;  // [rule index][group-by]
+    std::vector<ingest::field_id> value_field;                // [rule index]
+    bool generates = true;
+    bool descending = false;  // feed an event's rules last-first (ordered sequences)
+    std::vector<target> downstream;
+  };
+  std::vector<detection> detections;
+  std::unordered_map<const rules::detection_rule*, std::size_t> detection_index;
+  std::unordered_map<std::string, std::size_t> detection_by_id;
+  std::vector<correlation> correlations;
+  std::unordered_map<std::string, std::size_t> correlation_by_id;
+  timestamp_ns retention = 0;  // how long evidence must outlive its event
+  const rules::rule_set* rules = nullptr;
+};
+
+engine::engine(const rules::rule_set& rules, engine_options options, std::vector<std::string>* problems)
+    : c_(std::make_unique<compiled>()), options_(std::move(options)), now_(wall_clock_now) {
+  c_->rules = &rules;
+  auto report = [&](std::string msg) {
+    if (problems) problems->push_back(std::move(msg));
+  };
+  for (const auto& d : rules.detections()) {
+    c_->detection_index[d.get()] = c_->detections.size();
+    c_->detections.push_back({d.get(), rule_key(d->info()), true, {}});
+  }
+  for (std::size_t i = 0; i < c_->detections.size(); ++i) {
+    const auto& info = c_->detections[i].rule->info();
+    for (const std::string* k : {&info.id, &info.name})
+      if (!k->empty()) c_->detection_by_id.emplace(*k, i);
+  }
+  op_registry registry;
+  register_builtin_ops(registry);
+  auto& names = ingest::field_table::global();
+  for (const auto& r : rules.correlations()) {
+    compiled::correlation c;
+    c.rule = &r;
+    c.id = rule_key(r);
+    std::string where = r.file + ":" + std::to_string(r.line) + ": correlation '" + c.id + "': ";
+    const op_factory* factory = registry.find(r.type);
+    if (!factory) {
+      report(where + "unknown type '" + r.type + "'");
+      continue;
+    }
+    c.timespan = r.timespan_ns.value_or(0);
+    // Repeats of a rule and group stay quiet this long; a new value is never a repeat.
+    c.suppress = r.suppress_ns.value_or(r.type == "first_seen" ? 0 : c.timespan);
+    op_context ctx{r, c.timespan, {}, options_.locations};
+    // Risk scores: the correlation's `scores`, else each referenced rule's risk_score.
+    for (const auto& ref : r.rules) {
+      double score = 0;
+      if (const rules::detection_rule* d = rules.find(ref); d && d->info().risk_score) score = *d->info().risk_score;
+      for (const auto& [name, value] : r.scores)
+        if (name == ref) score = value;
+      ctx.scores.push_back(score);
+    }
+    auto built = (*factory)(ctx);
+    if (!built) {
+      report(where + built.message());
+      continue;
+    }
+    c.operation = std::move(built).value();
+    c.generates = rules.generates_alerts(r);
+    c.descending = r.type == "temporal_ordered";
+    c.group_names = r.group_by;
+    for (const auto& ref : r.rules) {
+      std::vector<ingest::field_id> fields;
+      for (const auto& g : r.group_by) fields.push_back(names.intern(r.field_for(g, ref)));
+      c.group_fields.push_back(std::move(fields));
+      c.value_field.push_back(r.field ? names.intern(r.field_for(*r.field, ref)) : ingest::no_field);
+    }
+    c_->correlation_by_id[c.id] = c_->correlations.size();
+    if (!r.name.empty()) c_->correlation_by_id.emplace(r.name, c_->correlations.size());
+    c_->retention = std::max(c_->retention, c.timespan);
+    c_->correlations.push_back(std::move(c));
+  }
+  // Wire references: detections and correlations feed the correlations that name them.
+  for (std::size_t ci = 0; ci < c_->correlations.size(); ++ci) {
+    auto& c = c_->correlations[ci];
+    for (std::size_t ri = 0; ri < c.rule->rules.size(); ++ri) {
+      const std::string& ref = c.rule->rules[ri];
+      if (auto it = c_->detection_by_id.find(ref); it != c_->detection_by_id.end()) {
+        c_->detections[it->second].feeds.push_back({ci, ri});
+      } else if (auto jt = c_->correlation_by_id.find(ref); jt != c_->correlation_by_id.end()) {
+        c_->correlations[jt->second].downstream.push_back({ci, ri});
+      } else {
+        report(c.rule->file + ":" + std::to_string(c.rule->line) + ": correlation '" + c.id +
+               "' references unknown rule '" + ref + "'");
+      }
+    }
+  }
+  // Sigma: a referenced rule alerts on its own only when a correlation naming it says generate: true.
+  for (auto& d : c_->detections) d.generates = rules.generates_alerts(*d.rule);
+  c_->retention = c_->retention * 2 + 24 * 3600 * ns_per_second;
+}
+
+engine::~engine() = default;
+
+void engine::expect_partition(std::string_view partition) {
+  inputs_.try_emplace(std::string(partition));
+}
+
+void engine::restore(state_view& state) {
+  buffer_.clear();
+  timers_.clear();
+  state.for_each(reorder_prefix, [&](std::string_view k, std::string_view v) {
+    buffer_.emplace(std::string(k.substr(reorder_prefix.size())), std::string(v));
+  });
+  state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
+    timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
+  });
+  state.for_each(input_prefix, [&](std::string_view k, std::string_view v) {
+    decoder_view d(v);
+    inputs_[std::string(k.substr(input_prefix.size()))].max_time = d.i64();
+  });
+  if (auto wm = state.get("w")) {
+    decoder_view d(*wm);
+    watermark_ = d.i64();
+  }
+  counts_.buffered = buffer_.size();
+}
+
+alert engine::detection_alert(const rules::detection_rule& rule, const ingest::event& e) const {
+  const rules::rule_info& info = rule.info();
+  alert a;
+  a.rule_id = rule_key(info);
+  a.rule_title = info.title;
+  a.level = info.level;
+  a.tags = info.tags;
+  a.type = "detection";
+  if (info.loss_exposure)
+    a.loss_exposure = alert::exposure{info.loss_exposure->low, info.loss_exposure->high, info.loss_exposure->currency};
+  for (std::string_view name : entity_fields) {
+    const ingest::field_value* v = e.get(name);
+    // "-" is how logs say "nobody"; it names no entity.
+    if (v && !v->text.empty() && v->text != "-") {
+      a.group.emplace_back(name, v->text);
+      break;
+    }
+  }
+  a.first_seen = a.last_seen = e.time;
+  a.emitted_at = now_();
+  a.count = 1;
+  a.events.push_back(evidence::of(e));
+  // Identity of a single-event alert: the rule and the minimised event itself,
+  // so the same input replayed from Kafka or from a file gives the same id.
+  std::string fingerprint;
+  fingerprint.reserve(512);
+  for (const auto& f : e.fields()) {
+    fingerprint.append(f.name).push_back('\x1f');
+    fingerprint.append(f.value.text).push_back('\x1e');
+  }
+  a.id = stable_id({a.rule_id, e.channel, std::to_string(e.time), fingerprint});
+  return a;
+}
+
+void engine::on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out) {
+  // Stage 1: detections, at once.
+  std::string rule_ids;
+  for (const rules::detection_rule* rule : c_->rules->for_channel(e.channel)) {
+    if (!rule->matches(e)) continue;
+    ++counts_.detection_matches;
+    const auto& d = c_->detections[c_->detection_index.at(rule)];
+    if (d.generates) {
+      ++counts_.detection_alerts;
+      out.emit(detection_alert(*rule, e));
+    }
+    if (!d.feeds.empty()) {
+      if (!rule_ids.empty()) rule_ids.push_back('\n');
+      rule_ids += d.id;
+    }
+  }
+  // The input's event time moves the watermark, whether or not the event correlates.
+  auto [it, fresh] = inputs_.try_emplace(std::string(partition));
+  it->second.last_wall = now_();
+  if (e.time > it->second.max_time) {
+    it->second.max_time = e.time;
+    std::string v;
+    encoder(v).i64(e.time);
+    state.put(std::string(input_prefix) + std::string(partition), v, forever);
+  }
+  (void)fresh;
+  if (rule_ids.empty()) return;
+  if (e.time <= watermark_ && watermark_ != INT64_MIN) {
+    // Behind what has been released: correlating it now would reorder history.
+    ++counts_.late;
+    if (late_) late_(e, watermark_);
+    return;
+  }
+  // Stage 2 waits: buffer in event-time order (ties broken by content, then source).
+  std::string key;
+  key.reserve(40);
+  append_ordered_time(key, e.time);
+  std::uint64_t h = stable_hash(e.channel);
+  for (const auto& f : e.fields()) h = stable_hash(f.value.text, stable_hash(f.name, h));
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((h >> shift) & 0xFF));
+  key.append(e.source.topic).push_back('\0');
+  append_ordered_time(key, e.source.partition);
+  append_ordered_time(key, e.source.offset);
+  std::string value;
+  value.reserve(512);
+  encode_event(value, e, rule_ids);
+  state.put(std::string(reorder_prefix) + key, value, forever);
+  buffer_.insert_or_assign(std::move(key), std::move(value));
+  counts_.buffered = buffer_.size();
+}
+
+void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out) {
+  timestamp_ns slowest = INT64_MAX;
+  bool any = false;
+  for (const auto& [name, in] : inputs_) {
+    bool idle = in.last_wall != 0 && wall_now - in.last_wall > options_.idle_timeout;
+    if (idle) continue;
+    any = true;
+    slowest = std::min(slowest, in.max_time);
+  }
+  if (!any || slowest == INT64_MIN) return;
+  timestamp_ns wm = slowest - options_.allowed_lateness;
+  if (wm <= watermark_) return;
+  release_until(wm, state, out);
+  fire_timers_until(wm, /*inclusive=*/true, state, out);
+  watermark_ = wm;
+  std::string v;
+  encoder(v).i64(wm);
+  state.put("w", v, forever);
+  state.set_now(wm);
+}
+
+void engine::flush(state_view& state, alert_sink& out) {
+  release_until(INT64_MAX, state, out);
+  fire_timers_until(INT64_MAX, true, state, out);
+}
+
+void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out) {
+  ingest::event e;
+  while (!buffer_.empty()) {
+    auto it = buffer_.begin();
+    timestamp_ns t = read_ordered_time(it->first);
+    if (t > limit) break;
+    // Timers due strictly before this event fire first: an event at the deadline still counts.
+    fire_timers_until(t, /*inclusive=*/false, state, out);
+    std::string key = it->first;
+    std::string value = std::move(it->second);
+    buffer_.erase(it);
+    state.erase(std::string(reorder_prefix) + key);
+    std::string_view rule_ids = decode_event(value, e);
+    // Evidence outlives the event for as long as an alert may still cite it.
+    std::string evidence_value;
+    encode_event(evidence_value, e, {});
+    state.put(std::string(evidence_prefix) + key, evidence_value, e.time + c_->retention);
+    state.set_now(std::max(watermark_, t - options_.allowed_lateness));
+    correlate_event(e, rule_ids, key, state, out);
+  }
+  counts_.buffered = buffer_.size();
+}
+
+void engine::fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out) {
+  while (!timers_.empty()) {
+    auto it = timers_.begin();
+    timestamp_ns deadline = read_ordered_time(it->first);
+    if (deadline > limit || (!inclusive && deadline == limit)) break;
+    std::string full = std::string(timer_prefix) + it->first;
+    std::string rest = it->first.substr(8);
+    timers_.erase(it);
+    state.erase(full);
+    auto sep = rest.find('\x1e');
+    if (sep == std::string::npos) continue;
+    auto ci = c_->correlation_by_id.find(rest.substr(0, sep));
+    if (ci == c_->correlation_by_id.end()) continue;  // rule removed by a reload
+    std::string group = rest.substr(sep + 1);
+    auto& c = c_->correlations[ci->second];
+    std::string key = std::string(op_prefix) + c.id + '\x1e' + group;
+    if (auto f = c.operation->on_timer(deadline, key, state)) emit(ci->second, group, *f, state, out);
+  }
+}
+
+void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, std::string_view evidence_key,
+                             state_view& state, alert_sink& out) {
+  // Which (correlation, rule index) pairs this event feeds, last rule first so one
+  // event cannot fill two steps of an ordered sequence.
+  std::vector<compiled::target> targets;
+  while (!rule_ids.empty()) {
+    auto nl = rule_ids.find('\n');
+    std::string id(rule_ids.substr(0, nl));
+    rule_ids.remove_prefix(nl == std::string_view::npos ? rule_ids.size() : nl + 1);
+    auto it = c_->detection_by_id.find(id);
+    if (it == c_->detection_by_id.end()) continue;
+    for (const auto& t : c_->detections[it->second].feeds) targets.push_back(t);
+  }
+  std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
+    return a.corr != b.corr ? a.corr < b.corr : a.rule_index > b.rule_index;
+  });
+  for (const auto& t : targets) {
+    auto& c = c_->correlations[t.corr];
+    std::string& group = scratch_key_;
+    group.clear();
+    bool complete = true;
+    for (std::size_t g = 0; g < c.group_fields[t.rule_index].size(); ++g) {
+      const ingest::field_value* v = e.get(c.group_fields[t.rule_index][g]);
+      if (!v || v->kind == ingest::value_kind::null || v->text.empty() || v->text == "-") {
+        complete = false;  // events without the group's fields do not correlate
+        break;
+      }
+      if (g) group.push_back(group_separator);
+      group.append(v->text);
+    }
+    if (!complete) continue;
+    match m;
+    m.rule_index = t.rule_index;
+    m.time = e.time;
+    m.event = &e;
+    m.evidence_key = evidence_key;
+    if (ingest::field_id f = c.value_field[t.rule_index]; f != ingest::no_field) {
+      if (const ingest::field_value* v = e.get(f)) {
+        m.field_text = v->text;
+        if (v->kind == ingest::value_kind::number) m.field_number = v->number;
+      }
+    }
+    std::string group_copy = group;
+    m.group_key = group_copy;
+    feed(t.corr, t.rule_index, m, state, out);
+  }
+}
+
+void engine::feed(std::size_t corr, std::size_t rule_index, const match& m, state_view& state, alert_sink& out) {
+  (void)rule_index;
+  auto& c = c_->correlations[corr];
+  ++counts_.correlation_matches;
+  std::string key = std::string(op_prefix) + c.id + '\x1e' + std::string(m.group_key);
+  if (auto deadline = c.operation->timer_after(m)) {
+    std::string tkey;
+    append_ordered_time(tkey, *deadline);
+    tkey += c.id;
+    tkey.push_back('\x1e');
+    tkey.append(m.group_key);
+    state.put(std::string(timer_prefix) + tkey, "1", forever);
+    timers_.emplace(std::move(tkey), 1);
+  }
+  if (auto f = c.operation->on_match(m, key, state)) emit(corr, m.group_key, *f, state, out);
+}
+
+void engine::emit(std::size_t corr, std::string_view group_key, const firing& f, state_view& state, alert_sink& out) {
+  auto& c = c_->correlations[corr];
+  // Suppression: one alert per rule and group per period, in event time.
+  std::string skey = std::string(suppress_prefix) + c.id + '\x1e' + std::string(group_key);
+  if (c.suppress > 0) {
+    if (auto last = state.get(skey)) {
+      decoder_view d(*last);
+      if (f.last_seen - d.i64() < c.suppress) {
+        ++counts_.suppressed;
+        return;
+      }
+    }
+    std::string v;
+    encoder(v).i64(f.last_seen);
+    state.put(skey, v, f.last_seen + c.suppress);
+  }
+  ++counts_.correlation_alerts;
+  std::vector<std::string> group_values;
+  {
+    std::string_view rest = group_key;
+    while (true) {
+      auto sep = rest.find(group_separator);
+      group_values.emplace_back(rest.substr(0, sep));
+      if (sep == std::string_view::npos) break;
+      rest.remove_prefix(sep + 1);
+    }
+  }
+  if (c.generates) {
+    alert a;
+    a.rule_id = c.id;
+    a.rule_title = c.rule->title;
+    a.level = c.rule->level;
+    a.tags = c.rule->tags;
+    a.type = c.rule->type;
+    if (const auto& x = c.rule->loss_exposure) a.loss_exposure = alert::exposure{x->low, x->high, x->currency};
+    for (std::size_t g = 0; g < c.group_names.size() && g < group_values.size(); ++g)
+      a.group.emplace_back(c.group_names[g], group_values[g]);
+    a.first_seen = f.first_seen;
+    a.last_seen = f.last_seen;
+    a.emitted_at = now_();
+    a.count = f.count;
+    a.value = f.value;
+    for (const auto& k : f.evidence_keys)
+      if (auto v = state.get(std::string(evidence_prefix) + k)) a.events.push_back(decode_evidence(*v));
+    std::stable_sort(a.events.begin(), a.events.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
+    a.id = stable_id({a.rule_id, group_key, f.window_id});
+    out.emit(a);
+  }
+  // Chains: this correlation's firing is a match for the correlations that name it.
+  for (const auto& t : c.downstream) {
+    auto& d = c_->correlations[t.corr];
+    std::string group;
+    bool complete = true;
+    for (std::size_t g = 0; g < d.group_names.size(); ++g) {
+      // The downstream group-by field, as this correlation's rule calls it (aliases).
+      std::string_view wanted = ingest::field_table::global().name(d.group_fields[t.rule_index][g]);
+      auto pos = std::find(c.group_names.begin(), c.group_names.end(), wanted);
+      if (pos == c.group_names.end()) pos = std::find(c.group_names.begin(), c.group_names.end(), d.group_names[g]);
+      if (pos == c.group_names.end()) {
+        complete = false;
+        break;
+      }
+      if (g) group.push_back(group_separator);
+      group += group_values[static_cast<std::size_t>(pos - c.group_names.begin())];
+    }
+    if (!complete) continue;
+    match m;
+    m.rule_index = t.rule_index;
+    m.time = f.last_seen;
+    m.group_key = group;
+    if (!f.evidence_keys.empty()) m.evidence_key = f.evidence_keys.back();
+    if (f.value) m.field_number = f.value;
+    feed(t.corr, t.rule_index, m, state, out);
+  }
+}
+
+}  // namespace sentrail::correlate

@@ -1,0 +1,105 @@
+#pragma once
+// The correlation engine. Detection rules run on each event as it arrives and
+// alert at once. Events that feed correlation rules wait in a reorder buffer
+// until the watermark (the slowest active input's event time minus the allowed
+// lateness) passes them, and are then fed to the operators in event-time order,
+// so shuffled input within the lateness gives exactly the alerts sorted input
+// gives. Everything the engine remembers lives in a state_view, so it is as
+// durable as the store behind it.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "correlate/alert.h"
+#include "correlate/op.h"
+#include "ingest/event.h"
+#include "rules/rule.h"
+
+namespace sentrail::correlate {
+
+struct engine_options {
+  timestamp_ns allowed_lateness = 5 * ns_per_second;  // Default: 5 s of event time
+  /// An input partition silent this long (wall clock) stops holding the watermark back.
+  timestamp_ns idle_timeout = 10 * ns_per_second;     // Default: 10 s
+  /// Store/site → (lat, lon) tables for geo_velocity, by path.
+  std::function<result<const std::map<std::string, std::pair<double, double>>*>(const std::string&)> locations;
+};
+
+struct engine_counts {
+  std::uint64_t detection_matches = 0;
+  std::uint64_t detection_alerts = 0;
+  std::uint64_t correlation_matches = 0;  // matches fed to correlation operators
+  std::uint64_t correlation_alerts = 0;
+  std::uint64_t suppressed = 0;           // repeats within a rule's suppression period
+  std::uint64_t late = 0;                 // arrived behind the watermark: matched, not correlated
+  std::uint64_t buffered = 0;             // waiting for the watermark now
+};
+
+/// Told about events that arrived too late to be correlated.
+using late_handler = std::function<void(const ingest::event&, timestamp_ns watermark)>;
+
+class engine {
+ public:
+  /// Compiles the rule set's correlations; a correlation that cannot be built is
+  /// reported in `problems` and left out, the rest run.
+  engine(const rules::rule_set& rules, engine_options options, std::vector<std::string>* problems = nullptr);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Reloads the reorder buffer, timers and input watermarks from `state` (after a restart).
+  void restore(state_view& state);
+
+  /// An event as it arrives from input `partition` (e.g. "retail.pos/3").
+  void on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out);
+
+  /// Releases what the watermark allows; `wall_now` tells idle inputs apart.
+  void advance(timestamp_ns wall_now, state_view& state, alert_sink& out);
+
+  /// End of input (replay): releases everything and fires every pending timer.
+  void flush(state_view& state, alert_sink& out);
+
+  /// Inputs that exist before they send anything (replay files), so the watermark waits for them.
+  void expect_partition(std::string_view partition);
+  void set_late_handler(late_handler h) { late_ = std::move(h); }
+  /// The clock alerts are stamped with.
+  void set_clock(std::function<timestamp_ns()> now) { now_ = std::move(now); }
+
+  timestamp_ns watermark() const { return watermark_; }
+  const engine_counts& counts() const { return counts_; }
+
+ private:
+  struct compiled;
+  struct pending;
+  void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
+  void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
+  void correlate_event(const ingest::event& e, std::string_view rule_ids, std::string_view evidence_key,
+                       state_view& state, alert_sink& out);
+  void feed(std::size_t corr, std::size_t rule_index, const struct match& m, state_view& state, alert_sink& out);
+  void emit(std::size_t corr, std::string_view group_key, const struct firing& f, state_view& state, alert_sink& out);
+  alert detection_alert(const rules::detection_rule& rule, const ingest::event& e) const;
+
+  std::unique_ptr<compiled> c_;
+  engine_options options_;
+  std::function<timestamp_ns()> now_;
+  late_handler late_;
+  engine_counts counts_;
+  timestamp_ns watermark_ = INT64_MIN;
+  // In-memory mirrors of durable state, ordered for release.
+  std::map<std::string, std::string, std::less<>> buffer_;  // reorder key → encoded event
+  std::map<std::string, char, std::less<>> timers_;         // timer key → present
+  struct input {
+    timestamp_ns max_time = INT64_MIN;
+    timestamp_ns last_wall = 0;
+  };
+  std::map<std::string, input, std::less<>> inputs_;
+  std::string scratch_key_;
+};
+
+}  // namespace sentrail::correlate

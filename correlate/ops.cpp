@@ -1,0 +1,583 @@
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <set>
+#include <unordered_set>
+
+#include "correlate/codec.h"
+#include "correlate/op.h"
+
+namespace sentrail::correlate {
+
+using threshold = rules::condition_spec;
+
+namespace {
+
+constexpr std::size_t max_evidence = 20;      // evidence events carried by one alert
+constexpr std::size_t max_window_entries = 10000;  // per group; counts saturate beyond
+
+// The window of one group: matches still inside the timespan, oldest first.
+struct entry {
+  timestamp_ns time = 0;
+  std::uint32_t rule = 0;
+  double number = 0;
+  std::string text;
+  std::string evidence;
+};
+
+struct window_state {
+  std::deque<entry> entries;
+  timestamp_ns mark = INT64_MIN;  // op-specific: last bucket, last location time...
+  double a = 0, b = 0, c = 0;     // op-specific scalars
+  std::uint64_t n = 0;
+
+  void decode(std::optional<std::string_view> raw) {
+    entries.clear();
+    mark = INT64_MIN;
+    a = b = c = 0;
+    n = 0;
+    if (!raw) return;
+    decoder_view d(*raw);
+    mark = d.i64();
+    a = d.f64();
+    b = d.f64();
+    c = d.f64();
+    n = d.u64();
+    std::uint64_t count = d.u64();
+    for (std::uint64_t i = 0; i < count && !d.failed(); ++i) {
+      entry e;
+      e.time = d.i64();
+      e.rule = static_cast<std::uint32_t>(d.u64());
+      e.number = d.f64();
+      e.text = d.bytes();
+      e.evidence = d.bytes();
+      entries.push_back(std::move(e));
+    }
+    if (d.failed()) entries.clear();
+  }
+  std::string encode() const {
+    std::string out;
+    out.reserve(64 + entries.size() * 48);
+    encoder e(out);
+    e.i64(mark);
+    e.f64(a);
+    e.f64(b);
+    e.f64(c);
+    e.u64(n);
+    e.u64(entries.size());
+    for (const auto& x : entries) {
+      e.i64(x.time);
+      e.u64(x.rule);
+      e.f64(x.number);
+      e.bytes(x.text);
+      e.bytes(x.evidence);
+    }
+    return out;
+  }
+  void evict_before(timestamp_ns t) {
+    while (!entries.empty() && entries.front().time < t) entries.pop_front();
+  }
+  void push(const match& m, double number = 0, std::string_view text = {}) {
+    entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, std::string(text),
+                       std::string(m.evidence_key)});
+    if (entries.size() > max_window_entries) entries.pop_front();
+  }
+  firing fire(timestamp_ns now) const {
+    firing f;
+    f.first_seen = entries.empty() ? now : entries.front().time;
+    f.last_seen = now;
+    f.count = entries.size();
+    std::size_t start = entries.size() > max_evidence ? entries.size() - max_evidence : 0;
+    for (std::size_t i = start; i < entries.size(); ++i)
+      if (!entries[i].evidence.empty()) f.evidence_keys.push_back(entries[i].evidence);
+    // The window [first, last]: a repeat after suppression is a new alert, not the old one again.
+    f.window_id = std::to_string(f.first_seen) + "-" + std::to_string(now);
+    return f;
+  }
+};
+
+// Shared shape of the sliding-window operators: load, evict, add, judge, store.
+class window_op : public op {
+ public:
+  window_op(const op_context& ctx, threshold t) : timespan_(ctx.timespan), threshold_(t) {}
+
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    window_state& w = scratch_;
+    w.decode(state.get(key));
+    w.evict_before(m.time - timespan_);
+    std::optional<firing> result = update(m, w);
+    state.put(key, w.encode(), m.time + timespan_);
+    return result;
+  }
+
+ protected:
+  /// Adds the match to the window and says whether the condition now holds.
+  virtual std::optional<firing> update(const match& m, window_state& w) = 0;
+
+  timestamp_ns timespan_;
+  threshold threshold_;
+
+ private:
+  window_state scratch_;
+};
+
+class event_count_op : public window_op {
+ public:
+  using window_op::window_op;
+  std::optional<firing> update(const match& m, window_state& w) override {
+    w.push(m);
+    if (!threshold_.matches(static_cast<double>(w.entries.size()))) return std::nullopt;
+    return w.fire(m.time);
+  }
+};
+
+class value_count_op : public window_op {
+ public:
+  using window_op::window_op;
+  std::optional<firing> update(const match& m, window_state& w) override {
+    if (!m.field_text) return std::nullopt;  // events without the field do not count
+    w.push(m, 0, *m.field_text);
+    std::unordered_set<std::string_view> distinct;
+    for (const auto& e : w.entries) distinct.insert(e.text);
+    if (!threshold_.matches(static_cast<double>(distinct.size()))) return std::nullopt;
+    firing f = w.fire(m.time);
+    f.value = static_cast<double>(distinct.size());
+    return f;
+  }
+};
+
+enum class aggregate { sum, avg, percentile };
+
+class value_aggregate_op : public window_op {
+ public:
+  value_aggregate_op(const op_context& ctx, threshold t, aggregate kind, double percentile)
+      : window_op(ctx, t), kind_(kind), percentile_(percentile) {}
+  std::optional<firing> update(const match& m, window_state& w) override {
+    if (!m.field_number) return std::nullopt;
+    w.push(m, *m.field_number);
+    double v = 0;
+    if (kind_ == aggregate::percentile) {
+      values_.clear();
+      for (const auto& e : w.entries) values_.push_back(e.number);
+      std::sort(values_.begin(), values_.end());
+      // Nearest-rank percentile.
+      auto rank = static_cast<std::size_t>(std::ceil(percentile_ / 100.0 * static_cast<double>(values_.size())));
+      v = values_[rank == 0 ? 0 : rank - 1];
+    } else {
+      for (const auto& e : w.entries) v += e.number;
+      if (kind_ == aggregate::avg) v /= static_cast<double>(w.entries.size());
+    }
+    if (!threshold_.matches(v)) return std::nullopt;
+    firing f = w.fire(m.time);
+    f.value = v;
+    return f;
+  }
+
+ private:
+  aggregate kind_;
+  double percentile_;
+  std::vector<double> values_;
+};
+
+// All referenced rules within the timespan, in any order.
+class temporal_op : public window_op {
+ public:
+  temporal_op(const op_context& ctx, threshold t, std::size_t rules) : window_op(ctx, t), rules_(rules) {}
+  std::optional<firing> update(const match& m, window_state& w) override {
+    w.push(m);
+    std::set<std::uint32_t> seen;
+    for (const auto& e : w.entries) seen.insert(e.rule);
+    auto distinct = static_cast<double>(seen.size());
+    bool holds = threshold_.empty() ? seen.size() == rules_ : threshold_.matches(distinct);
+    if (!holds) return std::nullopt;
+    firing f = w.fire(m.time);
+    w.entries.clear();  // a completed set starts over
+    return f;
+  }
+
+ private:
+  std::size_t rules_;
+};
+
+// Rules in the given order within the timespan. For each step the state keeps
+// the latest start of a partial sequence ending there, which is the one most
+// likely to complete in time.
+class temporal_ordered_op : public op {
+ public:
+  temporal_ordered_op(const op_context& ctx, std::size_t steps) : timespan_(ctx.timespan), steps_(steps) {}
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    window_state& w = scratch_;
+    w.decode(state.get(key));
+    // entries[i] = step i's partial sequence: time = its start, text = evidence keys joined by '\n'.
+    if (w.entries.size() != steps_) w.entries.assign(steps_, entry{INT64_MIN, 0, 0, {}, {}});
+    for (auto& e : w.entries)
+      if (e.time != INT64_MIN && e.time < m.time - timespan_) e = entry{INT64_MIN, 0, 0, {}, {}};
+    std::size_t k = m.rule_index;
+    std::optional<firing> result;
+    if (k == 0) {
+      w.entries[0] = entry{m.time, 1, 0, std::string(m.evidence_key), {}};
+    } else if (w.entries[k - 1].time != INT64_MIN) {
+      entry next = w.entries[k - 1];
+      if (!m.evidence_key.empty()) next.text += (next.text.empty() ? "" : "\n") + std::string(m.evidence_key);
+      next.rule = static_cast<std::uint32_t>(k + 1);
+      w.entries[k] = std::move(next);
+    }
+    if (k + 1 == steps_ && w.entries[k].time != INT64_MIN) {
+      firing f;
+      f.first_seen = w.entries[k].time;
+      f.last_seen = m.time;
+      f.count = steps_;
+      std::string_view keys = w.entries[k].text;
+      while (!keys.empty()) {
+        auto nl = keys.find('\n');
+        f.evidence_keys.emplace_back(keys.substr(0, nl));
+        keys.remove_prefix(nl == std::string_view::npos ? keys.size() : nl + 1);
+      }
+      f.window_id = std::to_string(f.first_seen);
+      result = std::move(f);
+      w.entries.assign(steps_, entry{INT64_MIN, 0, 0, {}, {}});
+    }
+    state.put(key, w.encode(), m.time + timespan_);
+    return result;
+  }
+
+ private:
+  timestamp_ns timespan_;
+  std::size_t steps_;
+  window_state scratch_;
+};
+
+enum class absence_direction { after, before, either };
+
+// Rule A seen and rule B not seen for the group within the timespan: after A
+// (a timer fires when event time passes A + timespan), before A, or either side.
+class absence_op : public op {
+ public:
+  absence_op(const op_context& ctx, absence_direction d) : timespan_(ctx.timespan), direction_(d) {}
+
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    window_state& w = scratch_;
+    w.decode(state.get(key));  // mark = last B; entries = A's still waiting
+    std::optional<firing> result;
+    if (m.rule_index == 1) {
+      w.mark = m.time;
+      w.entries.clear();  // B answers every A waiting for it
+    } else {
+      bool b_before = w.mark != INT64_MIN && m.time - w.mark <= timespan_;
+      if (direction_ == absence_direction::before) {
+        if (!b_before) {
+          w.entries.clear();
+          w.push(m);
+          result = w.fire(m.time);
+          w.entries.clear();
+        }
+      } else if (!(direction_ == absence_direction::either && b_before)) {
+        w.push(m);
+      }
+    }
+    state.put(key, w.encode(), m.time + 2 * timespan_);
+    return result;
+  }
+
+  std::optional<timestamp_ns> timer_after(const match& m) const override {
+    if (m.rule_index != 0 || direction_ == absence_direction::before) return std::nullopt;
+    return m.time + timespan_;
+  }
+
+  std::optional<firing> on_timer(timestamp_ns deadline, std::string_view key, state_view& state) override {
+    window_state& w = scratch_;
+    w.decode(state.get(key));
+    timestamp_ns a_time = deadline - timespan_;
+    for (auto it = w.entries.begin(); it != w.entries.end(); ++it) {
+      if (it->time != a_time) continue;
+      firing f;
+      f.first_seen = f.last_seen = a_time;
+      f.count = 1;
+      if (!it->evidence.empty()) f.evidence_keys.push_back(it->evidence);
+      f.window_id = std::to_string(a_time);
+      w.entries.erase(it);
+      state.put(key, w.encode(), deadline + timespan_);
+      return f;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  timestamp_ns timespan_;
+  absence_direction direction_;
+  window_state scratch_;
+};
+
+// A value never seen for this group (within the lookback), once the group has history.
+class first_seen_op : public op {
+ public:
+  first_seen_op(timestamp_ns lookback, std::size_t max_values, std::uint64_t min_history)
+      : lookback_(lookback), max_values_(max_values), min_history_(min_history) {}
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    if (!m.field_text || m.field_text->empty()) return std::nullopt;
+    window_state& w = scratch_;
+    w.decode(state.get(key));  // entries: known values, most recently seen last; n = events seen
+    std::optional<firing> result;
+    auto it = std::find_if(w.entries.begin(), w.entries.end(), [&](const entry& e) { return e.text == *m.field_text; });
+    bool known = it != w.entries.end() && m.time - it->time <= lookback_;
+    if (it != w.entries.end()) w.entries.erase(it);
+    if (!known && w.n >= min_history_) {
+      firing f;
+      f.first_seen = f.last_seen = m.time;
+      f.count = 1;
+      if (!m.evidence_key.empty()) f.evidence_keys.emplace_back(m.evidence_key);
+      f.window_id = std::string(*m.field_text);
+      result = std::move(f);
+    }
+    w.push(m, 0, *m.field_text);
+    while (w.entries.size() > max_values_) w.entries.pop_front();  // forget the least recently seen
+    ++w.n;
+    state.put(key, w.encode(), m.time + lookback_);
+    return result;
+  }
+
+ private:
+  timestamp_ns lookback_;
+  std::size_t max_values_;
+  std::uint64_t min_history_;
+  window_state scratch_;
+};
+
+double haversine_km(double lat1, double lon1, double lat2, double lon2) {
+  constexpr double r = 6371.0, rad = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+  double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+             std::cos(lat1 * rad) * std::cos(lat2 * rad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * r * std::asin(std::min(1.0, std::sqrt(h)));
+}
+
+// Two events of a group whose places imply travel faster than max_kmh.
+class geo_velocity_op : public op {
+ public:
+  struct config {
+    timestamp_ns timespan;
+    double max_kmh;
+    double min_km = 50;  // below this, location noise dominates
+    std::string lat_field, lon_field, location_key;
+    const std::map<std::string, std::pair<double, double>>* table = nullptr;
+  };
+  explicit geo_velocity_op(config c) : c_(std::move(c)) {
+    lat_ = ingest::field_table::global().intern(c_.lat_field);
+    lon_ = ingest::field_table::global().intern(c_.lon_field);
+    if (!c_.location_key.empty()) key_ = ingest::field_table::global().intern(c_.location_key);
+  }
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    if (!m.event) return std::nullopt;
+    double lat, lon;
+    if (!locate(*m.event, lat, lon)) return std::nullopt;
+    window_state& w = scratch_;
+    w.decode(state.get(key));  // mark = last time, a/b = last lat/lon, entries[0] = its evidence
+    std::optional<firing> result;
+    if (w.mark != INT64_MIN && m.time - w.mark <= c_.timespan) {
+      double km = haversine_km(w.a, w.b, lat, lon);
+      double hours = static_cast<double>(m.time - w.mark) / (3600.0 * ns_per_second);
+      double kmh = hours > 0 ? km / hours : INFINITY;
+      if (km >= c_.min_km && kmh > c_.max_kmh) {
+        firing f;
+        f.first_seen = w.mark;
+        f.last_seen = m.time;
+        f.count = 2;
+        f.value = std::isfinite(kmh) ? std::round(kmh) : 1e9;
+        if (!w.entries.empty() && !w.entries.front().evidence.empty()) f.evidence_keys.push_back(w.entries.front().evidence);
+        if (!m.evidence_key.empty()) f.evidence_keys.emplace_back(m.evidence_key);
+        f.window_id = std::to_string(w.mark) + ">" + std::to_string(m.time);
+        result = std::move(f);
+      }
+    }
+    w.mark = m.time;
+    w.a = lat;
+    w.b = lon;
+    w.entries.clear();
+    w.push(m);
+    state.put(key, w.encode(), m.time + c_.timespan);
+    return result;
+  }
+
+ private:
+  bool locate(const ingest::event& e, double& lat, double& lon) const {
+    if (c_.table && key_ != ingest::no_field) {
+      if (const auto* k = e.get(key_)) {
+        auto it = c_.table->find(std::string(k->text));
+        if (it != c_.table->end()) {
+          lat = it->second.first;
+          lon = it->second.second;
+          return true;
+        }
+      }
+    }
+    const auto* la = e.get(lat_);
+    const auto* lo = e.get(lon_);
+    if (!la || !lo || la->kind != ingest::value_kind::number || lo->kind != ingest::value_kind::number) return false;
+    lat = la->number;
+    lon = lo->number;
+    return true;
+  }
+  config c_;
+  ingest::field_id lat_, lon_, key_ = ingest::no_field;
+  window_state scratch_;
+};
+
+// Matches per bucket far above the group's own moving (EWMA) baseline.
+class rate_anomaly_op : public op {
+ public:
+  rate_anomaly_op(timestamp_ns bucket, double factor, double min_count, double baseline_buckets)
+      : bucket_(bucket), factor_(factor), min_count_(min_count), buckets_(baseline_buckets),
+        alpha_(2.0 / (baseline_buckets + 1)) {}
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    window_state& w = scratch_;
+    // mark = current bucket start, a = its count, b = baseline, n = buckets seen, c = fired flag
+    w.decode(state.get(key));
+    timestamp_ns start = m.time - ((m.time % bucket_) + bucket_) % bucket_;
+    if (w.mark == INT64_MIN) {
+      w.mark = start;
+    } else if (start > w.mark) {
+      // Close the finished bucket and any empty ones after it (bounded, then they stop mattering).
+      auto closed = std::min<std::int64_t>((start - w.mark) / bucket_, static_cast<std::int64_t>(4 * buckets_));
+      for (std::int64_t i = 0; i < closed; ++i) {
+        double count = i == 0 ? w.a : 0.0;
+        w.b = w.n == 0 ? count : alpha_ * count + (1 - alpha_) * w.b;
+        ++w.n;
+      }
+      w.mark = start;
+      w.a = 0;
+      w.c = 0;
+      w.entries.clear();
+    }
+    w.a += 1;
+    if (w.entries.size() < max_evidence) w.push(m);
+    std::optional<firing> result;
+    bool warmed = static_cast<double>(w.n) >= buckets_ / 2;
+    if (warmed && w.c == 0 && w.a >= min_count_ && w.a > factor_ * std::max(w.b, 1.0)) {
+      firing f = w.fire(m.time);
+      f.count = static_cast<std::uint64_t>(w.a);
+      f.value = w.b;
+      f.window_id = std::to_string(start);
+      w.c = 1;
+      result = std::move(f);
+    }
+    state.put(key, w.encode(), m.time + static_cast<timestamp_ns>(bucket_ * (4 * buckets_ + 1)));
+    return result;
+  }
+
+ private:
+  timestamp_ns bucket_;
+  double factor_, min_count_, buckets_, alpha_;
+  window_state scratch_;
+};
+
+// Risk-based alerting: rules score an entity; alert when the window's sum crosses the threshold.
+class risk_op : public window_op {
+ public:
+  risk_op(const op_context& ctx, threshold t, std::vector<double> scores)
+      : window_op(ctx, t), scores_(std::move(scores)) {}
+  std::optional<firing> update(const match& m, window_state& w) override {
+    w.push(m, m.rule_index < scores_.size() ? scores_[m.rule_index] : 0);
+    double sum = 0;
+    for (const auto& e : w.entries) sum += e.number;
+    if (!threshold_.matches(sum)) return std::nullopt;
+    firing f = w.fire(m.time);
+    f.value = sum;
+    return f;
+  }
+
+ private:
+  std::vector<double> scores_;
+};
+
+// Numerator matches per denominator match (voids per sale) in the window.
+class ratio_op : public window_op {
+ public:
+  ratio_op(const op_context& ctx, threshold t, double min_denominator)
+      : window_op(ctx, t), min_denominator_(min_denominator) {}
+  std::optional<firing> update(const match& m, window_state& w) override {
+    w.push(m);
+    double num = 0, den = 0;
+    for (const auto& e : w.entries) (e.rule == 0 ? num : den) += 1;
+    if (m.rule_index != 0 || den < min_denominator_ || den == 0) return std::nullopt;
+    double ratio = num / den;
+    if (!threshold_.matches(ratio)) return std::nullopt;
+    firing f = w.fire(m.time);
+    f.value = ratio;
+    return f;
+  }
+
+ private:
+  double min_denominator_;
+};
+
+template <class T, class... Args>
+op_factory window_factory(Args... args) {
+  return [=](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(new T(ctx, ctx.rule.threshold, args...));
+  };
+}
+
+}  // namespace
+
+void register_builtin_ops(op_registry& r) {
+  r.add("event_count", window_factory<event_count_op>());
+  r.add("value_count", window_factory<value_count_op>());
+  r.add("value_sum", window_factory<value_aggregate_op>(aggregate::sum, 0.0));
+  r.add("value_avg", window_factory<value_aggregate_op>(aggregate::avg, 0.0));
+  r.add("value_percentile", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(
+        new value_aggregate_op(ctx, ctx.rule.threshold, aggregate::percentile, ctx.rule.percentile.value_or(95)));
+  });
+  r.add("temporal", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(new temporal_op(ctx, ctx.rule.threshold, ctx.rule.rules.size()));
+  });
+  r.add("temporal_ordered", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(new temporal_ordered_op(ctx, ctx.rule.rules.size()));
+  });
+  r.add("absence", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    const std::string& d = ctx.rule.direction;
+    absence_direction dir = d == "before" ? absence_direction::before
+                            : d == "either" ? absence_direction::either
+                                            : absence_direction::after;
+    return std::unique_ptr<op>(new absence_op(ctx, dir));
+  });
+  r.add("first_seen", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    std::int64_t min_history = 1;
+    for (const auto& [k, v] : ctx.rule.options)
+      if (k == "min_history") min_history = std::strtoll(v.c_str(), nullptr, 10);
+    return std::unique_ptr<op>(new first_seen_op(ctx.rule.lookback_ns.value_or(30 * 86400 * ns_per_second),
+                                                 static_cast<std::size_t>(std::max<std::int64_t>(1, ctx.rule.max_values.value_or(64))),
+                                                 static_cast<std::uint64_t>(std::max<std::int64_t>(0, min_history))));
+  });
+  r.add("geo_velocity", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    const auto& rule = ctx.rule;
+    geo_velocity_op::config c;
+    c.timespan = ctx.timespan > 0 ? ctx.timespan : 24 * 3600 * ns_per_second;
+    c.max_kmh = rule.max_kmh.value_or(900);
+    c.lat_field = rule.lat_field.empty() ? "source.geo.location.lat" : rule.lat_field;
+    c.lon_field = rule.lon_field.empty() ? "source.geo.location.lon" : rule.lon_field;
+    c.location_key = rule.location_key;
+    if (!rule.location_table.empty()) {
+      if (!ctx.locations) return error{"location tables are not available here"};
+      auto t = ctx.locations(rule.location_table);
+      if (!t) return t.err();
+      c.table = *t;
+      if (c.location_key.empty()) return error{"location_table needs location_key (the field naming the place)"};
+    }
+    return std::unique_ptr<op>(new geo_velocity_op(std::move(c)));
+  });
+  r.add("rate_anomaly", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    if (ctx.timespan <= 0) return error{"rate_anomaly needs a timespan (the bucket size)"};
+    return std::unique_ptr<op>(new rate_anomaly_op(ctx.timespan, ctx.rule.factor.value_or(5),
+                                                   static_cast<double>(ctx.rule.min_count.value_or(10)),
+                                                   static_cast<double>(ctx.rule.baseline_buckets.value_or(24))));
+  });
+  r.add("risk", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(new risk_op(ctx, ctx.rule.threshold, ctx.scores));
+  });
+  r.add("ratio", [](const op_context& ctx) -> result<std::unique_ptr<op>> {
+    return std::unique_ptr<op>(new ratio_op(ctx, ctx.rule.threshold, ctx.rule.min_denominator.value_or(1)));
+  });
+}
+
+}  // namespace sentrail::correlate

@@ -1,0 +1,79 @@
+#include "store/state.h"
+
+#include <algorithm>
+#include <map>
+
+namespace sentrail::store {
+
+std::optional<std::string_view> cached_state::get(std::string_view key) {
+  auto it = entries_.find(std::string(key));
+  if (it == entries_.end()) {
+    entry e;
+    e.value = db_.state_value(key, now_);
+    e.expires = INT64_MAX;  // the store already judged expiry
+    it = entries_.emplace(std::string(key), std::move(e)).first;
+  }
+  if (!it->second.value || it->second.expires < now_) return std::nullopt;
+  return std::string_view(*it->second.value);
+}
+
+void cached_state::put(std::string_view key, std::string_view value, timestamp_ns expires) {
+  auto [it, fresh] = entries_.try_emplace(std::string(key));
+  if (!it->second.dirty) dirty_.push_back(it->first);
+  it->second.value.emplace(value);
+  it->second.expires = expires;
+  it->second.dirty = true;
+  (void)fresh;
+}
+
+void cached_state::erase(std::string_view key) {
+  auto [it, fresh] = entries_.try_emplace(std::string(key));
+  if (!it->second.dirty) dirty_.push_back(it->first);
+  it->second.value.reset();
+  it->second.dirty = true;
+  (void)fresh;
+}
+
+void cached_state::for_each(std::string_view prefix,
+                            const std::function<void(std::string_view, std::string_view)>& fn) {
+  // Disk, overlaid by what this batch changed.
+  std::map<std::string, std::optional<std::string>> merged;
+  db_.for_each_state(prefix, now_, [&](std::string_view k, std::string_view v) { merged[std::string(k)] = std::string(v); });
+  for (const auto& k : dirty_) {
+    if (!std::string_view(k).starts_with(prefix)) continue;
+    const entry& e = entries_.at(k);
+    merged[k] = e.value && e.expires >= now_ ? e.value : std::nullopt;
+  }
+  for (const auto& [k, v] : merged)
+    if (v) fn(k, *v);
+}
+
+void cached_state::set_now(timestamp_ns watermark) {
+  if (watermark <= now_) return;
+  now_ = watermark;
+  db_.set_state_watermark(watermark);
+}
+
+void cached_state::flush_into(batch& b) {
+  for (const auto& k : dirty_) {
+    auto it = entries_.find(k);
+    if (it == entries_.end() || !it->second.dirty) continue;
+    b.state.push_back({k, it->second.value, it->second.expires});
+    it->second.dirty = false;
+  }
+  dirty_.clear();
+}
+
+void cached_state::trim() {
+  if (entries_.size() <= capacity_) return;
+  // Everything is clean after a commit; drop entries until under capacity.
+  for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > capacity_ / 2;) {
+    if (it->second.dirty) {
+      ++it;
+    } else {
+      it = entries_.erase(it);
+    }
+  }
+}
+
+}  // namespace sentrail::store

@@ -1,0 +1,46 @@
+#pragma once
+// The correlation engine's state_view over the durable store: a write-back cache
+// whose dirty entries go into the batch that also carries the offsets that
+// produced them, so state and offsets are durable together or not at all.
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+
+#include "correlate/op.h"
+#include "store/store.h"
+
+namespace sentrail::store {
+
+class cached_state : public correlate::state_view {
+ public:
+  /// `capacity`: clean entries kept in memory between batches. Default: 1M.
+  explicit cached_state(durable_store& db, std::size_t capacity = 1'000'000) : db_(db), capacity_(capacity) {}
+
+  std::optional<std::string_view> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value, timestamp_ns expires) override;
+  void erase(std::string_view key) override;
+  void for_each(std::string_view prefix,
+                const std::function<void(std::string_view, std::string_view)>& fn) override;
+  void set_now(timestamp_ns watermark) override;
+
+  /// Moves every change since the last call into `b`; after b commits, trim().
+  void flush_into(batch& b);
+  /// Forgets clean entries beyond the capacity (memory stays bounded; RocksDB has them).
+  void trim();
+  std::size_t cached() const { return entries_.size(); }
+
+ private:
+  struct entry {
+    std::optional<std::string> value;  // nothing: erased (or absent on disk)
+    timestamp_ns expires = 0;
+    bool dirty = false;
+  };
+  durable_store& db_;
+  std::size_t capacity_;
+  std::unordered_map<std::string, entry> entries_;
+  std::vector<std::string> dirty_;
+  timestamp_ns now_ = INT64_MIN;
+};
+
+}  // namespace sentrail::store

@@ -1,0 +1,469 @@
+#include "correlate/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+using namespace sentrail;
+using namespace sentrail::correlate;
+using namespace sentrail::correlate::testing;
+
+namespace {
+
+const std::string base_rules = R"(
+title: Failed web login
+name: web_login_failed
+id: t-web-login-failed
+logsource: {product: retail, service: web}
+detection: {sel: {event.action: login_failed}, condition: sel}
+---
+title: Web login
+name: web_login
+id: t-web-login
+logsource: {product: retail, service: web}
+detection: {sel: {event.action: login}, condition: sel}
+---
+title: POS refund
+name: pos_refund
+id: t-pos-refund
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: refund}, condition: sel}
+---
+title: POS void
+name: pos_void
+id: t-pos-void
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: void}, condition: sel}
+---
+title: POS sale
+name: pos_sale
+id: t-pos-sale
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: sale}, condition: sel}
+---
+title: POS employee login
+name: pos_login
+id: t-pos-login
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: employee_login}, condition: sel}
+---
+title: Badge in
+name: badge_in
+id: t-badge-in
+logsource: {product: retail, service: badge}
+detection: {sel: {event.action: access_granted}, condition: sel}
+---
+title: Mobile login
+name: mobile_login
+id: t-mobile-login
+logsource: {product: retail, service: mobile}
+detection: {sel: {event.action: login}, condition: sel}
+---
+)";
+
+raw_event failed(double s, std::string ip = "203.0.113.9", std::string user = "alice") {
+  return {"web", R"({"ts":")" + at(s) + R"(","client_ip":")" + ip + R"(","user":")" + user +
+                     R"(","event":"login_failed"})"};
+}
+raw_event login(double s, std::string ip = "203.0.113.9", std::string user = "alice") {
+  return {"web", R"({"ts":")" + at(s) + R"(","client_ip":")" + ip + R"(","user":")" + user + R"(","event":"login"})"};
+}
+raw_event pos(double s, std::string action, std::string employee = "E1", double amount = 10, std::string store = "S1") {
+  return {"pos", R"({"ts":")" + at(s) + R"(","store_id":")" + store + R"(","register_id":"R1","employee_id":")" +
+                     employee + R"(","event":")" + action + R"(","amount":)" + std::to_string(amount) + "}"};
+}
+raw_event badge(double s, std::string employee = "E1", std::string site = "S1") {
+  return {"badge", R"({"ts":")" + at(s) + R"(","badge_id":"B-)" + employee + R"(","employee_id":")" + employee +
+                       R"(","site_id":")" + site + R"(","door_id":"front","event":"access_granted"})"};
+}
+
+std::string count_rule(std::string extra = "", std::string timespan = "60s", std::string condition = "{gte: 5}") {
+  return base_rules + R"(title: Five failures per IP
+id: t-five-failures
+level: high
+correlation:
+  type: event_count
+  rules: [web_login_failed]
+  group-by: [source.ip]
+  timespan: )" + timespan + "\n  condition: " + condition + "\n" + extra;
+}
+
+}  // namespace
+
+TEST(event_count, fires_once_when_the_count_reaches_the_threshold_in_the_window) {
+  harness h(count_rule());
+  auto r = h.run({failed(0), failed(10), failed(20), failed(30), failed(40), failed(50), failed(55)});
+  auto alerts = r.of("t-five-failures");
+  ASSERT_EQ(alerts.size(), 1u);  // the 6th and 7th are repeats within the suppression period
+  EXPECT_EQ(alerts[0].count, 5u);
+  EXPECT_EQ(alerts[0].type, "event_count");
+  EXPECT_EQ(alerts[0].level, "high");
+  ASSERT_EQ(alerts[0].group.size(), 1u);
+  EXPECT_EQ(alerts[0].group[0], (std::pair<std::string, std::string>{"source.ip", "203.0.113.9"}));
+  EXPECT_EQ(alerts[0].first_seen, *parse_rfc3339(at(0)));
+  EXPECT_EQ(alerts[0].last_seen, *parse_rfc3339(at(40)));
+  ASSERT_EQ(alerts[0].events.size(), 5u);  // evidence, in time order
+  EXPECT_EQ(alerts[0].events[0].time, *parse_rfc3339(at(0)));
+  EXPECT_EQ(h.correlations().counts().suppressed, 2u);
+}
+
+TEST(event_count, referenced_rules_do_not_alert_on_their_own_unless_generate_is_set) {
+  harness quiet(count_rule());
+  EXPECT_TRUE(quiet.run({failed(0)}).of("t-web-login-failed").empty());
+  harness loud(count_rule("  generate: true\n"));
+  EXPECT_EQ(loud.run({failed(0)}).of("t-web-login-failed").size(), 1u);
+}
+
+TEST(event_count, counts_a_burst_that_straddles_a_minute_boundary) {
+  // 58s..62s: a fixed one-minute bucket would split these 3 + 2.
+  harness h(count_rule());
+  auto r = h.run({failed(58), failed(59), failed(60), failed(61), failed(62)});
+  EXPECT_EQ(r.of("t-five-failures").size(), 1u);
+}
+
+TEST(event_count, window_boundaries_are_inclusive_of_exactly_the_timespan) {
+  harness inside(count_rule());
+  EXPECT_EQ(inside.run({failed(0), failed(15), failed(30), failed(45), failed(60)}).of("t-five-failures").size(), 1u);
+  harness outside(count_rule());
+  EXPECT_TRUE(outside.run({failed(0), failed(15), failed(30), failed(45), failed(60.001)}).of("t-five-failures").empty());
+}
+
+TEST(event_count, keeps_groups_apart) {
+  harness h(count_rule());
+  std::vector<raw_event> events;
+  for (int i = 0; i < 4; ++i) {
+    events.push_back(failed(i, "198.51.100.1"));
+    events.push_back(failed(i, "198.51.100.2"));
+  }
+  events.push_back(failed(5, "198.51.100.2"));
+  auto alerts = h.run(events).of("t-five-failures");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].group[0].second, "198.51.100.2");
+}
+
+TEST(event_count, alerts_again_after_the_suppression_period) {
+  harness h(count_rule("  suppress: 30s\n"));
+  std::vector<raw_event> events;
+  for (int i = 0; i < 12; ++i) events.push_back(failed(i * 5));  // 0..55 s
+  auto alerts = h.run(events).of("t-five-failures");
+  // Fires at 20 s (5th), suppressed until 50 s; fires again at 50 s.
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_NE(alerts[0].id, alerts[1].id);
+}
+
+TEST(event_count, shuffled_input_within_the_lateness_gives_the_alerts_of_sorted_input) {
+  std::vector<raw_event> sorted;
+  for (int i = 0; i < 200; ++i) {
+    sorted.push_back(failed(i * 1.5, "198.51.100." + std::to_string(i % 7)));
+    if (i % 3 == 0) sorted.push_back(failed(i * 1.5, "198.51.100.99"));  // ties in time
+  }
+  harness a(count_rule());
+  auto expected = a.run(sorted);
+  ASSERT_FALSE(expected.alerts.empty());
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    harness b(count_rule());
+    auto got = b.run(shuffled_within(sorted, 3, seed));  // at most ~3 s out of order, lateness 5 s
+    EXPECT_EQ(got.ids(), expected.ids()) << "seed " << seed;
+    EXPECT_EQ(b.correlations().counts().late, 0u);
+  }
+}
+
+TEST(event_count, counts_and_dead_letters_events_later_than_the_allowed_lateness) {
+  harness h(count_rule("  generate: true\n"));
+  auto r = h.run({failed(100), failed(200), failed(10)});  // 10 s is 185 s behind the watermark
+  EXPECT_EQ(h.correlations().counts().late, 1u);
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(r.rejected[0].first, ingest::rejection_reason::late_event);
+  // Detection still saw it: three single-event alerts.
+  EXPECT_EQ(r.of("t-web-login-failed").size(), 3u);
+}
+
+TEST(event_count, replaying_the_same_input_gives_the_same_alert_ids) {
+  std::vector<raw_event> events;
+  for (int i = 0; i < 30; ++i) events.push_back(failed(i * 3, "198.51.100." + std::to_string(i % 3)));
+  harness a(count_rule()), b(count_rule());
+  auto first = a.run(events), second = b.run(events);
+  ASSERT_FALSE(first.alerts.empty());
+  EXPECT_EQ(first.ids(), second.ids());
+}
+
+TEST(value_count, counts_distinct_users_per_ip) {
+  harness h(base_rules + R"(title: Credential stuffing
+id: t-stuffing
+correlation:
+  type: value_count
+  rules: [web_login_failed]
+  group-by: [source.ip]
+  timespan: 5m
+  condition: {field: user.name, gte: 3}
+)");
+  auto r = h.run({failed(0, "198.51.100.5", "a"), failed(1, "198.51.100.5", "a"), failed(2, "198.51.100.5", "b"),
+                  failed(3, "198.51.100.6", "c"), failed(4, "198.51.100.5", "c")});
+  auto alerts = r.of("t-stuffing");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].value, 3.0);
+  EXPECT_EQ(alerts[0].group[0].second, "198.51.100.5");
+}
+
+TEST(temporal, needs_every_rule_in_any_order_within_the_timespan) {
+  std::string rule = base_rules + R"(title: Failure and success
+id: t-both
+correlation:
+  type: temporal
+  rules: [web_login_failed, web_login]
+  group-by: [user.name]
+  timespan: 1m
+)";
+  harness any_order(rule);
+  EXPECT_EQ(any_order.run({login(0), failed(30)}).of("t-both").size(), 1u);
+  harness too_far(rule);
+  EXPECT_TRUE(too_far.run({login(0), failed(61)}).of("t-both").empty());
+  harness one_kind(rule);
+  EXPECT_TRUE(one_kind.run({failed(0), failed(5)}).of("t-both").empty());
+}
+
+TEST(temporal_ordered, chains_an_event_count_into_brute_force_then_success) {
+  std::string rule = base_rules + R"(title: Many failures
+name: many_failures
+id: t-many-failures
+correlation:
+  type: event_count
+  rules: [web_login_failed]
+  group-by: [user.name]
+  timespan: 10m
+  condition: {gte: 3}
+---
+title: Brute force then success
+id: t-brute-then-success
+level: critical
+correlation:
+  type: temporal_ordered
+  rules: [many_failures, web_login]
+  group-by: [user.name]
+  timespan: 10m
+)";
+  harness ordered(rule);
+  auto r = ordered.run({failed(0), failed(10), failed(20), login(30)});
+  ASSERT_EQ(r.of("t-brute-then-success").size(), 1u);
+  EXPECT_TRUE(r.of("t-many-failures").empty());  // referenced: no alert of its own
+  EXPECT_EQ(r.of("t-brute-then-success")[0].level, "critical");
+  EXPECT_GE(r.of("t-brute-then-success")[0].events.size(), 2u);
+  harness wrong_order(rule);
+  EXPECT_TRUE(wrong_order.run({login(0), failed(10), failed(20), failed(30)}).of("t-brute-then-success").empty());
+  harness too_slow(rule);
+  EXPECT_TRUE(too_slow.run({failed(0), failed(10), failed(20), login(20 + 601)}).of("t-brute-then-success").empty());
+}
+
+TEST(value_sum, sums_refund_amounts_per_employee) {
+  std::string rule = base_rules + R"(title: Refund total
+id: t-refund-total
+correlation:
+  type: value_sum
+  rules: [pos_refund]
+  group-by: [retail.employee.id]
+  timespan: 8h
+  condition: {field: retail.amount, gte: 1000}
+)";
+  harness over(rule);
+  auto alerts = over.run({pos(0, "refund", "E1", 400), pos(60, "refund", "E2", 900), pos(120, "refund", "E1", 600)}).of("t-refund-total");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].value, 1000.0);
+  EXPECT_EQ(alerts[0].group[0].second, "E1");
+  harness under(rule);
+  EXPECT_TRUE(under.run({pos(0, "refund", "E1", 400), pos(60, "refund", "E1", 599.99)}).of("t-refund-total").empty());
+}
+
+TEST(value_avg_and_percentile, aggregate_the_window) {
+  harness avg(base_rules + R"(title: Avg
+id: t-avg
+correlation: {type: value_avg, rules: [pos_refund], group-by: [retail.employee.id], timespan: 1h, condition: {field: retail.amount, gt: 100}}
+)");
+  auto a = avg.run({pos(0, "refund", "E1", 50), pos(1, "refund", "E1", 200)}).of("t-avg");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].value, 125.0);
+  harness pct(base_rules + R"(title: P90
+id: t-p90
+correlation: {type: value_percentile, rules: [pos_refund], group-by: [retail.employee.id], timespan: 1h, percentile: 90, condition: {field: retail.amount, gte: 500}}
+)");
+  std::vector<raw_event> events;
+  for (int i = 0; i < 9; ++i) events.push_back(pos(i, "refund", "E1", 10));
+  events.push_back(pos(10, "refund", "E1", 900));  // p90 of ten values is the 9th: still 10
+  EXPECT_TRUE(pct.run(events).of("t-p90").empty());
+}
+
+TEST(absence, fires_when_the_second_rule_never_follows_and_not_when_it_does) {
+  std::string rule = base_rules + R"(title: Failure never followed by success
+id: t-no-success
+correlation:
+  type: absence
+  rules: [web_login_failed, web_login]
+  group-by: [user.name]
+  timespan: 10m
+)";
+  harness missing(rule);
+  auto r = missing.run({failed(0, "1.1.1.1", "bob"), failed(0, "1.1.1.1", "eve"), login(300, "1.1.1.1", "eve")});
+  auto alerts = r.of("t-no-success");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].group[0].second, "bob");
+  EXPECT_EQ(alerts[0].type, "absence");
+  // Exactly at the deadline still counts as in time.
+  harness at_deadline(rule);
+  EXPECT_TRUE(at_deadline.run({failed(0), login(600)}).of("t-no-success").empty());
+}
+
+TEST(absence, the_timer_fires_as_event_time_passes_without_a_flush) {
+  harness h(base_rules + R"(title: No success
+id: t-no-success
+correlation: {type: absence, rules: [web_login_failed, web_login], group-by: [user.name], timespan: 1m}
+)");
+  // Another user's traffic moves event time past the deadline (+ lateness).
+  auto r = h.run({failed(0, "1.1.1.1", "bob"), login(120, "1.1.1.1", "other")}, /*flush=*/false);
+  EXPECT_EQ(r.of("t-no-success").size(), 1u);
+}
+
+TEST(absence, joins_pos_and_badge_by_employee_through_aliases_looking_back) {
+  std::string rule = base_rules + R"(title: POS login with no badge-in
+id: t-pos-no-badge
+correlation:
+  type: absence
+  rules: [pos_login, badge_in]
+  group-by: [employee, site]
+  timespan: 12h
+  direction: before
+  aliases:
+    employee: {pos_login: retail.employee.id, badge_in: retail.employee.id}
+    site: {pos_login: retail.store.id, badge_in: retail.site.id}
+)";
+  harness h(rule);
+  auto r = h.run({badge(0, "E1", "S1"), pos(600, "employee_login", "E1", 0, "S1"),
+                  pos(700, "employee_login", "E2", 0, "S1"),          // never badged in
+                  badge(800, "E3", "S2"), pos(900, "employee_login", "E3", 0, "S1")});  // badged at another store
+  auto alerts = r.of("t-pos-no-badge");
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].group[0], (std::pair<std::string, std::string>{"employee", "E2"}));
+  EXPECT_EQ(alerts[1].group[0].second, "E3");
+}
+
+TEST(first_seen, alerts_on_a_new_value_once_the_group_has_history) {
+  harness h(base_rules + R"(title: New IP for a user
+id: t-new-ip
+correlation: {type: first_seen, rules: [web_login], group-by: [user.name], field: source.ip, lookback: 1d}
+)");
+  auto r = h.run({login(0, "10.0.0.1"), login(60, "10.0.0.1"), login(120, "10.0.0.2"), login(180, "10.0.0.2"),
+                  login(240, "10.0.0.1", "newcomer")});
+  auto alerts = r.of("t-new-ip");
+  ASSERT_EQ(alerts.size(), 1u);  // the first value of any group is its baseline
+  EXPECT_EQ(alerts[0].events.at(0).time, *parse_rfc3339(at(120)));
+}
+
+TEST(first_seen, forgets_values_older_than_the_lookback) {
+  harness h(base_rules + R"(title: New IP
+id: t-new-ip
+correlation: {type: first_seen, rules: [web_login], group-by: [user.name], field: source.ip, lookback: 1h}
+)");
+  // .1 was last seen at 0 s; at 5000 s it is older than the lookback, so it is new again.
+  auto r = h.run({login(0, "10.0.0.1"), login(60, "10.0.0.2"), login(3000, "10.0.0.2"), login(5000, "10.0.0.1")});
+  EXPECT_EQ(r.of("t-new-ip").size(), 2u);
+}
+
+TEST(first_seen, a_group_silent_for_longer_than_the_lookback_starts_a_new_baseline) {
+  harness h(base_rules + R"(title: New IP
+id: t-new-ip
+correlation: {type: first_seen, rules: [web_login], group-by: [user.name], field: source.ip, lookback: 1h}
+)");
+  // All of alice's state expires with her lookback: her next IP is a baseline, not an alert.
+  auto r = h.run({login(0, "10.0.0.1"), login(60 + 7200, "10.0.0.9")});
+  EXPECT_TRUE(r.of("t-new-ip").empty());
+}
+
+TEST(geo_velocity, flags_travel_faster_than_max_kmh) {
+  std::string rule = base_rules + R"(title: Impossible travel
+id: t-travel
+correlation: {type: geo_velocity, rules: [mobile_login], group-by: [user.id], timespan: 1d, max_kmh: 900}
+)";
+  auto mobile = [](double s, double lat, double lon) {
+    return raw_event{"mobile", R"({"ts":")" + at(s) + R"(","customer_id":"C1","device_id":"D1","ip":"1.2.3.4","geo":{"lat":)" +
+                                   std::to_string(lat) + R"(,"lon":)" + std::to_string(lon) + R"(},"event":"login"})"};
+  };
+  harness fast(rule);  // Columbus, Ohio → Lagos in 10 minutes
+  auto alerts = fast.run({mobile(0, 39.96, -83.0), mobile(600, 6.52, 3.38)}).of("t-travel");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_GT(*alerts[0].value, 9000);
+  EXPECT_EQ(alerts[0].events.size(), 2u);
+  harness slow(rule);  // the same trip in a day
+  EXPECT_TRUE(slow.run({mobile(0, 39.96, -83.0), mobile(20 * 3600, 6.52, 3.38)}).of("t-travel").empty());
+}
+
+TEST(rate_anomaly, fires_when_a_bucket_far_exceeds_the_groups_baseline) {
+  harness h(base_rules + R"(title: Refund spike
+id: t-spike
+correlation: {type: rate_anomaly, rules: [pos_refund], group-by: [retail.store.id], timespan: 1h, factor: 4, min_count: 8, baseline_buckets: 6}
+)");
+  std::vector<raw_event> events;
+  for (int hour = 0; hour < 8; ++hour)
+    for (int i = 0; i < 2; ++i) events.push_back(pos(hour * 3600 + i * 60, "refund"));
+  for (int i = 0; i < 12; ++i) events.push_back(pos(8 * 3600 + i * 60, "refund"));  // 12 in hour 8
+  auto alerts = h.run(events).of("t-spike");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].count, 9u);  // fires when the count first passes 4 × baseline (2) and min_count
+}
+
+TEST(ratio, flags_many_voids_per_sale) {
+  harness h(base_rules + R"(title: Void ratio
+id: t-void-ratio
+correlation: {type: ratio, rules: [pos_void, pos_sale], group-by: [retail.employee.id], timespan: 8h, min_denominator: 4, condition: {gte: 0.5}}
+)");
+  std::vector<raw_event> events;
+  for (int i = 0; i < 4; ++i) events.push_back(pos(i * 60, "sale", "E1"));
+  for (int i = 0; i < 4; ++i) events.push_back(pos(i * 60, "sale", "E2"));
+  events.push_back(pos(300, "void", "E1"));
+  events.push_back(pos(360, "void", "E1"));  // 2 voids / 4 sales
+  events.push_back(pos(300, "void", "E2"));  // 1 / 4
+  auto alerts = h.run(events).of("t-void-ratio");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].group[0].second, "E1");
+  EXPECT_EQ(alerts[0].value, 0.5);
+}
+
+TEST(risk, sums_rule_scores_per_entity_and_alerts_over_the_threshold) {
+  harness h(R"(title: Refund
+name: refund
+id: t-refund
+risk_score: 20
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: refund}, condition: sel}
+---
+title: Void
+name: void
+id: t-void
+risk_score: 35
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: void}, condition: sel}
+---
+title: Insider risk
+id: t-insider
+correlation:
+  type: risk
+  rules: [refund, void]
+  group-by: [retail.employee.id]
+  timespan: 1d
+  condition: {gte: 100}
+)");
+  auto r = h.run({pos(0, "refund", "E1"), pos(10, "void", "E1"), pos(20, "void", "E1"), pos(30, "refund", "E2"),
+                  pos(40, "refund", "E1")});  // E1: 20 + 35 + 35 + 20 = 110
+  auto alerts = r.of("t-insider");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].value, 110.0);
+  EXPECT_EQ(alerts[0].group[0].second, "E1");
+}
+
+TEST(alerts, carry_the_rules_loss_exposure) {
+  harness h(count_rule("loss_exposure: {low: 100, high: 2500, currency: USD}\n"));
+  std::vector<raw_event> events;
+  for (int i = 0; i < 5; ++i) events.push_back(failed(i));
+  auto alerts = h.run(events).of("t-five-failures");
+  ASSERT_EQ(alerts.size(), 1u);
+  ASSERT_TRUE(alerts[0].loss_exposure);
+  EXPECT_EQ(alerts[0].loss_exposure->high, 2500);
+  EXPECT_NE(to_json(alerts[0]).find(R"("loss_exposure":{"low":100,"high":2500,"currency":"USD"})"), std::string::npos);
+}

@@ -1,0 +1,109 @@
+#include "store/state.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "../correlate/harness.h"
+#include "store/store.h"
+
+using namespace sentrail;
+using namespace sentrail::correlate::testing;
+
+namespace {
+
+const char* rules_yaml = R"(
+title: Failed web login
+name: web_login_failed
+id: t-failed
+logsource: {product: retail, service: web}
+detection: {sel: {event.action: login_failed}, condition: sel}
+---
+title: Five failures per IP
+id: t-five
+correlation: {type: event_count, rules: [web_login_failed], group-by: [source.ip], timespan: 10m, condition: {gte: 5}}
+)";
+
+raw_event failed(double s, int ip) {
+  return {"web", R"({"ts":")" + at(s) + R"(","client_ip":"198.51.100.)" + std::to_string(ip) +
+                     R"(","user":"u","event":"login_failed"})"};
+}
+
+std::filesystem::path fresh_dir(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() / (std::string("sentrail-state-") + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// Runs events through an engine whose state lives in the store at `dir`,
+// committing after every event as the worker does per batch.
+std::vector<std::string> run_on_store(const std::filesystem::path& dir, const std::vector<raw_event>& events,
+                                      bool flush) {
+  auto loaded = rules::parse_rules(rules_yaml, "t.yml");
+  correlate::engine_options options;
+  options.idle_timeout = INT64_MAX;
+  correlate::engine engine(loaded.rules, options);
+  engine.set_clock([] { return timestamp_ns{0}; });
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  EXPECT_TRUE(db) << db.message();
+  store::cached_state state(**db, 16);
+  engine.restore(state);
+  ingest::channel_catalog channels = ingest::default_catalog().value();
+  ingest::minimiser privacy("state-test-key-0123456789");
+  correlate::pipeline pipe(channels, engine, privacy, state);
+  run_result out;
+  std::int64_t offset = 0;
+  for (const auto& e : events) {
+    pipe.process(e.json, *channels.by_name(e.channel), {"t", 0, offset++}, out, out);
+    pipe.advance(0, out);
+    store::batch b;
+    state.flush_into(b);
+    EXPECT_TRUE((*db)->commit(b).ok());
+    state.trim();
+  }
+  if (flush) {
+    pipe.flush(out);
+    store::batch b;
+    state.flush_into(b);
+    EXPECT_TRUE((*db)->commit(b).ok());
+  }
+  return out.ids();
+}
+
+}  // namespace
+
+TEST(durable_state, a_restart_between_batches_changes_no_alert) {
+  std::vector<raw_event> events;
+  for (int i = 0; i < 60; ++i) events.push_back(failed(i * 20, i % 4));
+  auto whole_dir = fresh_dir("whole");
+  auto whole = run_on_store(whole_dir, events, true);
+  ASSERT_FALSE(whole.empty());
+
+  auto split_dir = fresh_dir("split");
+  std::vector<raw_event> first(events.begin(), events.begin() + 27), second(events.begin() + 27, events.end());
+  auto before = run_on_store(split_dir, first, false);  // "crash": no flush, a new process follows
+  auto after = run_on_store(split_dir, second, true);
+  before.insert(before.end(), after.begin(), after.end());
+  std::sort(before.begin(), before.end());
+  EXPECT_EQ(before, whole);
+  std::filesystem::remove_all(whole_dir);
+  std::filesystem::remove_all(split_dir);
+}
+
+TEST(durable_state, expired_state_is_dropped_by_compaction) {
+  auto dir = fresh_dir("expiry");
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db);
+  store::cached_state state(**db);
+  state.put("c/rule\x1eold", std::string(1000, 'x'), 100);
+  state.put("c/rule\x1enew", std::string(1000, 'y'), 1000);
+  store::batch b;
+  state.flush_into(b);
+  ASSERT_TRUE((*db)->commit(b).ok());
+  EXPECT_TRUE((*db)->state_value("c/rule\x1eold", 50));
+  state.set_now(500);
+  (*db)->compact_state();
+  EXPECT_FALSE((*db)->state_value("c/rule\x1eold", INT64_MIN));  // gone from disk, whatever the reader's clock
+  EXPECT_TRUE((*db)->state_value("c/rule\x1enew", INT64_MIN));
+  std::filesystem::remove_all(dir);
+}
