@@ -1,12 +1,71 @@
-// `sentrail rules lint`: load and validate rules as the engine would.
+// `sentrail rules lint` and `sentrail rules test`: check rule files as the
+// engine loads them, and run the test cases they carry.
 
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "app/commands.h"
 #include "app/rules_loading.h"
+#include "correlate/test_driver.h"
+#include "ingest/mapping.h"
 
 namespace sentrail::app {
+namespace {
+
+std::string group_text(const std::vector<std::pair<std::string, std::string>>& group) {
+  std::string out = "{";
+  for (const auto& [k, v] : group) out += (out.size() > 1 ? ", " : "") + k + ": " + v;
+  return out + "}";
+}
+
+bool group_contains(const correlate::alert& a, const std::vector<std::pair<std::string, std::string>>& want) {
+  for (const auto& w : want)
+    if (std::find(a.group.begin(), a.group.end(), w) == a.group.end()) return false;
+  return true;
+}
+
+// Runs one rule's tests; prints a readable diff for each failure.
+int run_tests_of(const std::string& rule_id, const std::vector<rules::rule_test>& tests,
+                 const rules::rule_set& all, const ingest::channel_catalog& channels, int& passed) {
+  int failed = 0;
+  for (const auto& t : tests) {
+    correlate::engine_options options;
+    options.always_alert = {rule_id};  // a referenced rule's own matches are what its tests are about
+    correlate::test_driver driver(channels, all, options);
+    std::vector<correlate::raw_event> events;
+    for (const auto& e : t.events) events.push_back({e.channel, e.json});
+    auto out = driver.run(events);
+    auto got = out.of(rule_id);
+    std::vector<std::string> problems;
+    for (const auto& r : out.rejected)
+      problems.push_back("event refused (" + std::string(ingest::reason_name(r.first)) + "): " + r.second);
+    std::size_t expected_total = 0;
+    for (const auto& want : t.expect) {
+      expected_total += static_cast<std::size_t>(want.count);
+      auto n = std::count_if(got.begin(), got.end(), [&](const auto& a) { return group_contains(a, want.group); });
+      if (n != want.count)
+        problems.push_back("expected " + std::to_string(want.count) + " alert(s) with group " + group_text(want.group) +
+                           ", got " + std::to_string(n));
+    }
+    if (got.size() != expected_total) {
+      std::string list;
+      for (const auto& a : got) list += "\n      - " + group_text(a.group) + " at " + format_rfc3339(a.last_seen);
+      problems.push_back("expected " + std::to_string(expected_total) + " alert(s) in all, got " +
+                         std::to_string(got.size()) + (list.empty() ? "" : ":" + list));
+    }
+    if (problems.empty()) {
+      ++passed;
+      continue;
+    }
+    ++failed;
+    std::fprintf(stdout, "FAIL %s:%d: %s: %s\n", t.file.c_str(), t.line, rule_id.c_str(), t.name.c_str());
+    for (const auto& p : problems) std::fprintf(stdout, "    %s\n", p.c_str());
+  }
+  return failed;
+}
+
+}  // namespace
 
 void add_rules_command(CLI::App& app, command_result& out) {
   CLI::App* rules = app.add_subcommand("rules", "Work with Sigma rule files");
@@ -15,7 +74,8 @@ void add_rules_command(CLI::App& app, command_result& out) {
   CLI::App* lint = rules->add_subcommand(
       "lint",
       "Check rule files as the engine loads them: YAML, Sigma schema, modifiers, conditions,\n"
-      "channels. Prints file:line:col: error|warning: cause for each finding; exits 1 on errors.");
+      "correlation references and options, channels. Prints file:line:col: error|warning: cause\n"
+      "for each finding; exits 1 on errors.");
   lint->add_option("path", *path, "Rule file or folder")->required()->check(CLI::ExistingPath);
   lint->callback([path, &out] {
     rules::load_result loaded = load_and_report(*path);
@@ -23,6 +83,27 @@ void add_rules_command(CLI::App& app, command_result& out) {
                  loaded.rules.detections().size(), loaded.rules.correlations().size(),
                  loaded.error_count(), loaded.warning_count());
     out.exit_code = loaded.has_errors() ? 1 : 0;
+  });
+
+  auto test_path = std::make_shared<std::string>();
+  CLI::App* test = rules->add_subcommand(
+      "test",
+      "Run the test cases rule files carry (`tests:` in a rule: raw events and the alerts the\n"
+      "rule must raise, or none). Each test runs the whole rule set on a fresh engine. Prints\n"
+      "FAIL with what was expected and what came out; exits 1 if any test fails or a rule is refused.");
+  test->add_option("path", *test_path, "Rule file or folder")->required()->check(CLI::ExistingPath);
+  test->callback([test_path, &out] {
+    rules::load_result loaded = load_and_report(*test_path);
+    auto channels = ingest::default_catalog();
+    int passed = 0, failed = 0;
+    for (const auto& d : loaded.rules.detections()) {
+      const auto& info = d->info();
+      failed += run_tests_of(info.id.empty() ? info.name : info.id, info.tests, loaded.rules, *channels, passed);
+    }
+    for (const auto& c : loaded.rules.correlations())
+      failed += run_tests_of(c.id.empty() ? c.name : c.id, c.tests, loaded.rules, *channels, passed);
+    std::fprintf(stdout, "rules test: %d passed, %d failed\n", passed, failed);
+    out.exit_code = failed > 0 || loaded.has_errors() ? 1 : 0;
   });
 }
 

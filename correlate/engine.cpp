@@ -185,7 +185,11 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
     }
   }
   // Sigma: a referenced rule alerts on its own only when a correlation naming it says generate: true.
-  for (auto& d : c_->detections) d.generates = rules.generates_alerts(*d.rule);
+  auto forced = [&](const std::string& id) {
+    return std::find(options_.always_alert.begin(), options_.always_alert.end(), id) != options_.always_alert.end();
+  };
+  for (auto& d : c_->detections) d.generates = rules.generates_alerts(*d.rule) || forced(d.id);
+  for (auto& c : c_->correlations) c.generates = c.generates || forced(c.id);
   c_->retention = c_->retention * 2 + 24 * 3600 * ns_per_second;
 }
 
