@@ -8,7 +8,7 @@
 
 #include "app/commands.h"
 #include "app/config.h"
-#include "app/rules_loading.h"
+#include "app/rule_reloader.h"
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
 #include "store/store.h"
@@ -72,11 +72,6 @@ int run_engine(const run_flags& f) {
   }
   ingest::minimiser privacy(std::move(key).value());
 
-  // A bad rule is refused with file:line:cause and the engine runs with the rest.
-  rules::load_result loaded = load_and_report(config.rules_path);
-  std::fprintf(stderr, "sentrail run: %zu detection rules loaded (%zu refused) from %s\n",
-               loaded.rules.detections().size(), loaded.error_count(), config.rules_path.c_str());
-
   auto db = store::durable_store::open(config.state_dir);
   if (!db) {
     std::fprintf(stderr, "sentrail run: %s\n", db.message().c_str());
@@ -91,16 +86,21 @@ int run_engine(const run_flags& f) {
       return 2;
     }
     metrics = std::move(served).value();
-    metrics->rules_loaded(loaded.rules.detections().size(), loaded.error_count());
     std::fprintf(stderr, "sentrail run: metrics on http://127.0.0.1:%d/metrics\n", config.metrics_port);
   }
 
   std::signal(SIGTERM, [](int) { run_stop = true; });
   std::signal(SIGINT, [](int) { run_stop = true; });
-  std::vector<std::string> problems;
-  correlate::engine correlations(loaded.rules, config.correlation, &problems);
-  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-  worker::worker engine(config.worker, *channels, correlations, privacy, **db, metrics.get());
+  // A bad rule is refused with file:line:cause and the engine runs with the rest;
+  // later edits (or SIGHUP) reload, keeping the last good set when a reload is bad.
+  static rule_reloader* reloader_for_signal = nullptr;
+  rule_reloader reloader(config.rules_path, config.correlation, metrics.get());
+  reloader.load_initial();
+  reloader_for_signal = &reloader;
+  std::signal(SIGHUP, [](int) {
+    if (reloader_for_signal) reloader_for_signal->requested() = true;
+  });
+  worker::worker engine(config.worker, *channels, reloader, privacy, **db, metrics.get());
   std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
                channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
   status s = engine.run(run_stop);
@@ -109,10 +109,9 @@ int run_engine(const run_flags& f) {
     return 1;
   }
   const auto& c = engine.counts();
-  const auto& ec = correlations.counts();
   std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters, %llu late\n",
                static_cast<unsigned long long>(c.pipeline.events),
-               static_cast<unsigned long long>(ec.detection_alerts + ec.correlation_alerts - c.duplicate_alerts),
+               static_cast<unsigned long long>(c.alerts_raised - c.duplicate_alerts),
                static_cast<unsigned long long>(c.pipeline.rejected), static_cast<unsigned long long>(c.pipeline.late));
   return 0;
 }

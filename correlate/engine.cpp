@@ -305,16 +305,25 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
 }
 
 void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out) {
-  timestamp_ns slowest = INT64_MAX;
+  timestamp_ns slowest = INT64_MAX, newest = INT64_MIN;
   bool any = false;
   for (const auto& [name, in] : inputs_) {
+    newest = std::max(newest, in.max_time);
     bool idle = in.last_wall != 0 && wall_now - in.last_wall > options_.idle_timeout;
     if (idle) continue;
     any = true;
     slowest = std::min(slowest, in.max_time);
   }
-  if (!any || slowest == INT64_MIN) return;
-  timestamp_ns wm = slowest - options_.allowed_lateness;
+  timestamp_ns wm;
+  if (any) {
+    if (slowest == INT64_MIN) return;  // an input has not spoken yet
+    wm = slowest - options_.allowed_lateness;
+  } else {
+    // Every input is quiet: nothing more is on its way, so the tail need not
+    // wait for traffic that may not come. Event time moves to the newest seen.
+    if (newest == INT64_MIN) return;
+    wm = newest;
+  }
   if (wm <= watermark_) return;
   release_until(wm, state, out);
   fire_timers_until(wm, /*inclusive=*/true, state, out);

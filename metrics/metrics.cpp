@@ -31,7 +31,9 @@ struct engine_metrics::impl {
   prometheus::Counter& batches =
       BuildCounter().Name("sentrail_batches_total").Help("Batches committed to the state store").Register(*registry).Add({});
   prometheus::Gauge& rules =
-      BuildGauge().Name("sentrail_rules_loaded").Help("Rules in the running set").Register(*registry).Add({{"kind", "detection"}});
+      BuildGauge().Name("sentrail_rules_loaded").Help("Rules in the running set").Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& reloads =
+      BuildCounter().Name("sentrail_rule_reloads_total").Help("Hot reloads of the rule set, by outcome").Register(*registry);
   prometheus::Gauge& refused =
       BuildGauge().Name("sentrail_rules_refused").Help("Rules refused at the last load").Register(*registry).Add({});
 };
@@ -67,8 +69,11 @@ void engine_metrics::batch(double seconds, std::uint64_t) {
   impl_->batches.Increment();
 }
 void engine_metrics::published(std::uint64_t n) { impl_->published.Increment(static_cast<double>(n)); }
-void engine_metrics::rules_loaded(std::uint64_t detections, std::uint64_t refused) {
-  impl_->rules.Set(static_cast<double>(detections));
+void engine_metrics::rules_reload(std::string_view outcome) {
+  impl_->reloads.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+void engine_metrics::rules_loaded(std::uint64_t rules, std::uint64_t refused) {
+  impl_->rules.Set(static_cast<double>(rules));
   impl_->refused.Set(static_cast<double>(refused));
 }
 

@@ -23,7 +23,9 @@ class engine_metrics {
   void duplicate_alerts(std::uint64_t n);
   void batch(double seconds, std::uint64_t messages);
   void published(std::uint64_t n);
-  void rules_loaded(std::uint64_t detections, std::uint64_t refused);
+  void rules_loaded(std::uint64_t rules, std::uint64_t refused);
+  /// A hot reload and its outcome: "success" or "refused".
+  void rules_reload(std::string_view outcome);
 
  private:
   struct impl;

@@ -94,12 +94,67 @@ class resume_from_store : public RdKafka::RebalanceCb {
 
 }  // namespace
 
+status worker::drop_already_published(std::vector<store::outbox_record>& pending) {
+  // A crash after Kafka acknowledged a record but before the store forgot it
+  // leaves it pending; publishing it again would put its id on the topic twice.
+  // Such records sit at the tail of their topic, so read the tails and drop them.
+  if (pending.empty()) return {};
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  if (auto s = configure(*conf, "bootstrap.servers", options_.brokers); !s) return s;
+  if (auto s = configure(*conf, "group.id", options_.group + ".outbox-check"); !s) return s;
+  if (auto s = configure(*conf, "enable.auto.commit", "false"); !s) return s;
+  std::unique_ptr<RdKafka::KafkaConsumer> reader(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!reader) return error{"cannot create a Kafka consumer to check the outbox: " + err};
+  std::unordered_set<std::string> topics;
+  for (const auto& r : pending) topics.insert(r.topic);
+  std::unordered_set<std::string> seen;  // topic + '\0' + key
+  const std::int64_t window = std::max<std::int64_t>(10000, 2 * static_cast<std::int64_t>(pending.size()));
+  for (const auto& topic : topics) {
+    std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(reader.get(), topic, nullptr, err));
+    RdKafka::Metadata* meta = nullptr;
+    if (reader->metadata(false, handle.get(), &meta, 10000) != RdKafka::ERR_NO_ERROR || !meta) continue;
+    std::unique_ptr<RdKafka::Metadata> owned(meta);
+    for (const auto* t : *meta->topics()) {
+      for (const auto* p : *t->partitions()) {
+        std::int64_t low = 0, high = 0;
+        if (reader->query_watermark_offsets(topic, p->id(), &low, &high, 10000) != RdKafka::ERR_NO_ERROR) continue;
+        if (high <= low) continue;
+        std::vector<RdKafka::TopicPartition*> one{
+            RdKafka::TopicPartition::create(topic, p->id(), std::max(low, high - window))};
+        reader->assign(one);
+        RdKafka::TopicPartition::destroy(one);
+        std::int64_t next = 0;
+        auto deadline = clock::now() + std::chrono::seconds(20);
+        while (next < high && clock::now() < deadline) {
+          std::unique_ptr<RdKafka::Message> m(reader->consume(500));
+          if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+          next = m->offset() + 1;
+          if (m->key()) seen.insert(topic + '\0' + *m->key());
+        }
+        reader->unassign();
+      }
+    }
+  }
+  reader->close();
+  std::vector<std::uint64_t> done;
+  std::erase_if(pending, [&](const store::outbox_record& r) {
+    if (!seen.count(r.topic + '\0' + r.key)) return false;
+    done.push_back(r.sequence);
+    return true;
+  });
+  if (!done.empty())
+    std::fprintf(stderr, "sentrail: %zu records of the last run were already published; not sending them again\n",
+                 done.size());
+  return db_.mark_published(done);
+}
+
 worker::worker(worker_options options, const ingest::channel_catalog& channels,
-               correlate::engine& correlations, const ingest::minimiser& privacy,
+               rules_provider& rules, const ingest::minimiser& privacy,
                store::durable_store& db, metrics::engine_metrics* metrics)
     : options_(std::move(options)),
       channels_(channels),
-      engine_(correlations),
+      rules_(rules),
       privacy_(privacy),
       db_(db),
       metrics_(metrics) {}
@@ -126,6 +181,7 @@ status worker::run(const std::atomic<bool>& stop) {
   if (!producer) return error{"cannot create the Kafka producer: " + err};
 
   std::vector<store::outbox_record> unpublished = db_.pending_outbox();
+  if (auto s = drop_already_published(unpublished); !s) return s;
   auto publish = [&]() -> status {
     if (unpublished.empty()) return {};
     deliveries.acked.clear();
@@ -176,8 +232,8 @@ status worker::run(const std::atomic<bool>& stop) {
 
   // Correlation state, restored from the store: what a restart resumes with.
   store::cached_state state(db_, options_.state_cache_entries);
-  engine_.restore(state);
-  correlate::pipeline pipe(channels_, engine_, privacy_, state, options_.decoding);
+  rules_.current().restore(state);
+  correlate::pipeline pipe(channels_, rules_.current(), privacy_, state, options_.decoding);
   alert::console_sink console(stdout, options_.stdout_format, options_.colour);
   store::batch batch;
   std::vector<correlate::alert> fresh;
@@ -242,6 +298,14 @@ status worker::run(const std::atomic<bool>& stop) {
       RdKafka::TopicPartition::destroy(offsets);
     }
     counts_.pipeline = pipe.counts();
+    counts_.alerts_raised = counts_.alerts_before_reloads + pipe.correlations().counts().detection_alerts +
+                            pipe.correlations().counts().correlation_alerts;
+    // Between batches: a new rule set takes over the state where the old one left it.
+    if (rules_.poll_reload()) {
+      counts_.alerts_before_reloads = counts_.alerts_raised;
+      rules_.current().restore(state);
+      pipe.set_engine(rules_.current());
+    }
     if (metrics_ && !batch.empty()) {
       metrics_->batch(std::chrono::duration<double>(clock::now() - batch_started).count(), taken);
       for (std::size_t i = 0; i < channel_events.size(); ++i) {
@@ -267,8 +331,7 @@ status worker::run(const std::atomic<bool>& stop) {
       std::fprintf(stderr, "sentrail: events %llu (%.0f/s)  alerts %llu  dead letters %llu\n",
                    static_cast<unsigned long long>(c.events),
                    static_cast<double>(c.events - events_at_last_status) / secs,
-                   static_cast<unsigned long long>(engine_.counts().detection_alerts +
-                                                   engine_.counts().correlation_alerts - counts_.duplicate_alerts),
+                   static_cast<unsigned long long>(counts_.alerts_raised - counts_.duplicate_alerts),
                    static_cast<unsigned long long>(c.rejected));
       events_at_last_status = c.events;
       last_status = clock::now();

@@ -37,10 +37,33 @@ struct worker_options {
   std::size_t state_cache_entries = 1'000'000;  // Default: 1M clean state entries kept in memory
 };
 
+/// The running rule set's engine, and where a newer one comes from (hot reload).
+class rules_provider {
+ public:
+  virtual ~rules_provider() = default;
+  virtual correlate::engine& current() = 0;
+  /// Checks for a reload (asked for, or the rule files changed); true when
+  /// current() is now a new engine. A bad set is refused and the last good one kept.
+  virtual bool poll_reload() = 0;
+};
+
+/// A provider with one fixed engine.
+class fixed_rules : public rules_provider {
+ public:
+  explicit fixed_rules(correlate::engine& e) : engine_(e) {}
+  correlate::engine& current() override { return engine_; }
+  bool poll_reload() override { return false; }
+
+ private:
+  correlate::engine& engine_;
+};
+
 /// Totals since start, for the status line and tests.
 struct worker_counts {
   correlate::pipeline_counts pipeline;
   std::uint64_t batches = 0;
+  std::uint64_t alerts_raised = 0;          // by every rule set this worker ran
+  std::uint64_t alerts_before_reloads = 0;
   std::uint64_t duplicate_alerts = 0;  // raised again after a restart, suppressed by id
   std::uint64_t published = 0;
 };
@@ -48,7 +71,7 @@ struct worker_counts {
 class worker {
  public:
   worker(worker_options options, const ingest::channel_catalog& channels,
-         correlate::engine& correlations, const ingest::minimiser& privacy, store::durable_store& db,
+         rules_provider& rules, const ingest::minimiser& privacy, store::durable_store& db,
          metrics::engine_metrics* metrics = nullptr);
 
   /// Runs until `stop` becomes true (then finishes the batch in hand) or a fatal
@@ -58,9 +81,10 @@ class worker {
   const worker_counts& counts() const { return counts_; }
 
  private:
+  status drop_already_published(std::vector<store::outbox_record>& pending);
   worker_options options_;
   const ingest::channel_catalog& channels_;
-  correlate::engine& engine_;
+  rules_provider& rules_;
   const ingest::minimiser& privacy_;
   store::durable_store& db_;
   metrics::engine_metrics* metrics_;
