@@ -108,4 +108,8 @@ class op_registry {
 /// risk and ratio.
 void register_builtin_ops(op_registry& registry);
 
+/// An operator's stored state for one group, as JSON for people (`sentrail state inspect`):
+/// {"window":[{"time","rule","value","text"}...],"mark","scalars":[a,b,c],"n"}.
+std::string describe_state(std::string_view value);
+
 }  // namespace sentrail::correlate

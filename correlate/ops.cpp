@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "common/json_writer.h"
 #include "correlate/codec.h"
 #include "correlate/op.h"
 
@@ -518,6 +519,29 @@ op_factory window_factory(Args... args) {
 }
 
 }  // namespace
+
+std::string describe_state(std::string_view value) {
+  window_state w;
+  w.decode(value);
+  std::string out;
+  json_writer j(out);
+  j.begin_object();
+  j.key("window").begin_array();
+  for (const auto& e : w.entries) {
+    j.begin_object();
+    j.key("time").value(e.time == INT64_MIN ? std::string("-") : format_rfc3339(e.time));
+    j.key("rule").value(static_cast<std::int64_t>(e.rule));
+    if (e.number != 0) j.key("value").value(e.number);
+    if (!e.text.empty()) j.key("text").value(e.text);
+    j.end_object();
+  }
+  j.end_array();
+  if (w.mark != INT64_MIN) j.key("mark").value(format_rfc3339(w.mark));
+  j.key("scalars").begin_array().value(w.a).value(w.b).value(w.c).end_array();
+  j.key("n").value(static_cast<std::int64_t>(w.n));
+  j.end_object();
+  return out;
+}
 
 void register_builtin_ops(op_registry& r) {
   r.add("event_count", window_factory<event_count_op>());

@@ -131,6 +131,18 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   return std::unique_ptr<durable_store>(new durable_store(std::move(i)));
 }
 
+result<std::unique_ptr<durable_store>> durable_store::open_read_only(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir / "CURRENT", ec)) return error{dir.string() + ": not a Sentrail state directory"};
+  rocksdb::Options db_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : column_families) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  auto i = std::make_unique<impl>();
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, dir.string(), descriptors, &i->handles, &i->db);
+  if (!s.ok()) return error{dir.string() + ": cannot open the state store: " + s.ToString()};
+  return std::unique_ptr<durable_store>(new durable_store(std::move(i)));
+}
+
 std::optional<std::int64_t> durable_store::next_offset(std::string_view topic,
                                                        std::int32_t partition) const {
   std::string value;

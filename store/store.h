@@ -66,6 +66,8 @@ class durable_store {
  public:
   static result<std::unique_ptr<durable_store>> open(const std::filesystem::path& dir,
                                                     store_options options = {});
+  /// Opens without writing or locking, beside a running engine (for inspection).
+  static result<std::unique_ptr<durable_store>> open_read_only(const std::filesystem::path& dir);
   ~durable_store();
 
   /// Where to resume a partition, when this store has seen it.

@@ -158,6 +158,20 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual({group_of(json.loads(m.value())) for m in after},
                              EXPECTED_ALERTS | {("sentrail-badge-door-forced", "retail.employee.id", "E200")})
             self.assertEqual(len(engine2.stdout().splitlines()), 1, engine2.stdout())
+
+            # What the engine holds is inspectable; every alert it raised is stored once.
+            inspect = harness.subprocess.run([harness.SENTRAIL, "state", "inspect", "--state", self.state],
+                                             capture_output=True, text=True, timeout=60)
+            self.assertEqual(inspect.returncode, 0, inspect.stderr)
+            for line in inspect.stdout.splitlines():
+                entry = json.loads(line)
+                self.assertIn("rule", entry)
+                self.assertIn("group", entry)
+            self.assertIn(f"{len(EXPECTED_ALERTS) + 1} alerts stored", inspect.stderr)
+            bad = harness.subprocess.run([harness.SENTRAIL, "state", "inspect", "--state", self.tmp],
+                                         capture_output=True, text=True, timeout=60)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("not a Sentrail state directory", bad.stderr)
             engine.cleanup()
             engine2.cleanup()
 
