@@ -6,6 +6,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
+#include <utility>
+
 namespace sentrail::metrics {
 
 using prometheus::BuildCounter;
@@ -19,23 +22,53 @@ struct engine_metrics::impl {
       BuildCounter().Name("sentrail_events_consumed_total").Help("Events decoded, by channel and topic").Register(*registry);
   prometheus::Family<prometheus::Counter>& dead =
       BuildCounter().Name("sentrail_deadletter_events_total").Help("Input sent to the dead-letter topic, by reason").Register(*registry);
+  prometheus::Counter& late =
+      BuildCounter().Name("sentrail_late_events_total").Help("Events decoded behind the watermark: matched, not correlated").Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& matches =
+      BuildCounter().Name("sentrail_rule_matches_total").Help("Rule matches, by kind (detection, correlation)").Register(*registry);
   prometheus::Family<prometheus::Counter>& alerts =
-      BuildCounter().Name("sentrail_alerts_total").Help("Alerts emitted, by rule and level").Register(*registry);
+      BuildCounter().Name("sentrail_alerts_total").Help("Alerts emitted, by rule, level and channel").Register(*registry);
+  prometheus::Family<prometheus::Counter>& exposure =
+      BuildCounter().Name("sentrail_alert_loss_exposure_total")
+          .Help("Estimated loss exposure of emitted alerts, by rule, currency and bound (low, high)").Register(*registry);
+  prometheus::Histogram& latency =
+      BuildHistogram().Name("sentrail_alert_latency_seconds")
+          .Help("Event time of an alert's last event to the alert published").Register(*registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 30, 60, 120, 300});
+  prometheus::Counter& suppressed =
+      BuildCounter().Name("sentrail_alerts_suppressed_total").Help("Alerts held back by a rule's suppression period").Register(*registry).Add({});
   prometheus::Counter& duplicates =
       BuildCounter().Name("sentrail_alerts_duplicate_total").Help("Alerts raised again (replay/restart) and suppressed by id").Register(*registry).Add({});
   prometheus::Counter& published =
       BuildCounter().Name("sentrail_records_published_total").Help("Alert and dead-letter records acknowledged by Kafka").Register(*registry).Add({});
+  prometheus::Counter& publish_failures =
+      BuildCounter().Name("sentrail_publish_failures_total").Help("Records Kafka refused or did not acknowledge in a publish attempt").Register(*registry).Add({});
+  prometheus::Counter& publish_retries =
+      BuildCounter().Name("sentrail_publish_retries_total").Help("Records sent again after an earlier publish attempt failed").Register(*registry).Add({});
+  prometheus::Gauge& outbox_pending =
+      BuildGauge().Name("sentrail_outbox_pending_records").Help("Records durable but not yet published after the last publish attempt").Register(*registry).Add({});
   prometheus::Histogram& batch_seconds =
       BuildHistogram().Name("sentrail_batch_duration_seconds").Help("Time to process, persist and publish one batch").Register(*registry)
           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   prometheus::Counter& batches =
       BuildCounter().Name("sentrail_batches_total").Help("Batches committed to the state store").Register(*registry).Add({});
+  prometheus::Family<prometheus::Gauge>& lag =
+      BuildGauge().Name("sentrail_consumer_lag_messages").Help("High watermark minus position, per assigned input partition").Register(*registry);
+  prometheus::Gauge& watermark_lag =
+      BuildGauge().Name("sentrail_watermark_lag_seconds").Help("Wall clock minus the engine's event-time watermark").Register(*registry).Add({});
+  prometheus::Gauge& buffered =
+      BuildGauge().Name("sentrail_reorder_buffer_events").Help("Events waiting in the reorder buffer for the watermark").Register(*registry).Add({});
+  prometheus::Gauge& state_bytes =
+      BuildGauge().Name("sentrail_state_bytes").Help("Approximate live bytes of correlation state in RocksDB").Register(*registry).Add({});
+  prometheus::Gauge& state_cached =
+      BuildGauge().Name("sentrail_state_cached_entries").Help("State keys held in the in-memory cache").Register(*registry).Add({});
   prometheus::Gauge& rules =
       BuildGauge().Name("sentrail_rules_loaded").Help("Rules in the running set").Register(*registry).Add({});
   prometheus::Family<prometheus::Counter>& reloads =
       BuildCounter().Name("sentrail_rule_reloads_total").Help("Hot reloads of the rule set, by outcome").Register(*registry);
   prometheus::Gauge& refused =
       BuildGauge().Name("sentrail_rules_refused").Help("Rules refused at the last load").Register(*registry).Add({});
+  std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> lag_gauges;
 };
 
 engine_metrics::engine_metrics(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -51,6 +84,9 @@ result<std::unique_ptr<engine_metrics>> engine_metrics::serve(const std::string&
   i->exposer->RegisterCollectable(i->registry);
   BuildGauge().Name("sentrail_build_info").Help("Build information").Register(*i->registry)
       .Add({{"version", "0.1.0"}}).Set(1);
+  // Series that exist from the start, so rates and alerts see 0 rather than nothing.
+  for (const char* kind : {"detection", "correlation"}) i->matches.Add({{"kind", kind}});
+  for (const char* outcome : {"success", "refused"}) i->reloads.Add({{"outcome", outcome}});
   return std::unique_ptr<engine_metrics>(new engine_metrics(std::move(i)));
 }
 
@@ -60,15 +96,55 @@ void engine_metrics::events(std::string_view channel, std::string_view topic, st
 void engine_metrics::dead_letters(std::string_view reason, std::uint64_t n) {
   impl_->dead.Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(n));
 }
-void engine_metrics::alert(std::string_view rule, std::string_view level) {
-  impl_->alerts.Add({{"rule", std::string(rule)}, {"level", std::string(level)}}).Increment();
+void engine_metrics::late_events(std::uint64_t n) { impl_->late.Increment(static_cast<double>(n)); }
+void engine_metrics::rule_matches(std::string_view kind, std::uint64_t n) {
+  impl_->matches.Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(n));
 }
+void engine_metrics::alert(std::string_view rule, std::string_view level, std::string_view channel) {
+  impl_->alerts.Add({{"rule", std::string(rule)}, {"level", std::string(level)}, {"channel", std::string(channel)}})
+      .Increment();
+}
+void engine_metrics::loss_exposure(std::string_view rule, std::string_view currency, double low, double high) {
+  impl_->exposure.Add({{"rule", std::string(rule)}, {"currency", std::string(currency)}, {"bound", "low"}})
+      .Increment(low);
+  impl_->exposure.Add({{"rule", std::string(rule)}, {"currency", std::string(currency)}, {"bound", "high"}})
+      .Increment(high);
+}
+void engine_metrics::alert_latency(double seconds) { impl_->latency.Observe(seconds < 0 ? 0 : seconds); }
+void engine_metrics::suppressed_alerts(std::uint64_t n) { impl_->suppressed.Increment(static_cast<double>(n)); }
 void engine_metrics::duplicate_alerts(std::uint64_t n) { impl_->duplicates.Increment(static_cast<double>(n)); }
 void engine_metrics::batch(double seconds, std::uint64_t) {
   impl_->batch_seconds.Observe(seconds);
   impl_->batches.Increment();
 }
 void engine_metrics::published(std::uint64_t n) { impl_->published.Increment(static_cast<double>(n)); }
+void engine_metrics::publish_attempt(std::uint64_t failed, std::uint64_t pending, std::uint64_t retried) {
+  impl_->publish_failures.Increment(static_cast<double>(failed));
+  impl_->publish_retries.Increment(static_cast<double>(retried));
+  impl_->outbox_pending.Set(static_cast<double>(pending));
+}
+void engine_metrics::consumer_lag(const std::vector<partition_lag>& partitions) {
+  std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> now;
+  for (const auto& p : partitions) {
+    auto key = std::make_pair(p.topic, p.partition);
+    auto it = impl_->lag_gauges.find(key);
+    prometheus::Gauge* g = it != impl_->lag_gauges.end()
+                               ? it->second
+                               : &impl_->lag.Add({{"topic", p.topic}, {"partition", std::to_string(p.partition)}});
+    if (it != impl_->lag_gauges.end()) impl_->lag_gauges.erase(it);
+    g->Set(static_cast<double>(p.lag));
+    now.emplace(std::move(key), g);
+  }
+  // Partitions revoked since the last report stop being exported.
+  for (auto& [key, g] : impl_->lag_gauges) impl_->lag.Remove(g);
+  impl_->lag_gauges = std::move(now);
+}
+void engine_metrics::watermark_lag(double seconds) { impl_->watermark_lag.Set(seconds); }
+void engine_metrics::reorder_buffered(std::uint64_t events) { impl_->buffered.Set(static_cast<double>(events)); }
+void engine_metrics::state(std::uint64_t store_bytes, std::uint64_t cached_entries) {
+  impl_->state_bytes.Set(static_cast<double>(store_bytes));
+  impl_->state_cached.Set(static_cast<double>(cached_entries));
+}
 void engine_metrics::rules_reload(std::string_view outcome) {
   impl_->reloads.Add({{"outcome", std::string(outcome)}}).Increment();
 }

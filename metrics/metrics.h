@@ -1,28 +1,58 @@
 #pragma once
 // Prometheus metrics on /metrics (prometheus-cpp's civetweb exposer). The
 // worker adds per-batch deltas, so the per-event path touches no atomics.
+// Every metric is listed in docs/observability.md; labels are bounded sets
+// (channel, topic, partition, rule, level, reason, outcome), never an entity.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
 namespace sentrail::metrics {
 
+/// Consumer lag of one assigned input partition.
+struct partition_lag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t lag = 0;  // high watermark − position, in messages
+};
+
 class engine_metrics {
  public:
-  /// Serves /metrics on 127.0.0.1:`port` (or `bind` as HOST:PORT when given).
+  /// Serves /metrics on `bind_address` (HOST:PORT, e.g. 127.0.0.1:9464).
   static result<std::unique_ptr<engine_metrics>> serve(const std::string& bind_address);
   ~engine_metrics();
 
   void events(std::string_view channel, std::string_view topic, std::uint64_t n);
   void dead_letters(std::string_view reason, std::uint64_t n);
-  void alert(std::string_view rule, std::string_view level);
+  /// Events decoded but too late to correlate (also counted as dead letters, reason late_event).
+  void late_events(std::uint64_t n);
+  /// Rule matches by kind: "detection" (events a detection rule matched) or
+  /// "correlation" (matches fed to correlation operators).
+  void rule_matches(std::string_view kind, std::uint64_t n);
+  /// One alert made durable; `channel` is its evidence's channel, or "multiple".
+  void alert(std::string_view rule, std::string_view level, std::string_view channel);
+  /// The alert's estimated loss exposure range, summed per rule and currency.
+  void loss_exposure(std::string_view rule, std::string_view currency, double low, double high);
+  /// Event time of the alert's last event → the alert published (seconds).
+  void alert_latency(double seconds);
+  void suppressed_alerts(std::uint64_t n);
   void duplicate_alerts(std::uint64_t n);
   void batch(double seconds, std::uint64_t messages);
   void published(std::uint64_t n);
+  /// One publish attempt: records Kafka refused or timed out, records still
+  /// unpublished afterwards, and records sent again after an earlier failed attempt.
+  void publish_attempt(std::uint64_t failed, std::uint64_t pending, std::uint64_t retried);
+  /// Replaces the consumer lag gauges with the partitions assigned now.
+  void consumer_lag(const std::vector<partition_lag>& partitions);
+  /// Wall clock − engine watermark, in seconds (only once the watermark exists).
+  void watermark_lag(double seconds);
+  void reorder_buffered(std::uint64_t events);
+  void state(std::uint64_t store_bytes, std::uint64_t cached_entries);
   void rules_loaded(std::uint64_t rules, std::uint64_t refused);
   /// A hot reload and its outcome: "success" or "refused".
   void rules_reload(std::string_view outcome);

@@ -182,6 +182,8 @@ status worker::run(const std::atomic<bool>& stop) {
 
   std::vector<store::outbox_record> unpublished = db_.pending_outbox();
   if (auto s = drop_already_published(unpublished); !s) return s;
+  // Records left over from an earlier attempt (or the last run) are retries when sent again.
+  std::size_t carried_over = unpublished.size();
   auto publish = [&]() -> status {
     if (unpublished.empty()) return {};
     deliveries.acked.clear();
@@ -205,6 +207,8 @@ status worker::run(const std::atomic<bool>& stop) {
     if (!unpublished.empty())
       std::fprintf(stderr, "sentrail: %zu records not yet published (%s); will retry\n",
                    unpublished.size(), deliveries.last_error.c_str());
+    if (metrics_) metrics_->publish_attempt(unpublished.size(), unpublished.size(), carried_over);
+    carried_over = unpublished.size();
     return {};
   };
   if (auto s = publish(); !s) return s;
@@ -249,6 +253,9 @@ status worker::run(const std::atomic<bool>& stop) {
   });
   correlate::pipeline_counts reported{};
   std::uint64_t duplicates_reported = 0, published_reported = 0;
+  // The running engine's counts already in metrics (a reloaded engine starts from zero).
+  correlate::engine_counts engine_reported{};
+  auto gauges_reported = clock::time_point{};
 
   while (!stop.load()) {
     batch.clear();
@@ -300,12 +307,6 @@ status worker::run(const std::atomic<bool>& stop) {
     counts_.pipeline = pipe.counts();
     counts_.alerts_raised = counts_.alerts_before_reloads + pipe.correlations().counts().detection_alerts +
                             pipe.correlations().counts().correlation_alerts;
-    // Between batches: a new rule set takes over the state where the old one left it.
-    if (rules_.poll_reload()) {
-      counts_.alerts_before_reloads = counts_.alerts_raised;
-      rules_.current().restore(state);
-      pipe.set_engine(rules_.current());
-    }
     if (metrics_ && !batch.empty()) {
       metrics_->batch(std::chrono::duration<double>(clock::now() - batch_started).count(), taken);
       for (std::size_t i = 0; i < channel_events.size(); ++i) {
@@ -317,12 +318,59 @@ status worker::run(const std::atomic<bool>& stop) {
         auto delta = counts_.pipeline.rejected_by_reason[r] - reported.rejected_by_reason[r];
         if (delta) metrics_->dead_letters(ingest::reason_name(static_cast<ingest::rejection_reason>(r)), delta);
       }
-      for (const auto& a : fresh) metrics_->alert(a.rule_id, a.level);
+      const timestamp_ns published_at = wall_clock_now();
+      for (const auto& a : fresh) {
+        std::string_view channel = a.events.empty() ? "none" : std::string_view(a.events.front().channel);
+        for (const auto& ev : a.events)
+          if (ev.channel != channel) channel = "multiple";
+        metrics_->alert(a.rule_id, a.level, channel);
+        if (a.loss_exposure) metrics_->loss_exposure(a.rule_id, a.loss_exposure->currency, a.loss_exposure->low,
+                                                     a.loss_exposure->high);
+        metrics_->alert_latency(static_cast<double>(published_at - a.last_seen) / ns_per_second);
+      }
+      const auto& ec = pipe.correlations().counts();
+      metrics_->rule_matches("detection", ec.detection_matches - engine_reported.detection_matches);
+      metrics_->rule_matches("correlation", ec.correlation_matches - engine_reported.correlation_matches);
+      metrics_->suppressed_alerts(ec.suppressed - engine_reported.suppressed);
+      metrics_->late_events(counts_.pipeline.late - reported.late);
+      engine_reported = ec;
       metrics_->duplicate_alerts(counts_.duplicate_alerts - duplicates_reported);
       metrics_->published(counts_.published - published_reported);
       reported = counts_.pipeline;
       duplicates_reported = counts_.duplicate_alerts;
       published_reported = counts_.published;
+    }
+    if (metrics_ && clock::now() - gauges_reported >= std::chrono::seconds(1)) {
+      // Gauges once a second, busy or idle: lag, watermark, reorder buffer, state size.
+      gauges_reported = clock::now();
+      std::vector<RdKafka::TopicPartition*> assigned;
+      if (consumer->assignment(assigned) == RdKafka::ERR_NO_ERROR) {
+        consumer->position(assigned);
+        std::vector<metrics::partition_lag> lags;
+        for (const auto* tp : assigned) {
+          std::int64_t low = 0, high = 0;
+          if (consumer->get_watermark_offsets(tp->topic(), tp->partition(), &low, &high) != RdKafka::ERR_NO_ERROR ||
+              high < 0)
+            continue;
+          // No position yet (nothing fetched since assignment): everything from the low mark waits.
+          std::int64_t position = tp->offset() >= 0 ? tp->offset() : low;
+          lags.push_back({tp->topic(), tp->partition(), std::max<std::int64_t>(0, high - position)});
+        }
+        metrics_->consumer_lag(lags);
+      }
+      RdKafka::TopicPartition::destroy(assigned);
+      auto& engine = pipe.correlations();
+      if (engine.watermark() != INT64_MIN)
+        metrics_->watermark_lag(static_cast<double>(wall_clock_now() - engine.watermark()) / ns_per_second);
+      metrics_->reorder_buffered(engine.counts().buffered);
+      metrics_->state(db_.state_bytes(), state.cached());
+    }
+    // Between batches: a new rule set takes over the state where the old one left it.
+    if (rules_.poll_reload()) {
+      counts_.alerts_before_reloads = counts_.alerts_raised;
+      rules_.current().restore(state);
+      pipe.set_engine(rules_.current());
+      engine_reported = {};
     }
     if (options_.status_interval_seconds > 0 &&
         clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {
