@@ -20,10 +20,13 @@ std::optional<std::string_view> cached_state::get(std::string_view key) {
 void cached_state::put(std::string_view key, std::string_view value, timestamp_ns expires) {
   auto [it, fresh] = entries_.try_emplace(std::string(key));
   if (!it->second.dirty) dirty_.push_back(it->first);
+  // A key this cache never read and never wrote cannot be on disk only if it is
+  // unique by construction (reorder keys are); treat it as unwritten for now and
+  // let erase() decide: put+erase in one batch then costs no write at all.
+  if (fresh) it->second.unwritten = true;
   it->second.value.emplace(value);
   it->second.expires = expires;
   it->second.dirty = true;
-  (void)fresh;
 }
 
 void cached_state::erase(std::string_view key) {
@@ -58,8 +61,13 @@ void cached_state::flush_into(batch& b) {
   for (const auto& k : dirty_) {
     auto it = entries_.find(k);
     if (it == entries_.end() || !it->second.dirty) continue;
-    b.state.push_back({k, it->second.value, it->second.expires});
     it->second.dirty = false;
+    if (it->second.unwritten && !it->second.value) {
+      entries_.erase(it);  // born and gone within the batch
+      continue;
+    }
+    it->second.unwritten = false;
+    b.state.push_back({k, it->second.value, it->second.expires});
   }
   dirty_.clear();
 }

@@ -35,6 +35,7 @@ class cached_state : public correlate::state_view {
     std::optional<std::string> value;  // nothing: erased (or absent on disk)
     timestamp_ns expires = 0;
     bool dirty = false;
+    bool unwritten = false;  // created by put() since the last flush and not known on disk
   };
   durable_store& db_;
   std::size_t capacity_;
