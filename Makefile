@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DURATION ?= 0
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps test-deps configure build demo test clean help bench-replay
+.PHONY: all deps test-deps configure build demo dashboards test clean help bench-replay
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make demo   - stream synthetic retail traffic through the engine and watch alerts (DURATION=seconds)"
 	@echo "make test   - install, build and run every test (unit, integration against the embedded broker)"
 	@echo "make build  - configure and build into $(BUILD)/"
+	@echo "make dashboards - Prometheus on http://127.0.0.1:9090 scraping the demo engine's metrics (run make demo too)"
 
 deps:
 	@scripts/install-deps.sh
@@ -30,6 +31,9 @@ build: configure
 
 demo: build
 	@DURATION=$(DURATION) scripts/demo.sh $(BUILD)/sentrail
+
+dashboards: test-deps
+	@scripts/dashboards.sh
 
 test: test-deps configure
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -9,8 +9,9 @@ build_packages=(
   libgtest-dev libgmock-dev libyaml-cpp-dev libbenchmark-dev libssl-dev
   libcli11-dev libre2-dev
 )
-# Independent clients the integration tests use to talk to the embedded broker.
-test_packages=(python3 python3-confluent-kafka)
+# Independent clients the integration tests use to talk to the embedded broker,
+# and Prometheus (with promtool) for the observability tests and `make dashboards`.
+test_packages=(python3 python3-confluent-kafka prometheus)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then
