@@ -33,7 +33,7 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
-                                         "ingest", "metrics_port", "api_port", "output", "correlation"}); !s)
+                                         "ingest", "metrics_port", "api_port", "output", "correlation", "store"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
       if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
@@ -65,14 +65,24 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       if (i["max_message_bytes"]) c.worker.decoding.max_message_bytes = i["max_message_bytes"].as<std::size_t>();
     }
     if (auto k = root["correlation"]) {
-      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout"}); !s) return error{s.message()};
+      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout", "evidence_retention"}); !s)
+        return error{s.message()};
       for (auto [name, slot] : {std::pair{"allowed_lateness", &c.correlation.allowed_lateness},
-                                std::pair{"idle_timeout", &c.correlation.idle_timeout}}) {
+                                std::pair{"idle_timeout", &c.correlation.idle_timeout},
+                                std::pair{"evidence_retention", &c.correlation.evidence_margin}}) {
         if (!k[name]) continue;
         auto span = rules::parse_timespan_ns(k[name].as<std::string>());
-        if (!span) return error{where(file, k[name]) + ": " + name + " must be a timespan such as 5s or 1m"};
+        if (!span) return error{where(file, k[name]) + ": " + name + " must be a timespan such as 5s, 1m or 1d"};
         *slot = *span;
       }
+    }
+    if (auto k = root["store"]) {
+      if (auto s = check_keys(file, k, {"block_cache_mb", "write_buffer_mb", "cache_entries", "sync_writes"}); !s)
+        return error{s.message()};
+      if (k["block_cache_mb"]) c.store.block_cache_bytes = k["block_cache_mb"].as<std::size_t>() << 20;
+      if (k["write_buffer_mb"]) c.store.write_buffer_bytes = k["write_buffer_mb"].as<std::size_t>() << 20;
+      if (k["cache_entries"]) c.worker.state_cache_entries = k["cache_entries"].as<std::size_t>();
+      if (k["sync_writes"]) c.store.sync_writes = k["sync_writes"].as<bool>();
     }
     if (root["metrics_port"]) c.metrics_port = root["metrics_port"].as<int>();
     if (root["api_port"]) c.api_port = root["api_port"].as<int>();

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "correlate/engine.h"
+#include "store/store.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
@@ -15,6 +16,7 @@ namespace sentrail::app {
 struct engine_config {
   worker::worker_options worker;
   correlate::engine_options correlation;
+  store::store_options store;
   std::string rules_path;                    // file or folder of Sigma rules
   std::string state_dir;                     // RocksDB state
   std::string mappings_dir;                  // Default: none (the built-in channels only)

@@ -72,7 +72,7 @@ int run_engine(const run_flags& f) {
   }
   ingest::minimiser privacy(std::move(key).value());
 
-  auto db = store::durable_store::open(config.state_dir);
+  auto db = store::durable_store::open(config.state_dir, config.store);
   if (!db) {
     std::fprintf(stderr, "sentrail run: %s\n", db.message().c_str());
     return 2;

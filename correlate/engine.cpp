@@ -190,7 +190,7 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
   };
   for (auto& d : c_->detections) d.generates = rules.generates_alerts(*d.rule) || forced(d.id);
   for (auto& c : c_->correlations) c.generates = c.generates || forced(c.id);
-  c_->retention = c_->retention * 2 + 24 * 3600 * ns_per_second;
+  c_->retention = c_->retention * 2 + options_.evidence_margin;
 }
 
 engine::~engine() = default;

@@ -27,6 +27,8 @@ struct engine_options {
   timestamp_ns allowed_lateness = 5 * ns_per_second;  // Default: 5 s of event time
   /// An input partition silent this long (wall clock) stops holding the watermark back.
   timestamp_ns idle_timeout = 10 * ns_per_second;     // Default: 10 s
+  /// How long evidence outlives the longest window, so alerts can still cite it.
+  timestamp_ns evidence_margin = 24 * 3600 * ns_per_second;  // Default: 1 d
   /// Rules that alert even when a correlation references them (rule tests look at every rule's own output).
   std::vector<std::string> always_alert;
   /// Store/site → (lat, lon) tables for geo_velocity, by path.
