@@ -16,6 +16,7 @@ void add_run_command(CLI::App& app, command_result& out);
 void add_replay_command(CLI::App& app, command_result& out);
 void add_gen_command(CLI::App& app, command_result& out);
 void add_rules_command(CLI::App& app, command_result& out);
+void add_eval_command(CLI::App& app, command_result& out);
 void add_state_command(CLI::App& app, command_result& out);
 
 }  // namespace sentrail::app

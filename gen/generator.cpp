@@ -23,6 +23,9 @@ struct scenario_info {
   std::string_view entity_field;
   int first_hour;  // eligible start hours, inclusive (store-local = UTC)
   int last_hour;
+  bool near_miss = false;
+  std::string_view also = {};
+  bool single_channel = true;
 };
 
 constexpr scenario_info scenarios[scenario_count] = {
@@ -49,6 +52,53 @@ constexpr scenario_info scenarios[scenario_count] = {
      "retail.badge.id", 1, 3},
     {"gift_card_draining", "sentrail-mobile-gift-card-draining", channel_kind::mobile, "device.id",
      0, 23},
+    {"denied_then_forced", "sentrail-badge-denied-then-forced", channel_kind::badge,
+     "retail.door.id", 0, 23, false, "sentrail-badge-door-forced"},
+    {"mobile_takeover", "sentrail-mobile-new-device-card-checkout", channel_kind::mobile, "user.id",
+     0, 23},
+    {"card_impossible_travel", "sentrail-card-impossible-travel", channel_kind::mobile, "user.id", 9,
+     20, false, {}, false},
+    {"sweethearting", "sentrail-pos-sweethearting", channel_kind::pos, "retail.employee.id", 9, 19},
+    {"manager_override_abuse", "sentrail-pos-manager-override-abuse", channel_kind::pos,
+     "retail.employee.id", 9, 18},
+    {"pos_login_without_badge", "sentrail-pos-login-without-badge-in", channel_kind::pos,
+     "retail.employee.id", 9, 20},
+    {"insider_risk", "sentrail-insider-risk-employee", channel_kind::pos, "retail.employee.id", 9, 17,
+     false, {}, false},
+    {"supplier_takeover", "sentrail-supplier-takeover-bank-change", channel_kind::supplier,
+     "retail.supplier.id", 0, 23, false, "sentrail-supplier-bank-details-change"},
+    {"supplier_export_volume", "sentrail-supplier-bulk-export-daily-volume", channel_kind::supplier,
+     "retail.supplier.id", 0, 17},
+    {"credential_stuffing_near_miss", "sentrail-web-credential-stuffing", channel_kind::web,
+     "source.ip", 0, 23, true},
+    {"brute_force_near_miss", "sentrail-web-brute-force-then-success", channel_kind::web,
+     "user.name", 0, 23, true},
+    {"card_testing_near_miss", "sentrail-web-card-testing", channel_kind::web, "source.ip", 0, 23,
+     true},
+    {"gift_card_near_miss", "sentrail-mobile-gift-card-draining", channel_kind::mobile, "device.id",
+     0, 23, true},
+    {"no_sale_near_miss", "sentrail-pos-no-sale-abuse", channel_kind::pos, "retail.employee.id", 9,
+     19, true},
+    {"refund_fraud_near_miss", "sentrail-pos-refund-fraud", channel_kind::pos, "retail.employee.id",
+     9, 18, true},
+    {"manager_override_near_miss", "sentrail-pos-manager-override-abuse", channel_kind::pos,
+     "retail.employee.id", 9, 18, true},
+    {"sweethearting_near_miss", "sentrail-pos-sweethearting", channel_kind::pos,
+     "retail.employee.id", 9, 19, true},
+    {"denied_then_forced_near_miss", "sentrail-badge-denied-then-forced", channel_kind::badge,
+     "retail.door.id", 0, 23, true, "sentrail-badge-door-forced"},
+    {"mobile_takeover_near_miss", "sentrail-mobile-new-device-card-checkout", channel_kind::mobile,
+     "user.id", 0, 23, true},
+    {"supplier_takeover_near_miss", "sentrail-supplier-takeover-bank-change", channel_kind::supplier,
+     "retail.supplier.id", 0, 23, true, "sentrail-supplier-bank-details-change"},
+    {"supplier_export_near_miss", "sentrail-supplier-bulk-export-daily-volume",
+     channel_kind::supplier, "retail.supplier.id", 0, 17, true},
+    {"insider_risk_near_miss", "sentrail-insider-risk-employee", channel_kind::pos,
+     "retail.employee.id", 9, 17, true, {}, false},
+    {"card_travel_near_miss", "sentrail-card-impossible-travel", channel_kind::mobile, "user.id", 9,
+     16, true, {}, false},
+    {"pos_login_badge_near_miss", "sentrail-pos-login-without-badge-in", channel_kind::pos,
+     "retail.employee.id", 9, 20, true, {}, false},
 };
 
 constexpr std::string_view bad_names[] = {"invalid_json", "missing_ts", "unparsable_ts",
@@ -349,6 +399,9 @@ std::string_view channel_name(channel_kind c) { return channel_names[static_cast
 std::string_view scenario_name(scenario s) { return scenarios[static_cast<int>(s)].name; }
 std::string_view scenario_rule(scenario s) { return scenarios[static_cast<int>(s)].rule; }
 channel_kind scenario_channel(scenario s) { return scenarios[static_cast<int>(s)].ch; }
+bool scenario_single_channel(scenario s) { return scenarios[static_cast<int>(s)].single_channel; }
+bool scenario_near_miss(scenario s) { return scenarios[static_cast<int>(s)].near_miss; }
+std::string_view scenario_also(scenario s) { return scenarios[static_cast<int>(s)].also; }
 std::string_view scenario_entity_field(scenario s) {
   return scenarios[static_cast<int>(s)].entity_field;
 }
@@ -388,6 +441,9 @@ struct generator::impl {
   std::vector<std::string> supplier_users;
   std::vector<std::uint32_t> day_staff, night_staff;
   std::vector<scenario> allowed;
+  std::vector<std::vector<std::uint32_t>> city_customers;  // US customers by home city
+  static constexpr timestamp_ns never = std::numeric_limits<timestamp_ns>::min();
+  std::vector<timestamp_ns> badged_in;                      // last background badge-in
 
   fmt::memory_buffer buf, path_buf, user_buf;
   std::string bad_buf, key_buf;
@@ -459,11 +515,18 @@ struct generator::impl {
       }
     }
     stores.resize(o.stores);
-    for (auto& s : stores) {
-      s.city = p.below(us_cities);
+    for (std::uint32_t i = 0; i < o.stores; ++i) {
+      auto& s = stores[i];
+      (void)p.below(us_cities);
+      // Fixed by index, not seed: rules/pack/data/stores.csv lists the same places.
+      s.city = i % us_cities;
       s.registers = static_cast<std::uint32_t>(p.between(4, 8));
     }
+    city_customers.assign(us_cities, {});
+    for (std::uint32_t i = 0; i < o.customers; ++i)
+      if (customers[i].city < us_cities) city_customers[customers[i].city].push_back(i);
     employees.resize(o.employees);
+    badged_in.assign(o.employees, never);
     for (std::uint32_t i = 0; i < o.employees; ++i) {
       auto& e = employees[i];
       e.store = i % o.stores;
@@ -549,6 +612,10 @@ struct generator::impl {
     w.raw(last_names[(c / first_count) % last_count]);
     w.u(c + 1);
   }
+  static void customer_id(writer& w, std::uint32_t c) {
+    w.raw("c-");
+    w.pad(c + 1, 7);
+  }
   static void employee_id(writer& w, std::uint32_t e) {
     w.raw("e-");
     w.pad(e + 1, 5);
@@ -623,7 +690,7 @@ struct generator::impl {
   void write_mobile(timestamp_ns t, std::uint32_t device, std::string_view app, std::string_view os,
                     std::uint32_t cust, std::uint32_t ip, std::int64_t lat_e4, std::int64_t lon_e4,
                     std::string_view country, std::string_view event, std::int64_t cents = -1,
-                    std::string_view currency = {}) {
+                    std::string_view currency = {}, std::uint64_t pan = 0) {
     writer w(buf);
     w.raw("{\"ts\":\"");
     clock.write(w, t);
@@ -653,6 +720,11 @@ struct generator::impl {
       w.cents(cents);
       w.raw(",\"currency\":\"");
       w.raw(currency);
+      w.ch('"');
+    }
+    if (pan != 0) {
+      w.raw(",\"card_pan\":\"");
+      w.u(pan);
       w.ch('"');
     }
     w.ch('}');
@@ -886,14 +958,26 @@ struct generator::impl {
                  home.country, event, cents, home.currency);
   }
 
-  void background_pos(timestamp_ns t) {
+  /// A till event, or the badge-in that starts the employee's shift: nobody works a
+  /// till without having badged in at that store within the last 10 hours.
+  channel_kind background_pos(timestamp_ns t) {
     const std::uint32_t si = r.below(o.stores);
     const store& s = stores[si];
     const std::uint32_t emp =
         s.day.empty() ? s.night[0] : s.day[r.below(static_cast<std::uint32_t>(s.day.size()))];
+    if (badged_in[emp] == never || t - badged_in[emp] > 10 * ns_per_hour) {
+      badged_in[emp] = t;
+      write_badge(t, employees[emp].badge, emp, si, door_staff, "access_granted", "in");
+      return channel_kind::badge;
+    }
     const std::uint32_t reg = 1 + r.below(s.registers);
     const std::uint32_t x = r.below(10000);
-    const std::uint64_t pan = customers[r.below(o.customers)].pan[0];
+    // Shoppers use stores in their home city, so a card moves only within a city.
+    const auto& locals = city_customers[s.city];
+    const std::uint64_t pan =
+        customers[locals.empty() ? r.below(o.customers)
+                                 : locals[r.below(static_cast<std::uint32_t>(locals.size()))]]
+            .pan[0];
     auto entry_for = [this](std::int64_t cents) {
       const std::uint32_t e = r.below(1000);
       if (e < 850) return 1;
@@ -923,6 +1007,7 @@ struct generator::impl {
       const auto cents = skewed_cents(r, 199, 30000);
       write_pos(t, si, reg, emp, "card_declined", cents, pan, entry_for(cents), -1);
     }
+    return channel_kind::pos;
   }
 
   void background_supplier(timestamp_ns t) {
@@ -978,6 +1063,7 @@ struct generator::impl {
     else
       dir = r.chance(0.5) ? "in" : "out";
     write_badge(t, e.badge, ei, e.store, door, event, dir);
+    if (event == "access_granted" && dir == "in") badged_in[ei] = t;
   }
 
   // ---- injected incidents ------------------------------------------------------------
@@ -993,10 +1079,48 @@ struct generator::impl {
       case scenario::mobile_tor_login:
       case scenario::credential_stuffing:
       case scenario::card_testing:
+      case scenario::credential_stuffing_near_miss:
+      case scenario::card_testing_near_miss:
         w.ip(p.ip);
         break;
       case scenario::badge_door_forced:
         door_id(w, p.a, door_stockroom);
+        break;
+      case scenario::denied_then_forced:
+      case scenario::denied_then_forced_near_miss:
+        door_id(w, p.a, p.b);
+        break;
+      case scenario::mobile_takeover:
+      case scenario::mobile_takeover_near_miss:
+        customer_id(w, p.a);
+        break;
+      case scenario::card_impossible_travel:
+      case scenario::card_travel_near_miss:
+        customer_id(w, p.c);
+        break;
+      case scenario::sweethearting:
+      case scenario::manager_override_abuse:
+      case scenario::pos_login_without_badge:
+      case scenario::insider_risk:
+      case scenario::no_sale_near_miss:
+      case scenario::refund_fraud_near_miss:
+      case scenario::manager_override_near_miss:
+      case scenario::sweethearting_near_miss:
+      case scenario::insider_risk_near_miss:
+      case scenario::pos_login_badge_near_miss:
+        employee_id(w, p.a);
+        break;
+      case scenario::supplier_takeover:
+      case scenario::supplier_export_volume:
+      case scenario::supplier_takeover_near_miss:
+      case scenario::supplier_export_near_miss:
+        supplier_id(w, p.a);
+        break;
+      case scenario::brute_force_near_miss:
+        customer_name(w, p.a);
+        break;
+      case scenario::gift_card_near_miss:
+        device_id(w, p.b);
         break;
       case scenario::pos_manual_high_value:
       case scenario::refund_fraud:
@@ -1038,8 +1162,8 @@ struct generator::impl {
         break;
       case scenario::badge_door_forced:
         p.a = g.below(o.stores);
-        p.b = employees[g.below(o.employees)].badge;  // someone else's badge tried first
-        steps(g.between(1, 3), 5, 30);
+        p.b = employees[g.below(o.employees)].badge;
+        steps(1, 5, 30);  // a forced door alone (denied_then_forced has the refusals)
         break;
       case scenario::mobile_tor_login:
         p.ip = tor_ip(g.next());
@@ -1056,8 +1180,8 @@ struct generator::impl {
       case scenario::supplier_bank_change:
         p.a = g.below(o.suppliers);
         p.b = suppliers[p.a].first_user + g.below(suppliers[p.a].users);
-        p.ip = attacker_ip(g.next());
-        steps(g.between(3, 4), 20, 90);
+        p.ip = suppliers[p.a].ip;  // from the office: login, then the change
+        steps(2, 20, 90);
         break;
       case scenario::supplier_bulk_export:
         p.a = g.below(o.suppliers);
@@ -1090,7 +1214,7 @@ struct generator::impl {
       case scenario::no_sale_drawer:
         p.a = pick_day_employee(g);
         p.b = 1 + g.below(stores[employees[p.a].store].registers);
-        steps(g.between(10, 20), 60, 180);
+        steps(g.between(8, 12), 60, 180);  // at most 60 risk points: no insider alert
         break;
       case scenario::after_hours_stockroom: {
         p.a = pick_day_employee(g);
@@ -1108,7 +1232,151 @@ struct generator::impl {
         p.ip = public_ip(g.next());
         steps(g.between(11, 26), 15, 60);
         break;
+      case scenario::gift_card_near_miss:
+        p.a = g.below(o.customers);
+        p.b = static_cast<std::uint32_t>(g.next());
+        p.ip = public_ip(g.next());
+        steps(8, 15, 60);  // a login and 7 redemptions: one short
+        break;
+      case scenario::denied_then_forced:
+      case scenario::denied_then_forced_near_miss:
+        p.a = g.below(o.stores);
+        p.b = door_stockroom + g.below(3);  // stock room, office or loading dock
+        p.c = employees[g.below(o.employees)].badge;
+        steps(p.kind == scenario::denied_then_forced ? g.between(2, 3) : 2, 20, 90);
+        break;
+      case scenario::mobile_takeover:
+      case scenario::mobile_takeover_near_miss:
+        p.a = g.below(o.customers);
+        p.b = static_cast<std::uint32_t>(g.next());
+        p.ip = attacker_ip(g.next());
+        steps(4, 60, 300);
+        break;
+      case scenario::card_impossible_travel:
+      case scenario::card_travel_near_miss: {
+        // A local customer with a second card (background tills only see first cards).
+        std::uint32_t c = g.below(o.customers);
+        for (std::uint32_t k = 0; k < o.customers; ++k, c = (c + 1) % o.customers)
+          if (customers[c].cards == 2 && customers[c].city < us_cities) break;
+        p.a = c;
+        p.b = customers[c].city % o.stores;  // a store in the customer's city (if any)
+        for (std::uint32_t s = customers[c].city; s < o.stores; s += us_cities) p.b = s;
+        p.c = 8'999'999 + g.below(999'999);  // the fraudster's own app account
+        p.ip = attacker_ip(g.next());
+        p.steps = 2;
+        offsets.push_back(0);
+        if (p.kind == scenario::card_impossible_travel) {
+          offsets.push_back(g.between(300, 1800) * ns_per_second);
+        } else {
+          // Online in another US city at 800 km/h: fast, but not impossible.
+          const auto [slat, slon] = store_location(p.b);
+          for (std::uint32_t y = 0; y < us_cities; ++y) {
+            const double km = distance_km(slat, slon, cities[y].lat, cities[y].lon);
+            if (km >= 1000 && km <= 4000) {
+              offsets.push_back(static_cast<timestamp_ns>(km / 800.0 * 3600.0 * 1e9));
+              break;
+            }
+          }
+          if (offsets.size() == 1) offsets.push_back(6 * ns_per_hour);
+        }
+        break;
+      }
+      case scenario::sweethearting:
+      case scenario::sweethearting_near_miss: {
+        p.a = p.kind == scenario::sweethearting ? pick_day_employee(g) : pick_night_employee(g);
+        p.b = 1 + g.below(stores[employees[p.a].store].registers);
+        const auto pairs = p.kind == scenario::sweethearting ? g.between(3, 4) : 3;
+        p.steps = static_cast<std::uint32_t>(2 * pairs);
+        timestamp_ns off = 0;
+        for (std::int64_t i = 0; i < pairs; ++i) {
+          if (i > 0) off += g.between(360, 900) * ns_per_second;
+          offsets.push_back(off);
+          offsets.push_back(off + g.between(30, 120) * ns_per_second);
+        }
+        break;
+      }
+      case scenario::manager_override_abuse:
+      case scenario::manager_override_near_miss:
+        p.a = p.kind == scenario::manager_override_abuse ? pick_day_employee(g)
+                                                         : pick_night_employee(g);
+        p.b = 1 + g.below(stores[employees[p.a].store].registers);
+        steps(p.kind == scenario::manager_override_abuse ? g.between(10, 13) : 9, 180, 480);
+        break;
+      case scenario::pos_login_without_badge:
+      case scenario::pos_login_badge_near_miss:
+        p.a = pick_day_employee(g);
+        p.b = (employees[p.a].store + 1 + g.below(std::max<std::uint32_t>(1, o.stores - 1))) %
+              o.stores;  // another store: the employee never badges in there
+        steps(3, 60, 600);
+        break;
+      case scenario::insider_risk:
+      case scenario::insider_risk_near_miss:
+        p.a = p.kind == scenario::insider_risk ? pick_day_employee(g) : pick_night_employee(g);
+        p.b = 1 + g.below(stores[employees[p.a].store].registers);
+        steps(p.kind == scenario::insider_risk ? 3 : 4, 600, 2400);
+        break;
+      case scenario::supplier_takeover:
+      case scenario::supplier_takeover_near_miss:
+        p.a = g.below(o.suppliers);
+        p.b = suppliers[p.a].first_user + g.below(suppliers[p.a].users);
+        p.ip = attacker_ip(g.next());
+        steps(4, 30, 300);
+        break;
+      case scenario::supplier_export_volume:
+      case scenario::supplier_export_near_miss:
+        p.a = g.below(o.suppliers);
+        p.b = suppliers[p.a].first_user + g.below(suppliers[p.a].users);
+        p.ip = suppliers[p.a].ip;
+        steps(p.kind == scenario::supplier_export_volume ? g.between(8, 10) : 4, 600, 2400);
+        break;
+      case scenario::credential_stuffing_near_miss:
+        p.ip = attacker_ip(g.next());
+        p.a = g.below(o.customers);
+        p.b = g.below(4);
+        steps(19, 1, 6);  // one victim short of 20
+        break;
+      case scenario::brute_force_near_miss:
+        p.ip = attacker_ip(g.next());
+        p.a = g.below(o.customers);
+        steps(10, 3, 15);  // nine failures, then the success
+        break;
+      case scenario::card_testing_near_miss:
+        p.ip = attacker_ip(g.next());
+        steps(9, 5, 20);  // one card short of 10
+        break;
+      case scenario::no_sale_near_miss:
+        p.a = pick_night_employee(g);
+        p.b = 1 + g.below(stores[employees[p.a].store].registers);
+        steps(7, 60, 180);
+        break;
+      case scenario::refund_fraud_near_miss:
+        p.a = pick_night_employee(g);
+        p.b = 1 + g.below(stores[employees[p.a].store].registers);
+        steps(7, 240, 600);  // seven refunds of 150-300: the total is there, the count is not
+        break;
     }
+  }
+
+  std::uint32_t pick_night_employee(rng& g) const {
+    // Night staff work no tills in the background, so a near miss stays exactly
+    // one step short of its threshold.
+    if (night_staff.empty()) return pick_day_employee(g);
+    return night_staff[g.below(static_cast<std::uint32_t>(night_staff.size()))];
+  }
+
+  std::pair<double, double> store_location(std::uint32_t s) const {
+    const auto& c = cities[stores[s].city];
+    return {c.lat + static_cast<double>(static_cast<int>((s * 37) % 11) - 5) * 0.01,
+            c.lon + static_cast<double>(static_cast<int>((s * 53) % 11) - 5) * 0.01};
+  }
+
+  static double distance_km(double lat1, double lon1, double lat2, double lon2) {
+    constexpr double rad = 3.14159265358979323846 / 180.0;
+    const double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                     std::cos(lat1 * rad) * std::cos(lat2 * rad) * std::sin(dlon / 2) *
+                         std::sin(dlon / 2);
+    return 2 * 6371.0 * std::asin(std::min(1.0, std::sqrt(h)));
   }
 
   void schedule(timestamp_ns now) {
@@ -1177,7 +1445,8 @@ struct generator::impl {
     }
   }
 
-  void write_attack(const pending& ev) {
+  /// Writes one event of an incident; returns its channel.
+  channel_kind write_attack(const pending& ev) {
     const plan& p = plans[ev.incident];
     rng g(mix64(p.seed, ev.step + 1));
     const timestamp_ns t = ev.time;
@@ -1208,8 +1477,8 @@ struct generator::impl {
       }
       case scenario::pos_manual_high_value: {
         const auto& e = employees[p.a];
-        if (i == 0)
-          write_pos(t, e.store, p.b, p.a, "employee_login", 0, 0, 0, -1);
+        if (i == 0)  // an ordinary chip sale first (a login would need a badge-in)
+          write_pos(t, e.store, p.b, p.a, "sale", g.between(500, 5000), make_pan(g.next()), 1, -1);
         else
           write_pos(t, e.store, p.b, p.a, "sale", g.between(50000, 250000), make_pan(g.next()), 3,
                     -1);
@@ -1237,7 +1506,7 @@ struct generator::impl {
         if (i == 0)
           write_supplier(t, p.a, user, p.ip, "login");
         else
-          write_supplier(t, p.a, user, p.ip, "bulk_export", g.between(12000, 250000));
+          write_supplier(t, p.a, user, p.ip, "bulk_export", g.between(12000, 30000));
         break;
       }
       case scenario::credential_stuffing: {
@@ -1271,7 +1540,7 @@ struct generator::impl {
       }
       case scenario::refund_fraud: {
         const auto& e = employees[p.a];
-        write_pos(t, e.store, p.b, p.a, "refund", g.between(4000, 30000),
+        write_pos(t, e.store, p.b, p.a, "refund", g.between(15000, 30000),
                   make_pan(mix64(p.seed, g.below(2), 3)), g.chance(0.7) ? 2 : 1, 0);
         break;
       }
@@ -1300,7 +1569,181 @@ struct generator::impl {
                      cities[c.city].currency);
         break;
       }
+      case scenario::gift_card_near_miss: {
+        const customer& c = customers[p.a];
+        write_mobile(t, p.b, app_versions[3], mobile_os[3], p.a, p.ip, c.lat_e4 + 3000,
+                     c.lon_e4 - 2000, cities[c.city].country, i == 0 ? "login" : "gift_card_redeem",
+                     i == 0 ? std::int64_t{-1} : std::int64_t{2500} * (1 + g.below(4)),
+                     cities[c.city].currency);
+        break;
+      }
+      case scenario::denied_then_forced:
+      case scenario::denied_then_forced_near_miss: {
+        // In order: refusals, then the break-in. The near miss: forced, then a refusal.
+        const bool forced = p.kind == scenario::denied_then_forced ? last : i == 0;
+        if (forced)
+          write_badge(t, 0, 0, p.a, p.b, "door_forced", "in");
+        else
+          write_badge(t, p.c, std::numeric_limits<std::uint32_t>::max(), p.a, p.b, "access_denied",
+                      "in");
+        break;
+      }
+      case scenario::mobile_takeover:
+      case scenario::mobile_takeover_near_miss: {
+        const customer& c = customers[p.a];
+        const bool near = p.kind == scenario::mobile_takeover_near_miss;
+        if (i == 0) {  // the owner on their own phone: the account has history
+          write_mobile(t, c.device[0], app_versions[c.app[0]], mobile_os[c.os[0]], p.a, c.ip,
+                       c.lat_e4, c.lon_e4, cities[c.city].country, "login");
+          break;
+        }
+        std::string_view event = "login";
+        std::int64_t cents = -1;
+        if (i == 2) event = near ? "checkout" : "add_payment_card";
+        if (i == 3) event = near ? "add_payment_card" : "checkout";
+        if (event == "checkout") cents = g.between(60000, 150000);
+        write_mobile(t, p.b, app_versions[1], mobile_os[2], p.a, p.ip, c.lat_e4 + 900,
+                     c.lon_e4 - 700, cities[c.city].country, event, cents,
+                     cities[c.city].currency);
+        break;
+      }
+      case scenario::card_impossible_travel:
+      case scenario::card_travel_near_miss: {
+        const customer& c = customers[p.a];
+        if (i == 0) {
+          const store& s = stores[p.b];
+          const std::uint32_t emp =
+              s.day.empty() ? s.night[0] : s.day[g.below(static_cast<std::uint32_t>(s.day.size()))];
+          write_pos(t, p.b, 1 + g.below(s.registers), emp, "sale", g.between(2000, 15000), c.pan[1],
+                    1, -1);
+          return channel_kind::pos;
+        }
+        std::int64_t lat = 65244, lon = 33792;  // Lagos
+        std::string_view country = "NG";
+        if (p.kind == scenario::card_travel_near_miss) {
+          const auto [slat, slon] = store_location(p.b);
+          for (std::uint32_t y = 0; y < us_cities; ++y) {
+            const double km = distance_km(slat, slon, cities[y].lat, cities[y].lon);
+            if (km >= 1000 && km <= 4000) {
+              lat = std::lround(cities[y].lat * 10000);
+              lon = std::lround(cities[y].lon * 10000);
+              country = "US";
+              break;
+            }
+          }
+        }
+        write_mobile(t, static_cast<std::uint32_t>(p.seed), app_versions[2], mobile_os[0], p.c, p.ip,
+                     lat, lon, country, "checkout", g.between(20000, 48000), "USD", c.pan[1]);
+        return channel_kind::mobile;
+      }
+      case scenario::sweethearting:
+      case scenario::sweethearting_near_miss: {
+        const auto& e = employees[p.a];
+        const bool first = i % 2 == 0;
+        const bool sale = p.kind == scenario::sweethearting ? first : !first;
+        write_pos(t, e.store, p.b, p.a, sale ? "sale" : "void",
+                  2000 + static_cast<std::int64_t>(mix64(p.seed, i / 2) % 18000), 0, 0, -1);
+        break;
+      }
+      case scenario::manager_override_abuse:
+      case scenario::manager_override_near_miss: {
+        const auto& e = employees[p.a];
+        write_pos(t, e.store, p.b, p.a, "price_override", g.between(500, 8000), 0, 0, 1);
+        break;
+      }
+      case scenario::pos_login_without_badge:
+      case scenario::pos_login_badge_near_miss: {
+        const auto& e = employees[p.a];
+        const bool near = p.kind == scenario::pos_login_badge_near_miss;
+        if (near && i == 0) {
+          write_badge(t, e.badge, p.a, p.b, door_staff, "access_granted", "in");
+          return channel_kind::badge;
+        }
+        if (i == (near ? 1u : 0u))
+          write_pos(t, p.b, 1, p.a, "employee_login", 0, 0, 0, -1);
+        else
+          write_pos(t, p.b, 1, p.a, "sale", g.between(500, 6000), 0, 0, -1);
+        break;
+      }
+      case scenario::insider_risk:
+      case scenario::insider_risk_near_miss: {
+        // Positive: a refused office swipe (25) and two refunds to keyed cards (80).
+        // Near miss: two refused swipes (50), one keyed refund (40), one no-sale (5) = 95.
+        const auto& e = employees[p.a];
+        const bool near = p.kind == scenario::insider_risk_near_miss;
+        const bool badge = i == 0 || (near && i == 1);
+        if (badge) {
+          write_badge(t, e.badge, p.a, e.store, i == 0 ? door_office : door_stockroom,
+                      "access_denied", "in");
+          return channel_kind::badge;
+        }
+        if (near && last)
+          write_pos(t, e.store, p.b, p.a, "no_sale", 0, 0, 0, -1);
+        else
+          write_pos(t, e.store, p.b, p.a, "refund", g.between(4000, 15000), make_pan(g.next()), 3,
+                    0);
+        break;
+      }
+      case scenario::supplier_takeover:
+      case scenario::supplier_takeover_near_miss: {
+        const std::string& user = supplier_users[p.b];
+        const bool near = p.kind == scenario::supplier_takeover_near_miss;
+        if (i == 0)
+          write_supplier(t, p.a, user, suppliers[p.a].ip, "invoice_submit");
+        else if (i == 1)
+          write_supplier(t, p.a, user, p.ip, "login");
+        else if ((i == 2) != near)
+          write_supplier(t, p.a, user, p.ip, "mfa_failed");
+        else
+          write_supplier(t, p.a, user, p.ip, "bank_details_change");
+        break;
+      }
+      case scenario::supplier_export_volume:
+      case scenario::supplier_export_near_miss: {
+        const std::string& user = supplier_users[p.b];
+        write_supplier(t, p.a, user, p.ip, "bulk_export",
+                       p.kind == scenario::supplier_export_volume ? g.between(6500, 9500)
+                                                                  : g.between(6000, 8000));
+        break;
+      }
+      case scenario::credential_stuffing_near_miss: {
+        const std::uint32_t victim =
+            static_cast<std::uint32_t>((p.a + static_cast<std::uint64_t>(i) * 7919) % o.customers);
+        user_buf.clear();
+        writer u(user_buf);
+        customer_name(u, victim);
+        write_web(t, p.ip, "POST", "/login", 401, 300 + g.below(200),
+                  p.b == 0 ? tool_agents[0] : browser_agents[p.b], mix64(p.seed, i),
+                  {user_buf.data(), user_buf.size()}, "login_failed");
+        break;
+      }
+      case scenario::brute_force_near_miss: {
+        user_buf.clear();
+        writer u(user_buf);
+        customer_name(u, p.a);
+        write_web(t, p.ip, "POST", "/login", last ? 200 : 401, 300 + g.below(200), tool_agents[2],
+                  mix64(p.seed, i), {user_buf.data(), user_buf.size()},
+                  last ? "login" : "login_failed");
+        break;
+      }
+      case scenario::card_testing_near_miss:
+        write_web(t, p.ip, "POST", "/api/payments", 402, 300 + g.below(200), browser_agents[0],
+                  p.seed, "-", "payment_declined", g.between(50, 199), "USD",
+                  make_pan(mix64(p.seed, i, 77)));
+        break;
+      case scenario::no_sale_near_miss: {
+        const auto& e = employees[p.a];
+        write_pos(t, e.store, p.b, p.a, "no_sale", 0, 0, 0, -1);
+        break;
+      }
+      case scenario::refund_fraud_near_miss: {
+        const auto& e = employees[p.a];
+        write_pos(t, e.store, p.b, p.a, "refund", g.between(15000, 30000),
+                  make_pan(mix64(p.seed, g.below(2), 3)), 1, 0);
+        break;
+      }
     }
+    return scenario_channel(p.kind);
   }
 
   // ---- malformed events --------------------------------------------------------------
@@ -1387,18 +1830,18 @@ struct generator::impl {
     const pending ev = heap.back();
     heap.pop_back();
     buf.clear();
-    write_attack(ev);
+    const channel_kind ch = write_attack(ev);
     auto& rec = incidents[ev.incident];
     if (rec.events == 0) rec.start = ev.time;
     rec.end = ev.time;
     ++rec.events;
     key_buf.clear();
-    finish(out, scenario_channel(rec.kind), ev.time, static_cast<std::int32_t>(ev.incident), false);
+    finish(out, ch, ev.time, static_cast<std::int32_t>(ev.incident), false);
   }
 
   void emit_background(generated& out, timestamp_ns t) {
     buf.clear();
-    const int c = pick_channel(t);
+    int c = pick_channel(t);
     switch (c) {
       case 0:
         background_web(t);
@@ -1407,7 +1850,7 @@ struct generator::impl {
         background_mobile(t);
         break;
       case 2:
-        background_pos(t);
+        c = static_cast<int>(background_pos(t));
         break;
       case 3:
         background_supplier(t);
@@ -1501,6 +1944,12 @@ std::string generator::incident_json(const incident& i) const {
   tc.write(w, i.end);
   w.raw("\",\"events\":");
   w.u(i.events);
+  if (scenario_near_miss(i.kind)) w.raw(",\"near_miss\":true");
+  if (!scenario_also(i.kind).empty()) {
+    w.raw(",\"also\":[\"");
+    w.raw(scenario_also(i.kind));
+    w.raw("\"]");
+  }
   w.ch('}');
   return fmt::to_string(b);
 }

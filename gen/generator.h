@@ -38,15 +38,50 @@ enum class scenario : std::uint8_t {
   no_sale_drawer,
   after_hours_stockroom,
   gift_card_draining,
+  // Correlation scenarios of the retail pack.
+  denied_then_forced,
+  mobile_takeover,
+  card_impossible_travel,
+  sweethearting,
+  manager_override_abuse,
+  pos_login_without_badge,
+  insider_risk,
+  supplier_takeover,
+  supplier_export_volume,
+  // Near misses: one step short of a rule, too slow or in the wrong order. Their
+  // ground truth says "near_miss": true, and `rule` names the rule that must NOT fire.
+  credential_stuffing_near_miss,
+  brute_force_near_miss,
+  card_testing_near_miss,
+  gift_card_near_miss,
+  no_sale_near_miss,
+  refund_fraud_near_miss,
+  manager_override_near_miss,
+  sweethearting_near_miss,
+  denied_then_forced_near_miss,
+  mobile_takeover_near_miss,
+  supplier_takeover_near_miss,
+  supplier_export_near_miss,
+  insider_risk_near_miss,
+  card_travel_near_miss,
+  pos_login_badge_near_miss,
 };
-inline constexpr std::size_t scenario_count = 13;
+inline constexpr std::size_t scenario_count = 37;
 
 /// The scenario's name as written in the ground truth ("card_testing").
 std::string_view scenario_name(scenario s);
 /// The id of the rule that must fire for the scenario ("sentrail-web-card-testing").
 std::string_view scenario_rule(scenario s);
-/// The channel the scenario's events are on.
+/// The channel the scenario's events are on (the main one for the few scenarios
+/// that span two channels: card_impossible_travel, insider_risk, ...).
 channel_kind scenario_channel(scenario s);
+/// True when every event of the scenario is on scenario_channel().
+bool scenario_single_channel(scenario s);
+/// True for a near miss: scenario_rule() must not fire for it.
+bool scenario_near_miss(scenario s);
+/// Another rule that legitimately fires on the same events (the stateless
+/// door-forced rule on a denied-then-forced break-in); empty if none.
+std::string_view scenario_also(scenario s);
 /// The normalised field that identifies the incident's entity ("source.ip").
 std::string_view scenario_entity_field(scenario s);
 /// Inverse of scenario_name().
@@ -158,6 +193,8 @@ class generator {
   /// One ground-truth JSON line (no newline) for an incident:
   /// {"incident":"inc-000001","scenario":..,"rule":..,"channel":..,
   ///  "entity":{"field":..,"value":..},"start":..,"end":..,"events":N}
+  /// plus "near_miss":true for a near miss and "also":[rule] where another rule
+  /// legitimately fires on the same events.
   std::string incident_json(const incident& i) const;
   /// One ground-truth JSON line for a malformed event:
   /// {"bad":"missing_ts","channel":"pos","seq":N,"channel_seq":N,"ts":".."}

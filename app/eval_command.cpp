@@ -1,0 +1,378 @@
+// `sentrail eval`: replay generated traffic through the live pipeline and score the
+// alerts against the generator's ground truth: per rule, incidents found and missed,
+// false positives, recall and precision.
+//
+// The replay loop mirrors app/replay_command.cpp (engine + memory_state + pipeline,
+// watermark advanced every 1024 lines, flush at the end), including its small mmap
+// line reader: replay keeps them file-local, so they are duplicated here.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/rules_loading.h"
+#include "common/time.h"
+#include "correlate/memory_state.h"
+#include "correlate/pipeline.h"
+#include "ingest/mapping.h"
+#include "ingest/minimise.h"
+
+namespace sentrail::app {
+namespace {
+
+struct eval_flags {
+  std::string rules, truth, channel;
+  std::vector<std::string> files;
+  bool report_only = false;
+};
+
+class mapped_file {
+ public:
+  explicit mapped_file(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY);
+    if (fd_ < 0) return;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return;
+    size_ = static_cast<std::size_t>(st.st_size);
+    ok_ = true;
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (p == MAP_FAILED) {
+      ok_ = false;
+      return;
+    }
+    data_ = static_cast<const char*>(p);
+  }
+  ~mapped_file() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  std::string_view text() const { return {data_ ? data_ : "", size_}; }
+
+ private:
+  int fd_ = -1;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool ok_ = false;
+};
+
+/// One line of the ground truth that names an incident (malformed-event lines are skipped).
+struct truth_incident {
+  std::string id, scenario, rule, value;
+  std::vector<std::string> also;
+  timestamp_ns start = 0, end = 0;
+  bool near_miss = false;
+  int line = 0;
+};
+
+// The truth is written by `sentrail gen` in a fixed shape; a flat scan reads it.
+std::optional<std::string> string_after(std::string_view line, std::string_view key,
+                                        std::size_t from = 0) {
+  std::string pattern = "\"" + std::string(key) + "\":\"";
+  auto at = line.find(pattern, from);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string out;
+  for (std::size_t i = at + pattern.size(); i < line.size(); ++i) {
+    if (line[i] == '\\' && i + 1 < line.size()) {
+      out.push_back(line[++i]);
+    } else if (line[i] == '"') {
+      return out;
+    } else {
+      out.push_back(line[i]);
+    }
+  }
+  return std::nullopt;
+}
+
+result<std::vector<truth_incident>> read_truth(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error{"cannot read truth file " + path};
+  std::vector<truth_incident> out;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find("\"incident\":") == std::string::npos) continue;
+    truth_incident t;
+    t.line = n;
+    auto id = string_after(line, "incident");
+    auto rule = string_after(line, "rule");
+    auto entity = line.find("\"entity\":");
+    auto value = entity == std::string::npos ? std::nullopt : string_after(line, "value", entity);
+    auto start = string_after(line, "start");
+    auto end = string_after(line, "end");
+    if (!id || !rule || !value || !start || !end)
+      return error{path + ":" + std::to_string(n) + ": not an incident line (needs incident, rule, entity.value, start, end)"};
+    auto s = parse_rfc3339(*start);
+    auto e = parse_rfc3339(*end);
+    if (!s || !e) return error{path + ":" + std::to_string(n) + ": start/end are not RFC 3339 times"};
+    t.id = *id;
+    t.rule = *rule;
+    t.value = *value;
+    t.scenario = string_after(line, "scenario").value_or("");
+    t.start = *s;
+    t.end = *e;
+    t.near_miss = line.find("\"near_miss\":true") != std::string::npos;
+    if (auto a = line.find("\"also\":["); a != std::string::npos) {
+      std::string_view list(line);
+      list = list.substr(a + 8, line.find(']', a) - a - 8);
+      while (true) {
+        auto q = list.find('"');
+        if (q == std::string_view::npos) break;
+        auto q2 = list.find('"', q + 1);
+        if (q2 == std::string_view::npos) break;
+        t.also.emplace_back(list.substr(q + 1, q2 - q - 1));
+        list.remove_prefix(q2 + 1);
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+/// Collects alerts in memory (a generated day raises at most a few hundred).
+struct collecting_sink : correlate::alert_sink {
+  std::vector<correlate::alert> alerts;
+  void emit(const correlate::alert& a) override { alerts.push_back(a); }
+};
+
+struct counting_rejections : correlate::rejection_sink {
+  std::uint64_t count = 0;
+  void reject(const ingest::rejection&, std::string_view, std::string_view, const ingest::source_position&) override {
+    ++count;
+  }
+};
+
+/// CSV location tables (`id,lat,lon`, header optional) named by geo_velocity rules,
+/// resolved relative to the rule file that names them.
+result<std::map<std::string, std::map<std::string, std::pair<double, double>>>> load_location_tables(
+    const rules::rule_set& set) {
+  std::map<std::string, std::map<std::string, std::pair<double, double>>> tables;
+  for (const auto& c : set.correlations()) {
+    if (c.location_table.empty() || tables.count(c.location_table)) continue;
+    std::filesystem::path p(c.location_table);
+    if (p.is_relative()) p = std::filesystem::path(c.file).parent_path() / p;
+    std::ifstream in(p);
+    if (!in) return error{c.file + ": location table " + p.string() + " cannot be read"};
+    auto& table = tables[c.location_table];
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto c1 = line.find(',');
+      auto c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+      if (c2 == std::string::npos) continue;
+      char* end = nullptr;
+      std::string lat_text = line.substr(c1 + 1, c2 - c1 - 1), lon_text = line.substr(c2 + 1);
+      double lat = std::strtod(lat_text.c_str(), &end);
+      if (end == lat_text.c_str()) continue;  // the header
+      double lon = std::strtod(lon_text.c_str(), &end);
+      if (end == lon_text.c_str()) continue;
+      table[line.substr(0, c1)] = {lat, lon};
+    }
+  }
+  return tables;
+}
+
+std::string fmt_ratio(int num, int den) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", static_cast<double>(num) / static_cast<double>(den));
+  return b;
+}
+
+bool alert_names(const correlate::alert& a, std::string_view value) {
+  for (const auto& [k, v] : a.group)
+    if (v == value) return true;
+  for (const auto& e : a.events)
+    for (const auto& f : e.fields)
+      if (f.text == value) return true;
+  return false;
+}
+
+int run_eval(const eval_flags& f) {
+  auto channels = ingest::default_catalog();
+  if (!channels) {
+    std::fprintf(stderr, "sentrail eval: %s\n", channels.message().c_str());
+    return 2;
+  }
+  const ingest::channel_mapping* fixed = nullptr;
+  if (!f.channel.empty() && !(fixed = channels->by_name(f.channel))) {
+    std::fprintf(stderr, "sentrail eval: unknown channel '%s'\n", f.channel.c_str());
+    return 2;
+  }
+  auto truth = read_truth(f.truth);
+  if (!truth) {
+    std::fprintf(stderr, "sentrail eval: %s\n", truth.message().c_str());
+    return 2;
+  }
+  rules::load_result loaded = load_and_report(f.rules);
+  if (loaded.has_errors()) std::fprintf(stderr, "sentrail eval: %zu rules refused\n", loaded.error_count());
+  auto tables = load_location_tables(loaded.rules);
+  if (!tables) {
+    std::fprintf(stderr, "sentrail eval: %s\n", tables.message().c_str());
+    return 2;
+  }
+  correlate::engine_options options;
+  options.idle_timeout = INT64_MAX;  // files: an input holds the watermark until it ends
+  options.locations = [&t = *tables](const std::string& name)
+      -> result<const std::map<std::string, std::pair<double, double>>*> {
+    auto it = t.find(name);
+    if (it == t.end()) return error{"no location table '" + name + "'"};
+    return &it->second;
+  };
+  std::vector<std::string> problems;
+  correlate::engine correlations(loaded.rules, options, &problems);
+  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+  // Tokens only need to agree within this run.
+  ingest::minimiser privacy("sentrail-eval-ephemeral-key-" + std::to_string(::getpid()));
+  correlate::memory_state state;
+  correlate::pipeline pipe(*channels, correlations, privacy, state);
+  timestamp_ns last_event_time = 0;
+  correlations.set_clock([&] { return last_event_time; });
+  pipe.set_observer([&](const ingest::event& e) { last_event_time = e.time; });
+  for (const auto& path : f.files) correlations.expect_partition(path + "/0");
+
+  collecting_sink sink;
+  counting_rejections rejected;
+  std::uint64_t lines = 0;
+  for (const auto& path : f.files) {
+    mapped_file file(path);
+    if (!file.ok()) {
+      std::fprintf(stderr, "sentrail eval: cannot read %s\n", path.c_str());
+      return 2;
+    }
+    const ingest::channel_mapping* by_name = fixed;
+    if (!by_name) by_name = channels->by_name(std::filesystem::path(path).stem().string());
+    std::string_view text = file.text();
+    std::int64_t line_no = 0;
+    while (!text.empty()) {
+      std::size_t nl = text.find('\n');
+      std::string_view line = text.substr(0, nl);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;
+      ++lines;
+      const ingest::channel_mapping* channel = by_name;
+      if (!channel) {
+        auto name = ingest::peek_string_field(line, "channel");
+        channel = name ? channels->by_name(*name) : nullptr;
+      }
+      if (!channel) {
+        ++rejected.count;
+        continue;
+      }
+      pipe.process(line, *channel, {path, 0, line_no}, sink, rejected);
+      if ((lines & 1023) == 0) pipe.advance(0, sink);
+    }
+  }
+  pipe.flush(sink);
+
+  // Score. A rule's timespan widens the window in which its alert may land.
+  std::map<std::string, timestamp_ns> timespan;
+  for (const auto& c : loaded.rules.correlations())
+    timespan[c.id.empty() ? c.name : c.id] = c.timespan_ns.value_or(0);
+  auto matches = [&](const correlate::alert& a, const truth_incident& t) {
+    timestamp_ns slack = timespan.count(a.rule_id) ? timespan[a.rule_id] : 0;
+    return a.last_seen >= t.start && a.last_seen <= t.end + slack && alert_names(a, t.value);
+  };
+  struct row {
+    int injected = 0, found = 0, alerts = 0, false_positives = 0, near_misses = 0;
+  };
+  std::map<std::string, row> rows;
+  std::vector<std::string> details;
+  for (const auto& t : *truth) {
+    if (t.near_miss) {
+      ++rows[t.rule].near_misses;
+      continue;
+    }
+    auto& r = rows[t.rule];
+    ++r.injected;
+    bool hit = std::any_of(sink.alerts.begin(), sink.alerts.end(),
+                           [&](const auto& a) { return a.rule_id == t.rule && matches(a, t); });
+    if (hit) {
+      ++r.found;
+    } else {
+      details.push_back("missed " + t.id + " (" + t.scenario + ", " + t.value + ") of " + t.rule);
+    }
+  }
+  for (const auto& a : sink.alerts) {
+    auto& r = rows[a.rule_id];
+    ++r.alerts;
+    bool expected = std::any_of(truth->begin(), truth->end(), [&](const truth_incident& t) {
+      if (t.near_miss && t.rule == a.rule_id) return false;
+      bool rule_ok = t.rule == a.rule_id || std::find(t.also.begin(), t.also.end(), a.rule_id) != t.also.end();
+      return rule_ok && matches(a, t);
+    });
+    if (expected) continue;
+    ++r.false_positives;
+    const truth_incident* near = nullptr;
+    for (const auto& t : *truth)
+      if (t.near_miss && t.rule == a.rule_id && matches(a, t)) near = &t;
+    details.push_back("false positive " + a.rule_id + " " + a.entity() + " at " + format_rfc3339(a.last_seen) +
+                      (near ? " (near miss " + near->id + " " + near->scenario + ")" : ""));
+  }
+
+  std::printf("%-46s %8s %6s %6s %6s %6s %9s %9s %6s\n", "rule", "injected", "found", "missed", "alerts",
+              "fp", "recall", "precision", "near");
+  bool failed = false;
+  int total_injected = 0, total_found = 0, total_alerts = 0, total_fp = 0;
+  for (const auto& [id, r] : rows) {
+    std::string recall = r.injected ? fmt_ratio(r.found, r.injected) : "-";
+    std::string precision = r.alerts ? fmt_ratio(r.alerts - r.false_positives, r.alerts) : "-";
+    std::printf("%-46s %8d %6d %6d %6d %6d %9s %9s %6d\n", id.c_str(), r.injected, r.found, r.injected - r.found,
+                r.alerts, r.false_positives, recall.c_str(), precision.c_str(), r.near_misses);
+    if (r.found < r.injected || r.false_positives > 0) failed = true;
+    total_injected += r.injected;
+    total_found += r.found;
+    total_alerts += r.alerts;
+    total_fp += r.false_positives;
+  }
+  std::printf("%-46s %8d %6d %6d %6d %6d %9s %9s\n", "total", total_injected, total_found,
+              total_injected - total_found, total_alerts, total_fp,
+              total_injected ? fmt_ratio(total_found, total_injected).c_str() : "-",
+              total_alerts ? fmt_ratio(total_alerts - total_fp, total_alerts).c_str() : "-");
+  for (const auto& d : details) std::printf("  %s\n", d.c_str());
+  std::fprintf(stderr, "sentrail eval: %llu lines, %llu refused, %zu alerts, %zu incidents in the truth\n",
+               static_cast<unsigned long long>(lines), static_cast<unsigned long long>(rejected.count),
+               sink.alerts.size(), truth->size());
+  return failed && !f.report_only ? 1 : 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, command_result& out) {
+  auto f = std::make_shared<eval_flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval",
+      "Score rules against injected attacks: replay files of raw channel events through the\n"
+      "live pipeline (as `sentrail replay`) and compare the alerts with the ground truth that\n"
+      "`sentrail gen` wrote. Prints per rule: incidents injected, found, missed, alerts raised,\n"
+      "false positives (alerts matching no incident; a near miss that alerts is one), recall and\n"
+      "precision. An alert finds an incident when it is of the incident's rule, names the\n"
+      "incident's entity value in its group or evidence, and its last_seen lies within\n"
+      "[start, end + the rule's timespan]. Exits 1 when a rule misses an incident or raises a\n"
+      "false positive (unless --report-only), 2 on bad input.");
+  cmd->add_option("--rules", f->rules, "Sigma rule file or folder")->required()->check(CLI::ExistingPath);
+  cmd->add_option("--truth", f->truth, "Ground-truth JSON lines from `sentrail gen`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--channel", f->channel, "Channel of every file (default: from the file name or a 'channel' field)");
+  cmd->add_flag("--report-only", f->report_only, "Print the table but exit 0 even when recall < 1 or with false positives");
+  cmd->add_option("files", f->files, "JSON-lines files of raw channel events")->required()->check(CLI::ExistingFile);
+  cmd->callback([f, &out] { out.exit_code = run_eval(*f); });
+}
+
+}  // namespace sentrail::app
