@@ -13,8 +13,21 @@
 namespace sentrail::store {
 namespace {
 
-constexpr const char* column_families[] = {"default", "offsets", "alerts", "outbox", "state"};
-enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3, cf_state = 4 };
+constexpr const char* column_families[] = {"default", "offsets", "alerts", "outbox", "state", "alert_index"};
+enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3, cf_state = 4, cf_alert_index = 5 };
+
+constexpr std::string_view index_names[] = {"time", "rule", "level", "status", "entity"};
+
+// "<index>\0<value>\0<time><id>": one prefix seek lists an index value newest-last.
+std::string index_prefix(durable_store::alert_index index, std::string_view value) {
+  std::string k(index_names[static_cast<int>(index)]);
+  k.push_back('\0');
+  if (index != durable_store::alert_index::time) {
+    k.append(value);
+    k.push_back('\0');
+  }
+  return k;
+}
 
 // State values start with their event-time expiry (8 bytes, big-endian, sign-flipped).
 void put_expiry(std::string& out, std::int64_t t) {
@@ -184,8 +197,44 @@ bool durable_store::add_alert(batch& b, std::string_view id, std::string_view js
   return true;
 }
 
+bool durable_store::add_alert(batch& b, const correlate::alert& a, std::string_view json) const {
+  if (!add_alert(b, a.id, json)) return false;
+  auto add = [&](alert_index index, std::string_view value) {
+    std::string k = index_prefix(index, value);
+    put_expiry(k, a.last_seen);  // same ordered encoding as expiries: time order
+    k.append(a.id);
+    b.alert_index.push_back(std::move(k));
+  };
+  add(alert_index::time, {});
+  add(alert_index::rule, a.rule_id);
+  add(alert_index::level, a.level);
+  add(alert_index::status, a.status);
+  for (const auto& [field, value] : a.group) add(alert_index::entity, value);
+  return true;
+}
+
+std::vector<std::string> durable_store::find_alerts(alert_index index, std::string_view value, std::int64_t from,
+                                                    std::int64_t to, std::size_t limit) const {
+  std::string prefix = index_prefix(index, value);
+  std::string upper = prefix;
+  put_expiry(upper, to);
+  upper.push_back('\xff');
+  std::vector<std::string> ids;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_alert_index)));
+  for (it->SeekForPrev(upper); it->Valid() && ids.size() < limit; it->Prev()) {
+    std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix) || k.size() < prefix.size() + 8) break;
+    std::int64_t t = read_expiry(k.substr(prefix.size(), 8));
+    if (t > to) continue;
+    if (t < from) break;
+    ids.emplace_back(k.substr(prefix.size() + 8));
+  }
+  return ids;
+}
+
 status durable_store::commit(batch& b) {
   rocksdb::WriteBatch writes;
+  for (const auto& k : b.alert_index) writes.Put(impl_->cf(cf_alert_index), k, rocksdb::Slice());
   for (const auto& o : b.offsets)
     writes.Put(impl_->cf(cf_offsets), offset_key(o.topic, o.partition),
                encode_u64(static_cast<std::uint64_t>(o.next)));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "correlate/alert.h"
 
 namespace sentrail::store {
 
@@ -40,6 +41,7 @@ struct batch {
   };
   std::vector<offset> offsets;
   std::vector<std::pair<std::string, std::string>> alerts;  // id, JSON
+  std::vector<std::string> alert_index;                     // index keys of those alerts
   std::vector<outbox_record> outbox;                        // sequence set by commit()
   /// Operator state: key → value with its event-time expiry, or nothing to erase.
   struct state_write {
@@ -57,6 +59,7 @@ struct batch {
   void clear() {
     offsets.clear();
     alerts.clear();
+    alert_index.clear();
     outbox.clear();
     state.clear();
   }
@@ -82,6 +85,15 @@ class durable_store {
   /// true when it is new. Ids are deterministic, so this is what stops a replay
   /// or a restart from raising an alert twice.
   bool add_alert(batch& b, std::string_view id, std::string_view json) const;
+  /// The same, indexed by time, rule, level, status and entity (group values).
+  bool add_alert(batch& b, const correlate::alert& a, std::string_view json) const;
+
+  /// Which alert index to search.
+  enum class alert_index { time, rule, level, status, entity };
+  /// Ids of alerts whose `index` value is `value` (ignored for time) and whose
+  /// last_seen is in [from, to], newest first, at most `limit`.
+  std::vector<std::string> find_alerts(alert_index index, std::string_view value, std::int64_t from,
+                                       std::int64_t to, std::size_t limit) const;
 
   /// Makes the batch durable in one atomic write; assigns outbox sequences.
   status commit(batch& b);

@@ -32,7 +32,7 @@ class batch_collector : public correlate::alert_sink, public correlate::rejectio
 
   void emit(const correlate::alert& a) override {
     std::string json = correlate::to_json(a);
-    if (!db_.add_alert(batch_, a.id, json)) {
+    if (!db_.add_alert(batch_, a, json)) {
       ++duplicates_;
       return;
     }

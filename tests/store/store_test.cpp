@@ -57,3 +57,33 @@ TEST(store, refuses_a_state_directory_it_cannot_create) {
   ASSERT_FALSE(db);
   EXPECT_NE(db.message().find("/proc/sentrail-cannot-be-here"), std::string::npos);
 }
+
+TEST(store, finds_alerts_by_time_rule_level_status_and_entity_newest_first) {
+  auto dir = fresh_dir("index");
+  auto db = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  batch b;
+  auto make = [](std::string id, std::string rule, std::string level, std::int64_t t, std::string entity) {
+    sentrail::correlate::alert a;
+    a.id = std::move(id);
+    a.rule_id = std::move(rule);
+    a.level = std::move(level);
+    a.last_seen = t;
+    a.group = {{"user.name", std::move(entity)}};
+    return a;
+  };
+  for (auto a : {make("a1", "r1", "high", 100, "alice"), make("a2", "r2", "low", 200, "bob"),
+                 make("a3", "r1", "high", 300, "bob"), make("a4", "r1", "low", 400, "alice")})
+    EXPECT_TRUE((*db)->add_alert(b, a, "{}"));
+  EXPECT_FALSE((*db)->add_alert(b, make("a1", "r1", "high", 100, "alice"), "{}"));
+  ASSERT_TRUE((*db)->commit(b).ok());
+  using idx = durable_store::alert_index;
+  EXPECT_EQ((*db)->find_alerts(idx::time, "", 0, 1000, 10), (std::vector<std::string>{"a4", "a3", "a2", "a1"}));
+  EXPECT_EQ((*db)->find_alerts(idx::time, "", 150, 350, 10), (std::vector<std::string>{"a3", "a2"}));
+  EXPECT_EQ((*db)->find_alerts(idx::rule, "r1", 0, 1000, 2), (std::vector<std::string>{"a4", "a3"}));
+  EXPECT_EQ((*db)->find_alerts(idx::level, "high", 0, 1000, 10), (std::vector<std::string>{"a3", "a1"}));
+  EXPECT_EQ((*db)->find_alerts(idx::status, "new", 0, 1000, 10).size(), 4u);
+  EXPECT_EQ((*db)->find_alerts(idx::entity, "bob", 0, 1000, 10), (std::vector<std::string>{"a3", "a2"}));
+  EXPECT_TRUE((*db)->find_alerts(idx::entity, "bo", 0, 1000, 10).empty());  // exact values, not prefixes
+  std::filesystem::remove_all(dir);
+}
