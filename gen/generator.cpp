@@ -1357,12 +1357,14 @@ struct generator::impl {
     }
   }
 
-  std::uint32_t pick_night_employee(rng& g) const {
-    // Night staff work no tills in the background, so a near miss stays exactly
-    // one step short of its threshold.
+  std::uint32_t pick_night_employee(rng& g) {
+    // Night staff work no tills in the background, and each near miss gets its own
+    // (in turn), so a near miss stays exactly as far short of its threshold as planned.
     if (night_staff.empty()) return pick_day_employee(g);
-    return night_staff[g.below(static_cast<std::uint32_t>(night_staff.size()))];
+    return night_staff[(next_night++ + static_cast<std::uint32_t>(o.seed)) %
+                       static_cast<std::uint32_t>(night_staff.size())];
   }
+  std::uint32_t next_night = 0;
 
   std::pair<double, double> store_location(std::uint32_t s) const {
     const auto& c = cities[stores[s].city];
