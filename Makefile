@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 DURATION ?= 0
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps test-deps configure build demo dashboards test clean help bench-replay
+.PHONY: all deps test-deps configure build demo dashboards test clean help bench bench-replay
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make demo   - stream synthetic retail traffic through the engine and watch alerts (DURATION=seconds)"
 	@echo "make test   - install, build and run every test (unit, integration against the embedded broker)"
 	@echo "make build  - configure and build into $(BUILD)/"
+	@echo "make bench  - every benchmark in one run (docs/performance.md)"
 	@echo "make dashboards - Prometheus on http://127.0.0.1:9090 scraping the demo engine's metrics (run make demo too)"
 
 deps:
@@ -41,6 +42,9 @@ test: test-deps configure
 
 clean:
 	rm -rf $(BUILD)
+
+bench: build
+	@BUILD=$(BUILD) scripts/bench.sh
 
 bench-replay: build
 	@BUILD=$(BUILD) scripts/bench-replay.sh

@@ -156,36 +156,6 @@ struct counting_rejections : correlate::rejection_sink {
   }
 };
 
-/// CSV location tables (`id,lat,lon`, header optional) named by geo_velocity rules,
-/// resolved relative to the rule file that names them.
-result<std::map<std::string, std::map<std::string, std::pair<double, double>>>> load_location_tables(
-    const rules::rule_set& set) {
-  std::map<std::string, std::map<std::string, std::pair<double, double>>> tables;
-  for (const auto& c : set.correlations()) {
-    if (c.location_table.empty() || tables.count(c.location_table)) continue;
-    std::filesystem::path p(c.location_table);
-    if (p.is_relative()) p = std::filesystem::path(c.file).parent_path() / p;
-    std::ifstream in(p);
-    if (!in) return error{c.file + ": location table " + p.string() + " cannot be read"};
-    auto& table = tables[c.location_table];
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      auto c1 = line.find(',');
-      auto c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
-      if (c2 == std::string::npos) continue;
-      char* end = nullptr;
-      std::string lat_text = line.substr(c1 + 1, c2 - c1 - 1), lon_text = line.substr(c2 + 1);
-      double lat = std::strtod(lat_text.c_str(), &end);
-      if (end == lat_text.c_str()) continue;  // the header
-      double lon = std::strtod(lon_text.c_str(), &end);
-      if (end == lon_text.c_str()) continue;
-      table[line.substr(0, c1)] = {lat, lon};
-    }
-  }
-  return tables;
-}
-
 std::string fmt_ratio(int num, int den) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3f", static_cast<double>(num) / static_cast<double>(den));
@@ -219,19 +189,8 @@ int run_eval(const eval_flags& f) {
   }
   rules::load_result loaded = load_and_report(f.rules);
   if (loaded.has_errors()) std::fprintf(stderr, "sentrail eval: %zu rules refused\n", loaded.error_count());
-  auto tables = load_location_tables(loaded.rules);
-  if (!tables) {
-    std::fprintf(stderr, "sentrail eval: %s\n", tables.message().c_str());
-    return 2;
-  }
   correlate::engine_options options;
   options.idle_timeout = INT64_MAX;  // files: an input holds the watermark until it ends
-  options.locations = [&t = *tables](const std::string& name)
-      -> result<const std::map<std::string, std::pair<double, double>>*> {
-    auto it = t.find(name);
-    if (it == t.end()) return error{"no location table '" + name + "'"};
-    return &it->second;
-  };
   std::vector<std::string> problems;
   correlate::engine correlations(loaded.rules, options, &problems);
   for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());

@@ -107,11 +107,23 @@ struct engine::compiled {
   std::unordered_map<std::string, std::size_t> correlation_by_id;
   timestamp_ns retention = 0;  // how long evidence must outlive its event
   const rules::rule_set* rules = nullptr;
+  std::map<std::string, std::map<std::string, std::pair<double, double>>> location_tables;
 };
 
 engine::engine(const rules::rule_set& rules, engine_options options, std::vector<std::string>* problems)
     : c_(std::make_unique<compiled>()), options_(std::move(options)), now_(wall_clock_now) {
   c_->rules = &rules;
+  if (!options_.locations) {
+    options_.locations = [this](const std::string& path) -> result<const std::map<std::string, std::pair<double, double>>*> {
+      auto it = c_->location_tables.find(path);
+      if (it == c_->location_tables.end()) {
+        auto table = load_location_table(path);
+        if (!table) return table.err();
+        it = c_->location_tables.emplace(path, std::move(table).value()).first;
+      }
+      return &it->second;
+    };
+  }
   auto report = [&](std::string msg) {
     if (problems) problems->push_back(std::move(msg));
   };

@@ -31,7 +31,8 @@ struct engine_options {
   timestamp_ns evidence_margin = 24 * 3600 * ns_per_second;  // Default: 1 d
   /// Rules that alert even when a correlation references them (rule tests look at every rule's own output).
   std::vector<std::string> always_alert;
-  /// Store/site → (lat, lon) tables for geo_velocity, by path.
+  /// Store/site → (lat, lon) tables for geo_velocity, by resolved path. Default:
+  /// CSV files (`id,lat,lon`, header optional) read once, relative to the rule file.
   std::function<result<const std::map<std::string, std::pair<double, double>>*>(const std::string&)> locations;
 };
 

@@ -108,6 +108,10 @@ class op_registry {
 /// risk and ratio.
 void register_builtin_ops(op_registry& registry);
 
+/// Reads a location table: CSV lines `id,lat,lon`; a header or blank line is skipped,
+/// any other unparsable line is an error naming the file and line.
+result<std::map<std::string, std::pair<double, double>>> load_location_table(const std::string& path);
+
 /// An operator's stored state for one group, as JSON for people (`sentrail state inspect`):
 /// {"window":[{"time","rule","value","text"}...],"mark","scalars":[a,b,c],"n"}.
 std::string describe_state(std::string_view value);

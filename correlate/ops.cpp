@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <deque>
 #include <set>
 #include <unordered_set>
@@ -520,6 +522,32 @@ op_factory window_factory(Args... args) {
 
 }  // namespace
 
+result<std::map<std::string, std::pair<double, double>>> load_location_table(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error{path + ": cannot read the location table"};
+  std::map<std::string, std::pair<double, double>> table;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    auto c1 = line.find(',');
+    auto c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+    if (c2 == std::string::npos) return error{path + ":" + std::to_string(n) + ": expected id,lat,lon"};
+    std::string lat_text = line.substr(c1 + 1, c2 - c1 - 1), lon_text = line.substr(c2 + 1);
+    char *lat_end = nullptr, *lon_end = nullptr;
+    double lat = std::strtod(lat_text.c_str(), &lat_end), lon = std::strtod(lon_text.c_str(), &lon_end);
+    bool numbers = lat_end != lat_text.c_str() && *lat_end == '\0' && lon_end != lon_text.c_str() && *lon_end == '\0';
+    if (!numbers) {
+      if (n == 1) continue;  // the header
+      return error{path + ":" + std::to_string(n) + ": latitude and longitude must be numbers"};
+    }
+    if (lat < -90 || lat > 90 || lon < -180 || lon > 180)
+      return error{path + ":" + std::to_string(n) + ": coordinates out of range"};
+    table[line.substr(0, c1)] = {lat, lon};
+  }
+  return table;
+}
+
 std::string describe_state(std::string_view value) {
   window_state w;
   w.decode(value);
@@ -582,8 +610,10 @@ void register_builtin_ops(op_registry& r) {
     c.lon_field = rule.lon_field.empty() ? "source.geo.location.lon" : rule.lon_field;
     c.location_key = rule.location_key;
     if (!rule.location_table.empty()) {
+      std::filesystem::path path(rule.location_table);
+      if (path.is_relative()) path = std::filesystem::path(rule.file).parent_path() / path;
       if (!ctx.locations) return error{"location tables are not available here"};
-      auto t = ctx.locations(rule.location_table);
+      auto t = ctx.locations(path.lexically_normal().string());
       if (!t) return t.err();
       c.table = *t;
       if (c.location_key.empty()) return error{"location_table needs location_key (the field naming the place)"};

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "harness.h"
 
 using namespace sentrail;
@@ -466,4 +469,36 @@ TEST(alerts, carry_the_rules_loss_exposure) {
   ASSERT_TRUE(alerts[0].loss_exposure);
   EXPECT_EQ(alerts[0].loss_exposure->high, 2500);
   EXPECT_NE(to_json(alerts[0]).find(R"("loss_exposure":{"low":100,"high":2500,"currency":"USD"})"), std::string::npos);
+}
+
+TEST(geo_velocity, places_pos_events_through_a_store_location_table) {
+  auto csv = std::filesystem::temp_directory_path() / ("stores-" + std::to_string(::getpid()) + ".csv");
+  std::ofstream(csv) << "store_id,lat,lon\nS-OH,39.96,-83.0\nS-NY,40.71,-74.0\n";
+  std::string rule = base_rules + R"(title: Employee at two stores too fast
+id: t-two-stores
+correlation:
+  type: geo_velocity
+  rules: [pos_sale]
+  group-by: [retail.employee.id]
+  timespan: 1d
+  max_kmh: 500
+  location_table: )" + csv.string() + R"(
+  location_key: retail.store.id
+)";
+  harness h(rule);
+  auto alerts = h.run({pos(0, "sale", "E1", 10, "S-OH"), pos(1800, "sale", "E1", 10, "S-NY"),
+                       pos(0, "sale", "E2", 10, "S-OH"), pos(5 * 3600, "sale", "E2", 10, "S-NY"),
+                       pos(100, "sale", "E3", 10, "S-UNKNOWN")}).of("t-two-stores");
+  ASSERT_EQ(alerts.size(), 1u);  // 760 km in 30 min; not in 5 h; an unknown store has no place
+  EXPECT_EQ(alerts[0].group[0].second, "E1");
+  std::filesystem::remove(csv);
+}
+
+TEST(geo_velocity, a_location_table_that_does_not_parse_is_reported) {
+  auto csv = std::filesystem::temp_directory_path() / ("bad-stores-" + std::to_string(::getpid()) + ".csv");
+  std::ofstream(csv) << "store_id,lat,lon\nS-OH,north,-83.0\n";
+  auto table = load_location_table(csv.string());
+  ASSERT_FALSE(table);
+  EXPECT_NE(table.message().find(":2: latitude and longitude must be numbers"), std::string::npos) << table.message();
+  std::filesystem::remove(csv);
 }

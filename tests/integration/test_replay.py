@@ -52,9 +52,11 @@ class ReplayTest(unittest.TestCase):
         found = {(a["rule"]["id"], v) for a in alerts for e in a["events"] for v in e["fields"].values()}
         for inc in incidents:
             self.assertIn((inc["rule"], inc["entity"]["value"]), found, inc)
-        # Background traffic raises nothing: every alert belongs to an injected incident.
-        incident_rules = {t["rule"] for t in incidents}
-        self.assertTrue({a["rule"]["id"] for a in alerts} <= incident_rules)
+        # Background traffic raises nothing: every alert is of a rule some incident
+        # (or near miss) exercises. Per-rule precision is checked by test_rule_pack (sentrail eval).
+        exercised = {t.get("rule") for t in self.truth} | {r for t in self.truth for r in t.get("also", [])}
+        self.assertTrue({a["rule"]["id"] for a in alerts} <= exercised,
+                        {a["rule"]["id"] for a in alerts} - exercised)
 
     def test_replaying_the_same_input_gives_the_same_alert_ids(self):
         first, _ = replay(*self.files)
