@@ -211,6 +211,11 @@ void engine::expect_partition(std::string_view partition) {
   inputs_.try_emplace(std::string(partition));
 }
 
+void engine::forget_partition(std::string_view partition, state_view& state) {
+  if (auto it = inputs_.find(partition); it != inputs_.end()) inputs_.erase(it);
+  state.erase(std::string(input_prefix) + std::string(partition));
+}
+
 void engine::restore(state_view& state) {
   buffer_.clear();
   timers_.clear();
@@ -316,12 +321,13 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   counts_.buffered = buffer_.size();
 }
 
-void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out) {
+void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up) {
   timestamp_ns slowest = INT64_MAX, newest = INT64_MIN;
   bool any = false;
-  for (const auto& [name, in] : inputs_) {
+  for (auto& [name, in] : inputs_) {
     newest = std::max(newest, in.max_time);
-    bool idle = in.last_wall != 0 && wall_now - in.last_wall > options_.idle_timeout;
+    if (in.last_wall == 0) in.last_wall = wall_now;  // restored or expected: silence counts from now
+    bool idle = wall_now - in.last_wall > options_.idle_timeout && (!caught_up || caught_up(name));
     if (idle) continue;
     any = true;
     slowest = std::min(slowest, in.max_time);
@@ -475,7 +481,7 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     encoder(v).i64(f.last_seen);
     state.put(skey, v, f.last_seen + c.suppress);
   }
-  ++counts_.correlation_alerts;
+  ++counts_.correlation_firings;
   std::vector<std::string> group_values;
   {
     std::string_view rest = group_key;
@@ -487,6 +493,7 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     }
   }
   if (c.generates) {
+    ++counts_.correlation_alerts;  // a chain's inner links fire without alerting
     alert a;
     a.rule_id = c.id;
     a.rule_title = c.rule->title;

@@ -40,6 +40,7 @@ struct engine_counts {
   std::uint64_t detection_matches = 0;
   std::uint64_t detection_alerts = 0;
   std::uint64_t correlation_matches = 0;  // matches fed to correlation operators
+  std::uint64_t correlation_firings = 0;  // conditions met (after suppression), alerting or not
   std::uint64_t correlation_alerts = 0;
   std::uint64_t suppressed = 0;           // repeats within a rule's suppression period
   std::uint64_t late = 0;                 // arrived behind the watermark: matched, not correlated
@@ -64,14 +65,23 @@ class engine {
   /// An event as it arrives from input `partition` (e.g. "retail.pos/3").
   void on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out);
 
-  /// Releases what the watermark allows; `wall_now` tells idle inputs apart.
-  void advance(timestamp_ns wall_now, state_view& state, alert_sink& out);
+  /// Whether an input has nothing more waiting for it (its consumer has caught up).
+  using caught_up_fn = std::function<bool(std::string_view partition)>;
+
+  /// Releases what the watermark allows. An input is idle, and stops holding the
+  /// watermark back, when it has sent nothing for idle_timeout (wall clock) AND
+  /// `caught_up` says nothing is waiting for it — a partition whose backlog the
+  /// consumer has not reached yet is slow, not idle.
+  void advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up = {});
 
   /// End of input (replay): releases everything and fires every pending timer.
   void flush(state_view& state, alert_sink& out);
 
-  /// Inputs that exist before they send anything (replay files), so the watermark waits for them.
+  /// Inputs that exist before they send anything (replay files, assigned Kafka
+  /// partitions), so the watermark waits for them until they speak or go idle.
   void expect_partition(std::string_view partition);
+  /// An input this engine no longer reads (a revoked partition) stops holding the watermark.
+  void forget_partition(std::string_view partition, state_view& state);
   void set_late_handler(late_handler h) { late_ = std::move(h); }
   /// The clock alerts are stamped with.
   void set_clock(std::function<timestamp_ns()> now) { now_ = std::move(now); }

@@ -48,7 +48,9 @@ class pipeline {
                const ingest::source_position& from, alert_sink& alerts, rejection_sink& rejections);
 
   /// Lets event time advance: releases buffered events to the correlations.
-  void advance(timestamp_ns wall_now, alert_sink& alerts) { engine_->advance(wall_now, state_, alerts); }
+  void advance(timestamp_ns wall_now, alert_sink& alerts, const engine::caught_up_fn& caught_up = {}) {
+    engine_->advance(wall_now, state_, alerts, caught_up);
+  }
   /// End of input: everything buffered is correlated, pending timers fire.
   void flush(alert_sink& alerts) { engine_->flush(state_, alerts); }
 

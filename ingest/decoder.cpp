@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "ingest/access_log.h"
@@ -73,6 +74,7 @@ std::string_view trim_right(std::string_view s) {
 
 struct decoder::impl {
   const minimiser& privacy;
+  field_table& names_ = field_table::global();
   decoder_options options;
   od::parser parser;
   std::vector<char> padded;  // input copy with simdjson's padding after it
@@ -92,9 +94,42 @@ struct decoder::impl {
     if (!failure) failure = rejection{r, std::move(detail)};
   }
 
+  // What a raw field name resolves to, remembered per channel and position:
+  // events of a channel repeat their key order, so a key compare usually
+  // replaces a hash lookup and the timestamp-name compare.
+  struct resolved {
+    std::string key;
+    const mapped_field* mapped = nullptr;
+    field_id extra = no_field;
+    bool is_timestamp = false;
+  };
+  std::unordered_map<const channel_mapping*, std::vector<resolved>> predicted;
+  std::vector<resolved>* order = nullptr;  // this message's channel's predictions
+  std::size_t position = 0;                // top-level field index in this message
+
+  const resolved& resolve(std::string_view raw_name, bool top_level) {
+    if (top_level && order) {
+      std::size_t i = position++;
+      if (i < order->size() && (*order)[i].key == raw_name) return (*order)[i];
+      if (i >= order->size()) order->resize(i + 1);
+      fill((*order)[i], raw_name);
+      return (*order)[i];
+    }
+    fill(scratch, raw_name);
+    return scratch;
+  }
+  void fill(resolved& r, std::string_view raw_name) {
+    r.key.assign(raw_name);
+    r.mapped = channel->find(raw_name);
+    r.extra = r.mapped ? no_field : names_.find(raw_name);
+    r.is_timestamp = raw_name == channel->timestamp_field;
+  }
+  resolved scratch;
+
   // One raw field, whatever format it came in.
-  void put(std::string_view raw_name, field_value v) {
-    if (raw_name == channel->timestamp_field) {
+  void put(std::string_view raw_name, field_value v, bool top_level = false) {
+    const resolved& r = resolve(raw_name, top_level);
+    if (r.is_timestamp) {
       saw_time = true;
       if (v.kind == value_kind::string) {
         time_text = v.text;
@@ -108,7 +143,7 @@ struct decoder::impl {
         return;
       }
     }
-    const mapped_field* m = channel->find(raw_name);
+    const mapped_field* m = r.mapped;
     if (m) {
       if (!type_fits(m->type, v.kind)) {
         fail(rejection_reason::wrong_type, "field '" + std::string(raw_name) + "' should be " +
@@ -120,12 +155,14 @@ struct decoder::impl {
         if (v.kind != value_kind::null) privacy.take_card_field(*out, v.text);
         return;
       }
-      out->append_copy(m->target, v);
+      // Views into the input and simdjson's string buffer: valid until the next decode,
+      // which is as long as the pipeline uses the event (anything kept is copied).
+      out->append_view(m->target, m->interned_name, v);
       return;
     }
-    field_id id = field_table::global().find(raw_name);
+    field_id id = r.extra;
     if (id != no_field) {
-      out->append_copy(id, v);
+      out->append_view(id, names_.name(id), v);
     } else {
       out->add_extra(raw_name, v);
     }
@@ -160,9 +197,10 @@ struct decoder::impl {
             std::string_view raw;
             if (value.get_object().get(deep) || deep.raw_json().get(raw))
               return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
-            put(path, field_value::of_string(trim_right(raw)));
+            put(path, field_value::of_string(trim_right(raw)), depth == 1);
             break;
           }
+          if (depth == 1) ++position;  // nested fields are not predicted; keep the slots aligned
           od::object inner;
           if (value.get_object().get(inner)) return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
           read_object(inner, depth + 1);
@@ -174,13 +212,13 @@ struct decoder::impl {
           std::string_view raw;
           if (value.get_array().get(items) || items.raw_json().get(raw))
             return fail(rejection_reason::invalid_json, "malformed array at '" + path + "'");
-          put(path, field_value::of_string(trim_right(raw)));
+          put(path, field_value::of_string(trim_right(raw)), depth == 1);
           break;
         }
         case od::json_type::string: {
           std::string_view s;
           if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + path + "'");
-          put(path, field_value::of_string(s));
+          put(path, field_value::of_string(s), depth == 1);
           break;
         }
         case od::json_type::number: {
@@ -188,20 +226,20 @@ struct decoder::impl {
           double number;
           if (value.get_double().get(number))
             return fail(rejection_reason::invalid_json, "malformed number at '" + path + "'");
-          put(path, field_value::of_number(trim_right(literal), number));
+          put(path, field_value::of_number(trim_right(literal), number), depth == 1);
           break;
         }
         case od::json_type::boolean: {
           bool b;
           if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + path + "'");
-          put(path, field_value::of_bool(b));
+          put(path, field_value::of_bool(b), depth == 1);
           break;
         }
         case od::json_type::null: {
           bool is_null;
           if (value.is_null().get(is_null) || !is_null)
             return fail(rejection_reason::invalid_json, "malformed null at '" + path + "'");
-          put(path, field_value{});
+          put(path, field_value{}, depth == 1);
           break;
         }
       }
@@ -282,6 +320,8 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
   out.source = from;
   s.channel = &channel;
   s.out = &out;
+  s.order = &s.predicted[&channel];
+  s.position = 0;
   s.failure.reset();
   s.saw_time = false;
   s.time_is_number = false;

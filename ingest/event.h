@@ -118,6 +118,11 @@ class event {
   /// Appends a field without looking for an earlier one of the same id (the
   /// decoder's path: a repeated JSON key then keeps its first value for get()).
   void append_copy(field_id id, field_value value);
+  /// The same without copying: `name` and the value's text must outlive the
+  /// event's current contents (the decoder's buffers do, until the next decode).
+  void append_view(field_id id, std::string_view name, field_value value) {
+    fields_.push_back({id, name, value});
+  }
   /// Adds a field under a name that is not interned; name and text are copied.
   void add_extra(std::string_view name, field_value value);
   void erase(field_id id);

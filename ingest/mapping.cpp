@@ -94,6 +94,7 @@ result<channel_mapping> parse_node(const YAML::Node& root, std::string_view file
       }
       if (mf.target_name.empty()) return fail(file, spec, "field '" + raw + "' maps to an empty name");
       mf.target = names.intern(mf.target_name);
+      mf.interned_name = names.name(mf.target);
       m.fields.emplace(std::move(raw), std::move(mf));
     }
   }

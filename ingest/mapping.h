@@ -26,6 +26,7 @@ enum class input_format { json, access_log };
 struct mapped_field {
   field_id target = no_field;
   std::string target_name;
+  std::string_view interned_name;  // the field table's copy of target_name, stable for the process
   field_type type = field_type::any;
 };
 

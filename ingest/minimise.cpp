@@ -8,6 +8,10 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <bit>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +31,42 @@ void to_hex(const unsigned char* bytes, std::size_t n, char* out) {
     out[2 * i] = hex[bytes[i] >> 4];
     out[2 * i + 1] = hex[bytes[i] & 0xF];
   }
+}
+
+// True when `text` has 13 digit-or-separator bytes in a row: every card number
+// does, and most fields do not. 16 bytes at a time where SSE2 is there.
+bool may_hold_pan(std::string_view text) {
+  std::uint64_t carry = 0;  // length of the run ending at the previous byte
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i below0 = _mm_set1_epi8('0' - 1), above9 = _mm_set1_epi8('9' + 1);
+  const __m128i space = _mm_set1_epi8(' '), dash = _mm_set1_epi8('-');
+  for (; i + 16 <= text.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, below0), _mm_cmplt_epi8(v, above9));
+    __m128i ok = _mm_or_si128(digit, _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, dash)));
+    auto m = static_cast<std::uint32_t>(_mm_movemask_epi8(ok));
+    if (m == 0) {
+      carry = 0;
+      continue;
+    }
+    // A run that started in an earlier block continues through the leading ones.
+    auto leading = static_cast<std::uint64_t>(std::countr_one(m));
+    if (carry + leading >= 13) return true;
+    // Runs of 13 inside this block: AND the mask with itself shifted 1..12.
+    std::uint32_t r = m;
+    for (int k = 1; k < 13 && r; ++k) r &= m >> k;
+    if (r) return true;
+    carry = m == 0xFFFF ? carry + 16 : static_cast<std::uint64_t>(std::countl_one(m << 16));
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    bool ok = (c >= '0' && c <= '9') || c == ' ' || c == '-';
+    carry = ok ? carry + 1 : 0;
+    if (carry >= 13) return true;
+  }
+  return false;
 }
 
 struct digit_group {
@@ -52,6 +92,10 @@ bool luhn_valid(std::string_view digits) {
 
 std::optional<pan_match> find_pan(std::string_view text, std::size_t from) {
   if (text.size() < from + 13) return std::nullopt;  // too short to hold a card number
+  // Filter first: a card number needs 13 digits with nothing but spaces or dashes
+  // between them. Most fields (user agents, paths, ids) never get there; the exact
+  // search below runs only when they do.
+  if (!may_hold_pan(text.substr(from))) return std::nullopt;
   std::size_t i = from;
   while (i < text.size()) {
     if (!is_digit(text[i])) {
@@ -115,6 +159,13 @@ std::size_t mask_pans(std::string& text) {
 struct minimiser::hmac_state {
   EVP_MAC* mac = nullptr;
   EVP_MAC_CTX* ctx = nullptr;
+  // Recent inputs and their digests (direct-mapped): session ids and cards repeat
+  // across a visit, and a lookup is far cheaper than an HMAC.
+  struct slot {
+    std::string input;
+    char hex[32];
+  };
+  std::array<slot, 1024> recent;
   ~hmac_state() {
     EVP_MAC_CTX_free(ctx);
     EVP_MAC_free(mac);
@@ -133,6 +184,19 @@ minimiser::minimiser(std::string key) : key_(std::move(key)), hmac_(std::make_un
 minimiser::~minimiser() = default;
 
 void minimiser::keyed_hash(std::string_view prefix, std::string_view text, char* out32hex) const {
+  std::size_t h = std::hash<std::string_view>{}(text) ^ (prefix.size() * 0x9E3779B97F4A7C15ULL);
+  auto& slot = hmac_->recent[h % hmac_->recent.size()];
+  if (slot.input.size() == prefix.size() + text.size() && std::string_view(slot.input).starts_with(prefix) &&
+      std::string_view(slot.input).substr(prefix.size()) == text) {
+    std::memcpy(out32hex, slot.hex, 32);
+    return;
+  }
+  compute_hash(prefix, text, out32hex);
+  slot.input.assign(prefix).append(text);
+  std::memcpy(slot.hex, out32hex, 32);
+}
+
+void minimiser::compute_hash(std::string_view prefix, std::string_view text, char* out32hex) const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
   // Prefix keeps card tokens and field hashes in separate domains.

@@ -57,6 +57,7 @@ class minimiser {
 
  private:
   void keyed_hash(std::string_view prefix, std::string_view text, char* out32hex) const;
+  void compute_hash(std::string_view prefix, std::string_view text, char* out32hex) const;
   void set_card(event& e, std::string_view digits) const;
   std::string key_;
   struct hmac_state;

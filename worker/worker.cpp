@@ -80,13 +80,19 @@ class resume_from_store : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      for (auto* tp : partitions)
+      for (auto* tp : partitions) {
         if (auto next = db_.next_offset(tp->topic(), tp->partition())) tp->set_offset(*next);
+        assigned.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
+      }
       consumer->assign(partitions);
     } else {
+      for (auto* tp : partitions) revoked.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
       consumer->unassign();
     }
   }
+  /// Partitions assigned or revoked since the loop last looked (the engine must know
+  /// every input it reads, or an unread partition would not hold event time back).
+  std::vector<std::string> assigned, revoked;
 
  private:
   store::durable_store& db_;
@@ -288,7 +294,30 @@ status worker::run(const std::atomic<bool>& stop) {
       batch.set_next_offset(topic, m->partition(), m->offset() + 1);
     }
     // Event time moved on: correlate what the watermark releases, fire due timers.
-    pipe.advance(wall_clock_now(), collect);
+    // An input counts as idle only once the consumer has read all it holds.
+    for (const auto& p : rebalance.assigned) pipe.correlations().expect_partition(p);
+    for (const auto& p : rebalance.revoked) pipe.correlations().forget_partition(p, state);
+    rebalance.assigned.clear();
+    rebalance.revoked.clear();
+    auto caught_up = [&](std::string_view partition) {
+      auto slash = partition.rfind('/');
+      if (slash == std::string_view::npos) return true;
+      std::string topic(partition.substr(0, slash));
+      auto id = static_cast<std::int32_t>(std::strtol(std::string(partition.substr(slash + 1)).c_str(), nullptr, 10));
+      std::int64_t low = 0, high = 0;
+      if (consumer->get_watermark_offsets(topic, id, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0) {
+        if (consumer->query_watermark_offsets(topic, id, &low, &high, 500) != RdKafka::ERR_NO_ERROR) return false;
+      }
+      if (high <= low) return true;  // an empty partition
+      std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(topic, id)};
+      std::int64_t position = RdKafka::Topic::OFFSET_INVALID;
+      if (consumer->position(one) == RdKafka::ERR_NO_ERROR) position = one[0]->offset();
+      RdKafka::TopicPartition::destroy(one);
+      // Nothing consumed yet in this run: it starts where the store says (or at the beginning).
+      if (position < 0) position = db_.next_offset(topic, id).value_or(low);
+      return position >= high;
+    };
+    pipe.advance(wall_clock_now(), collect, caught_up);
     state.flush_into(batch);
     if (!batch.empty()) {
       // Durable first: state, alerts, outbox and offsets in one atomic write.
