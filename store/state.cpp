@@ -68,6 +68,11 @@ void cached_state::flush_into(batch& b) {
     }
     it->second.unwritten = false;
     b.state.push_back({k, it->second.value, it->second.expires});
+    // Write-once keys (evidence, the reorder buffer, timers, input times) are read
+    // again rarely if ever, and the engine mirrors the buffer and timers itself:
+    // keeping them would fill the cache with entries that crowd out window state.
+    if (k.size() > 1 && k[1] == '/' && (k[0] == 'e' || k[0] == 'r' || k[0] == 't' || k[0] == 'p'))
+      entries_.erase(it);
   }
   dirty_.clear();
 }

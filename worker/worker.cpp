@@ -4,6 +4,8 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <future>
+#include <thread>
 #include <cstdio>
 #include <memory>
 #include <unordered_set>
@@ -219,7 +221,9 @@ status worker::run(const std::atomic<bool>& stop) {
   };
   if (auto s = publish(); !s) return s;
 
-  resume_from_store rebalance(db_);
+  // Shared with the thread that closes the consumer, which may outlive this call.
+  auto rebalance_owner = std::make_shared<resume_from_store>(db_);
+  resume_from_store& rebalance = *rebalance_owner;
   std::unique_ptr<RdKafka::Conf> cconf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   for (auto [k, v] : std::initializer_list<std::pair<std::string, std::string>>{
            {"bootstrap.servers", options_.brokers},
@@ -414,7 +418,18 @@ status worker::run(const std::atomic<bool>& stop) {
       last_status = clock::now();
     }
   }
-  consumer->close();
+  // Leaving the group needs the broker; if it is gone, close() can wait forever.
+  // Everything is durable already, so give it a while and then go regardless.
+  auto closed = std::make_shared<std::promise<void>>();
+  auto closing = closed->get_future();
+  std::thread([c = consumer.release(), closed, rebalance_owner] {
+    c->close();
+    delete c;
+    closed->set_value();
+  }).detach();
+  if (closing.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+    std::fprintf(stderr, "sentrail: the Kafka consumer did not close within 10 s (is the broker gone?); "
+                         "state and offsets are durable, leaving anyway\n");
   if (auto s = publish(); !s) return s;
   return {};
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One worker through the embedded broker:
+#   1. sustained rate: COUNT events (default 1,000,000) are produced first, then
+#      `sentrail run` drains them; events/s from its status lines;
+#   2. latency: live traffic at RATE events/s (default: half the sustained rate
+#      measured in step 1), then the engine's own histogram of event time → alert
+#      published (sentrail_alert_latency_seconds) read from /metrics.
+set -euo pipefail
+build=${BUILD:-build}
+count=${COUNT:-1000000}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench-broker.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+"$build/sentrail" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+"$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
+"$build/sentrail" run --brokers "$bootstrap" --rules rules/pack --state "$work/state1" --metrics-port 0 \
+  --output none --status-interval 1 > /dev/null 2> "$work/run1.err" &
+engine=$!
+pids+=($engine)
+first=""; last=""
+for _ in $(seq 600); do
+  sleep 1
+  n=$(grep -o 'events [0-9]*' "$work/run1.err" | tail -1 | cut -d' ' -f2 || true)
+  [[ -n "$n" && "$n" -gt 0 && -z "$first" ]] && first=$(date +%s.%N) && first_n=$n
+  if [[ -n "$n" && "$n" -ge "$count" ]]; then last=$(date +%s.%N); break; fi
+done
+kill -TERM "$engine"; wait "$engine" || true
+sustained=$(awk -v a="$first" -v b="$last" -v n="$count" -v f="$first_n" 'BEGIN { printf "%.0f", (n - f) / (b - a) }')
+echo "sustained: $count events drained at $sustained events/s (one worker, 16 partitions x 5 topics)"
+
+rate=${RATE:-$((sustained / 2))}
+port=$((20000 + RANDOM % 20000))
+"$build/sentrail" run --brokers "$bootstrap" --rules rules/pack --state "$work/state2" --group latency \
+  --metrics-port "$port" --output none > /dev/null 2> "$work/run2.err" &
+pids+=($!)
+sleep 4
+"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "${SECONDS_LIVE:-30}" --attack-rate 50 \
+  > /dev/null 2>&1
+sleep 8
+curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
+/usr/bin/python3 - "$work/metrics.txt" "$rate" <<'PY'
+import re, sys
+buckets, count = [], 0
+for line in open(sys.argv[1]):
+    m = re.match(r'sentrail_alert_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+    if m:
+        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), float(m.group(2))))
+    m = re.match(r'sentrail_alert_latency_seconds_count (\S+)', line)
+    if m:
+        count = float(m.group(1))
+def q(p):
+    for le, c in sorted(buckets):
+        if c >= p * count:
+            return le
+print(f"latency at {sys.argv[2]} events/s: {int(count)} alerts; event time -> published: "
+      f"p50 <= {q(0.5)} s, p99 <= {q(0.99)} s, p99.9 <= {q(0.999)} s (histogram bucket bounds)")
+PY
