@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   constexpr std::int64_t span = 60 * sentrail::ns_per_second;
   struct window {
     std::deque<std::int64_t> times;
-    std::int64_t last_alert = INT64_MIN;
+    std::optional<std::int64_t> last_alert;  // none yet (INT64_MIN would overflow t - last)
   };
   std::unordered_map<std::string, window> by_ip;
   std::vector<std::string> alerts;
@@ -51,15 +52,23 @@ int main(int argc, char** argv) {
     std::memcpy(padded.data(), line.data(), line.size());
     od::document doc;
     if (parser.iterate(padded.data(), line.size(), padded.size()).get(doc)) continue;
+    // One pass over the fields (ondemand reads forward): keep the three we need.
     std::string_view action, ts, ip;
-    if (doc["event"].get_string().get(action) || action != "login_failed") continue;
-    if (doc["ts"].get_string().get(ts) || doc["client_ip"].get_string().get(ip)) continue;
+    od::object obj;
+    if (doc.get_object().get(obj)) continue;
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) break;
+      std::string_view* slot = key == "ts" ? &ts : key == "client_ip" ? &ip : key == "event" ? &action : nullptr;
+      if (slot && field.value().get_string().get(*slot)) *slot = {};
+    }
+    if (action != "login_failed" || ts.empty() || ip.empty()) continue;
     auto t = sentrail::parse_rfc3339(ts);
     if (!t) continue;
     auto& w = by_ip[std::string(ip)];
     w.times.push_back(*t);
     while (w.times.front() < *t - span) w.times.pop_front();
-    if (w.times.size() >= 5 && *t - w.last_alert >= span) {
+    if (w.times.size() >= 5 && (!w.last_alert || *t - *w.last_alert >= span)) {
       w.last_alert = *t;
       alerts.push_back(std::string(ip) + " " + std::to_string(w.times.front()) + " " + std::to_string(*t));
     }
