@@ -1,14 +1,8 @@
 // `sentrail eval`: replay generated traffic through the live pipeline and score the
 // alerts against the generator's ground truth: per rule, incidents found and missed,
 // false positives, recall and precision.
-//
-// The replay loop mirrors app/replay_command.cpp (engine + memory_state + pipeline,
-// watermark advanced every 1024 lines, flush at the end), including its small mmap
-// line reader: replay keeps them file-local, so they are duplicated here.
+// It runs the files exactly as `sentrail replay` does (app/file_backtest.h).
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +18,7 @@
 #include "app/commands.h"
 #include "app/rules_loading.h"
 #include "common/time.h"
-#include "correlate/memory_state.h"
+#include "app/file_backtest.h"
 #include "correlate/pipeline.h"
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
@@ -36,37 +30,6 @@ struct eval_flags {
   std::string rules, truth, channel;
   std::vector<std::string> files;
   bool report_only = false;
-};
-
-class mapped_file {
- public:
-  explicit mapped_file(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY);
-    if (fd_ < 0) return;
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return;
-    size_ = static_cast<std::size_t>(st.st_size);
-    ok_ = true;
-    if (size_ == 0) return;
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (p == MAP_FAILED) {
-      ok_ = false;
-      return;
-    }
-    data_ = static_cast<const char*>(p);
-  }
-  ~mapped_file() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return ok_; }
-  std::string_view text() const { return {data_ ? data_ : "", size_}; }
-
- private:
-  int fd_ = -1;
-  const char* data_ = nullptr;
-  std::size_t size_ = 0;
-  bool ok_ = false;
 };
 
 /// One line of the ground truth that names an incident (malformed-event lines are skipped).
@@ -189,56 +152,17 @@ int run_eval(const eval_flags& f) {
   }
   rules::load_result loaded = load_and_report(f.rules);
   if (loaded.has_errors()) std::fprintf(stderr, "sentrail eval: %zu rules refused\n", loaded.error_count());
-  correlate::engine_options options;
-  options.idle_timeout = INT64_MAX;  // files: an input holds the watermark until it ends
-  std::vector<std::string> problems;
-  correlate::engine correlations(loaded.rules, options, &problems);
-  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
   // Tokens only need to agree within this run.
   ingest::minimiser privacy("sentrail-eval-ephemeral-key-" + std::to_string(::getpid()));
-  correlate::memory_state state;
-  correlate::pipeline pipe(*channels, correlations, privacy, state);
-  timestamp_ns last_event_time = 0;
-  correlations.set_clock([&] { return last_event_time; });
-  pipe.set_observer([&](const ingest::event& e) { last_event_time = e.time; });
-  for (const auto& path : f.files) correlations.expect_partition(path + "/0");
-
+  file_backtest backtest(*channels, loaded.rules, privacy, {});
+  for (const auto& p : backtest.problems()) std::fprintf(stderr, "%s\n", p.c_str());
   collecting_sink sink;
   counting_rejections rejected;
-  std::uint64_t lines = 0;
-  for (const auto& path : f.files) {
-    mapped_file file(path);
-    if (!file.ok()) {
-      std::fprintf(stderr, "sentrail eval: cannot read %s\n", path.c_str());
-      return 2;
-    }
-    const ingest::channel_mapping* by_name = fixed;
-    if (!by_name) by_name = channels->by_name(std::filesystem::path(path).stem().string());
-    std::string_view text = file.text();
-    std::int64_t line_no = 0;
-    while (!text.empty()) {
-      std::size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
-      ++lines;
-      const ingest::channel_mapping* channel = by_name;
-      if (!channel) {
-        auto name = ingest::peek_string_field(line, "channel");
-        channel = name ? channels->by_name(*name) : nullptr;
-      }
-      if (!channel) {
-        ++rejected.count;
-        continue;
-      }
-      pipe.process(line, *channel, {path, 0, line_no}, sink, rejected);
-      if ((lines & 1023) == 0) pipe.advance(0, sink);
-    }
+  auto totals = backtest.run(f.files, fixed, sink, rejected);
+  if (!totals) {
+    std::fprintf(stderr, "sentrail eval: %s\n", totals.message().c_str());
+    return 2;
   }
-  pipe.flush(sink);
-
   // Score. A rule's timespan widens the window in which its alert may land.
   std::map<std::string, timestamp_ns> timespan;
   for (const auto& c : loaded.rules.correlations())
@@ -305,7 +229,7 @@ int run_eval(const eval_flags& f) {
               total_alerts ? fmt_ratio(total_alerts - total_fp, total_alerts).c_str() : "-");
   for (const auto& d : details) std::printf("  %s\n", d.c_str());
   std::fprintf(stderr, "sentrail eval: %llu lines, %llu refused, %zu alerts, %zu incidents in the truth\n",
-               static_cast<unsigned long long>(lines), static_cast<unsigned long long>(rejected.count),
+               static_cast<unsigned long long>(totals->lines), static_cast<unsigned long long>(rejected.count),
                sink.alerts.size(), truth->size());
   return failed && !f.report_only ? 1 : 0;
 }

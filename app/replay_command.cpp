@@ -1,9 +1,6 @@
 // `sentrail replay`: the live pipeline over JSON-lines or access-log files, for
 // backtesting rules without Kafka. Alerts go to stdout as JSON lines.
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,8 +13,7 @@
 #include "alert/console.h"
 #include "app/commands.h"
 #include "app/rules_loading.h"
-#include "correlate/memory_state.h"
-#include "correlate/pipeline.h"
+#include "app/file_backtest.h"
 #include "rules/timespan.h"
 #include "ingest/dead_letter.h"
 #include "ingest/mapping.h"
@@ -45,39 +41,6 @@ class file_rejections : public correlate::rejection_sink {
 
  private:
   std::FILE* out_;
-};
-
-// A read-only view of a whole file; lines are split without copying.
-class mapped_file {
- public:
-  explicit mapped_file(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY);
-    if (fd_ < 0) return;
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return;
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ == 0) {
-      ok_ = true;
-      return;
-    }
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (p == MAP_FAILED) return;
-    ::madvise(p, size_, MADV_SEQUENTIAL);
-    data_ = static_cast<const char*>(p);
-    ok_ = true;
-  }
-  ~mapped_file() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return ok_; }
-  std::string_view text() const { return {data_ ? data_ : "", size_}; }
-
- private:
-  int fd_ = -1;
-  const char* data_ = nullptr;
-  std::size_t size_ = 0;
-  bool ok_ = false;
 };
 
 int run_replay(const replay_flags& f) {
@@ -126,8 +89,6 @@ int run_replay(const replay_flags& f) {
   alert::console_sink alerts(stdout, format);
   file_rejections rejections(dead_out);
   correlate::engine_options engine_options;
-  // Files have no wall-clock idleness: an input holds the watermark until it ends.
-  engine_options.idle_timeout = INT64_MAX;
   if (!f.lateness.empty()) {
     auto span = rules::parse_timespan_ns(f.lateness);
     if (!span) {
@@ -136,60 +97,20 @@ int run_replay(const replay_flags& f) {
     }
     engine_options.allowed_lateness = *span;
   }
-  std::vector<std::string> problems;
-  correlate::engine correlations(loaded.rules, engine_options, &problems);
-  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-  correlate::memory_state state;
-  correlate::pipeline pipe(*channels, correlations, privacy, state);
-  // Alerts carry event time, not the replay's clock, so a backtest is repeatable.
-  timestamp_ns last_event_time = 0;
-  correlations.set_clock([&] { return last_event_time; });
-  pipe.set_observer([&](const ingest::event& e) { last_event_time = e.time; });
-  for (const auto& path : f.files) correlations.expect_partition(path + "/0");
-
+  file_backtest backtest(*channels, loaded.rules, privacy, engine_options);
+  for (const auto& p : backtest.problems()) std::fprintf(stderr, "%s\n", p.c_str());
   auto started = std::chrono::steady_clock::now();
-  std::uint64_t lines = 0, unrouted = 0;
-  for (const auto& path : f.files) {
-    mapped_file file(path);
-    if (!file.ok()) {
-      std::fprintf(stderr, "sentrail replay: cannot read %s\n", path.c_str());
-      return 2;
-    }
-    const ingest::channel_mapping* by_name = fixed;
-    if (!by_name) by_name = channels->by_name(std::filesystem::path(path).stem().string());
-    std::string_view text = file.text();
-    std::int64_t line_no = 0;
-    while (!text.empty()) {
-      std::size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
-      ++lines;
-      const ingest::channel_mapping* channel = by_name;
-      if (!channel) {
-        auto name = ingest::peek_string_field(line, "channel");
-        channel = name ? channels->by_name(*name) : nullptr;
-      }
-      ingest::source_position from{path, 0, line_no};
-      if (!channel) {
-        ++unrouted;
-        rejections.reject({ingest::rejection_reason::unknown_channel,
-                           "no --channel, no channel named like the file, and no known 'channel' field"},
-                          line, "", from);
-        continue;
-      }
-      pipe.process(line, *channel, from, alerts, rejections);
-      if ((lines & 1023) == 0) pipe.advance(0, alerts);
-    }
+  auto totals = backtest.run(f.files, fixed, alerts, rejections);
+  if (!totals) {
+    std::fprintf(stderr, "sentrail replay: %s\n", totals.message().c_str());
+    return 2;
   }
-  pipe.flush(alerts);
+  std::uint64_t lines = totals->lines, unrouted = totals->unrouted;
   std::fflush(stdout);
   if (dead_out && dead_out != stderr) std::fclose(dead_out);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const auto& c = pipe.counts();
-  const auto& ec = correlations.counts();
+  const auto& c = backtest.pipeline().counts();
+  const auto& ec = backtest.correlations().counts();
   std::fprintf(stderr,
                "sentrail replay: %llu lines, %llu events, %llu alerts, %llu dead letters in %.3f s "
                "(%.0f events/s); %llu late, %llu suppressed\n",

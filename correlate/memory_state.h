@@ -2,8 +2,12 @@
 // State held in memory only: for `sentrail replay` and tests, where nothing
 // needs to survive the process.
 
-#include <map>
+#include <algorithm>
 #include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/string_hash.h"
 
 #include "correlate/op.h"
 
@@ -28,13 +32,21 @@ class memory_state : public state_view {
   }
   void for_each(std::string_view prefix,
                 const std::function<void(std::string_view, std::string_view)>& fn) override {
-    for (auto it = values_.lower_bound(prefix); it != values_.end() && std::string_view(it->first).starts_with(prefix); ++it)
-      if (it->second.expires >= now_) fn(it->first, it->second.value);
+    // Rare (restores, inspection): collect and sort rather than keep the map ordered.
+    std::vector<const std::pair<const std::string, entry>*> hits;
+    for (const auto& kv : values_)
+      if (std::string_view(kv.first).starts_with(prefix) && kv.second.expires >= now_) hits.push_back(&kv);
+    std::sort(hits.begin(), hits.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    for (const auto* kv : hits) fn(kv->first, kv->second.value);
   }
   void set_now(timestamp_ns watermark) override {
     now_ = watermark;
-    // Drop expired values now and then, as compaction does on disk.
-    if (++sets_ % 4096 == 0) std::erase_if(values_, [&](const auto& kv) { return kv.second.expires < now_; });
+    // Drop expired values now and then, as compaction does on disk; a sweep only
+    // after as many calls as there are values keeps the cost per call constant.
+    if (++sets_ >= std::max<std::size_t>(4096, values_.size())) {
+      sets_ = 0;
+      std::erase_if(values_, [&](const auto& kv) { return kv.second.expires < now_; });
+    }
   }
   std::size_t size() const { return values_.size(); }
 
@@ -43,9 +55,9 @@ class memory_state : public state_view {
     std::string value;
     timestamp_ns expires = 0;
   };
-  std::map<std::string, entry, std::less<>> values_;
+  std::unordered_map<std::string, entry, string_hash, std::equal_to<>> values_;
   timestamp_ns now_ = INT64_MIN;
-  std::uint64_t sets_ = 0;
+  std::size_t sets_ = 0;
 };
 
 }  // namespace sentrail::correlate
