@@ -1108,20 +1108,6 @@ struct generator::impl {
       case scenario::sweethearting_near_miss:
       case scenario::insider_risk_near_miss:
       case scenario::pos_login_badge_near_miss:
-        employee_id(w, p.a);
-        break;
-      case scenario::supplier_takeover:
-      case scenario::supplier_export_volume:
-      case scenario::supplier_takeover_near_miss:
-      case scenario::supplier_export_near_miss:
-        supplier_id(w, p.a);
-        break;
-      case scenario::brute_force_near_miss:
-        customer_name(w, p.a);
-        break;
-      case scenario::gift_card_near_miss:
-        device_id(w, p.b);
-        break;
       case scenario::pos_manual_high_value:
       case scenario::refund_fraud:
       case scenario::no_sale_drawer:
@@ -1129,10 +1115,18 @@ struct generator::impl {
         break;
       case scenario::supplier_bank_change:
       case scenario::supplier_bulk_export:
+      case scenario::supplier_takeover:
+      case scenario::supplier_export_volume:
+      case scenario::supplier_takeover_near_miss:
+      case scenario::supplier_export_near_miss:
         supplier_id(w, p.a);
         break;
+      case scenario::brute_force_near_miss:
       case scenario::brute_force_then_success:
         customer_name(w, p.a);
+        break;
+      case scenario::gift_card_near_miss:
+        device_id(w, p.b);
         break;
       case scenario::after_hours_stockroom:
         badge_id(w, employees[p.a].badge);
