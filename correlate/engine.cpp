@@ -287,7 +287,9 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     }
   }
   // The input's event time moves the watermark, whether or not the event correlates.
-  auto [it, fresh] = inputs_.try_emplace(std::string(partition));
+  // Look up before inserting: building a key string per event would allocate.
+  auto it = inputs_.find(partition);
+  if (it == inputs_.end()) it = inputs_.emplace(std::string(partition), input{}).first;
   it->second.last_wall = now_();
   if (e.time > it->second.max_time) {
     it->second.max_time = e.time;
@@ -295,7 +297,6 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     encoder(v).i64(e.time);
     state.put(std::string(input_prefix) + std::string(partition), v, forever);
   }
-  (void)fresh;
   if (rule_ids.empty()) return;
   if (e.time <= watermark_ && watermark_ != INT64_MIN) {
     // Behind what has been released: correlating it now would reorder history.
@@ -444,12 +445,11 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
     }
     std::string group_copy = group;
     m.group_key = group_copy;
-    feed(t.corr, t.rule_index, m, state, out);
+    feed(t.corr, m, state, out);
   }
 }
 
-void engine::feed(std::size_t corr, std::size_t rule_index, const match& m, state_view& state, alert_sink& out) {
-  (void)rule_index;
+void engine::feed(std::size_t corr, const match& m, state_view& state, alert_sink& out) {
   auto& c = c_->correlations[corr];
   ++counts_.correlation_matches;
   std::string key = std::string(op_prefix) + c.id + '\x1e' + std::string(m.group_key);
@@ -538,7 +538,7 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     m.group_key = group;
     if (!f.evidence_keys.empty()) m.evidence_key = f.evidence_keys.back();
     if (f.value) m.field_number = f.value;
-    feed(t.corr, t.rule_index, m, state, out);
+    feed(t.corr, m, state, out);
   }
 }
 

@@ -96,7 +96,7 @@ class engine {
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
   void correlate_event(const ingest::event& e, std::string_view rule_ids, std::string_view evidence_key,
                        state_view& state, alert_sink& out);
-  void feed(std::size_t corr, std::size_t rule_index, const struct match& m, state_view& state, alert_sink& out);
+  void feed(std::size_t corr, const struct match& m, state_view& state, alert_sink& out);
   void emit(std::size_t corr, std::string_view group_key, const struct firing& f, state_view& state, alert_sink& out);
   alert detection_alert(const rules::detection_rule& rule, const ingest::event& e) const;
 
