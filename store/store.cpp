@@ -13,8 +13,34 @@
 namespace sentrail::store {
 namespace {
 
-constexpr const char* column_families[] = {"default", "offsets", "alerts", "outbox", "state", "alert_index"};
-enum cf_index { cf_default = 0, cf_offsets = 1, cf_alerts = 2, cf_outbox = 3, cf_state = 4, cf_alert_index = 5 };
+constexpr const char* column_families[] = {"default",    "offsets",    "alerts",            "outbox",
+                                           "state",      "alert_index", "deliveries",       "delivery_failures",
+                                           "triage",     "incidents",  "audit"};
+enum cf_index {
+  cf_default = 0,
+  cf_offsets = 1,
+  cf_alerts = 2,
+  cf_outbox = 3,
+  cf_state = 4,
+  cf_alert_index = 5,
+  cf_deliveries = 6,
+  cf_delivery_failures = 7,
+  cf_triage = 8,
+  cf_incidents = 9,
+  cf_audit = 10,
+};
+
+cf_index cf_of(table t) {
+  switch (t) {
+    case table::deliveries: return cf_deliveries;
+    case table::delivery_failures: return cf_delivery_failures;
+    case table::triage: return cf_triage;
+    case table::incidents: return cf_incidents;
+    case table::audit: return cf_audit;
+    case table::alert_index: return cf_alert_index;
+  }
+  return cf_default;
+}
 
 constexpr std::string_view index_names[] = {"time", "rule", "level", "status", "entity"};
 
@@ -199,13 +225,18 @@ bool durable_store::add_alert(batch& b, std::string_view id, std::string_view js
   return true;
 }
 
+std::string durable_store::alert_index_key(alert_index index, std::string_view value, std::int64_t time,
+                                           std::string_view id) {
+  std::string k = index_prefix(index, value);
+  put_expiry(k, time);  // same ordered encoding as expiries: time order
+  k.append(id);
+  return k;
+}
+
 bool durable_store::add_alert(batch& b, const correlate::alert& a, std::string_view json) const {
   if (!add_alert(b, a.id, json)) return false;
   auto add = [&](alert_index index, std::string_view value) {
-    std::string k = index_prefix(index, value);
-    put_expiry(k, a.last_seen);  // same ordered encoding as expiries: time order
-    k.append(a.id);
-    b.alert_index.push_back(std::move(k));
+    b.alert_index.push_back(alert_index_key(index, value, a.last_seen, a.id));
   };
   add(alert_index::time, {});
   add(alert_index::rule, a.rule_id);
@@ -234,8 +265,73 @@ std::vector<std::string> durable_store::find_alerts(alert_index index, std::stri
   return ids;
 }
 
+namespace {
+void add_table_write(rocksdb::WriteBatch& writes, rocksdb::ColumnFamilyHandle* cf, const table_write& w) {
+  if (w.value)
+    writes.Put(cf, w.key, *w.value);
+  else
+    writes.Delete(cf, w.key);
+}
+}  // namespace
+
+std::optional<std::string> durable_store::get(table t, std::string_view key) const {
+  std::string v;
+  if (!impl_->db->Get({}, impl_->cf(cf_of(t)), rocksdb::Slice(key.data(), key.size()), &v).ok())
+    return std::nullopt;
+  return v;
+}
+
+void durable_store::scan(table t, std::string_view prefix, bool reverse,
+                         const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_of(t))));
+  if (reverse) {
+    // The first key past every key with this prefix: the prefix with its last
+    // byte below 0xff incremented (none: the prefix's keys run to the end).
+    std::string past(prefix);
+    while (!past.empty() && static_cast<unsigned char>(past.back()) == 0xff) past.pop_back();
+    if (past.empty()) {
+      it->SeekToLast();
+    } else {
+      past.back() = static_cast<char>(static_cast<unsigned char>(past.back()) + 1);
+      it->SeekForPrev(past);
+    }
+    for (; it->Valid(); it->Prev()) {
+      std::string_view k = it->key().ToStringView();
+      if (!past.empty() && k >= past) continue;
+      if (!k.starts_with(prefix)) break;
+      if (!fn(k, it->value().ToStringView())) return;
+    }
+    return;
+  }
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix)) break;
+    if (!fn(k, it->value().ToStringView())) return;
+  }
+}
+
+void durable_store::scan_range(table t, std::string_view from, std::string_view to,
+                               const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_of(t))));
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (k >= to) break;
+    if (!fn(k, it->value().ToStringView())) return;
+  }
+}
+
+status durable_store::write(const std::vector<table_write>& writes) {
+  if (writes.empty()) return {};
+  rocksdb::WriteBatch batch_writes;
+  for (const auto& w : writes) add_table_write(batch_writes, impl_->cf(cf_of(w.where)), w);
+  rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch_writes);
+  if (!s.ok()) return error{"state store write failed: " + s.ToString()};
+  return {};
+}
+
 status durable_store::commit(batch& b) {
   rocksdb::WriteBatch writes;
+  for (const auto& w : b.tables) add_table_write(writes, impl_->cf(cf_of(w.where)), w);
   for (const auto& k : b.alert_index) writes.Put(impl_->cf(cf_alert_index), k, rocksdb::Slice());
   for (const auto& o : b.offsets)
     writes.Put(impl_->cf(cf_offsets), offset_key(o.topic, o.partition),

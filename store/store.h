@@ -32,6 +32,18 @@ struct outbox_record {
   std::string payload;
 };
 
+/// Keyed tables beside the engine's own, for the modules built on the store
+/// (alert delivery queues, triage records, incidents, the audit log). Keys are
+/// the caller's; they sort bytewise.
+enum class table { deliveries, delivery_failures, triage, incidents, audit, alert_index };
+
+/// One change to a keyed table: a value to put, or nothing to delete.
+struct table_write {
+  table where;
+  std::string key;
+  std::optional<std::string> value;
+};
+
 /// The changes of one processed batch; nothing is visible until commit().
 struct batch {
   struct offset {
@@ -50,18 +62,24 @@ struct batch {
     std::int64_t expires = 0;
   };
   std::vector<state_write> state;
+  /// Writes to keyed tables that must be durable with this batch (e.g. deliveries
+  /// of the alerts it raised).
+  std::vector<table_write> tables;
 
   void set_next_offset(std::string_view topic, std::int32_t partition, std::int64_t next);
   void add_outbox(std::string_view topic, std::string_view key, std::string_view payload) {
     outbox.push_back({0, std::string(topic), std::string(key), std::string(payload)});
   }
-  bool empty() const { return offsets.empty() && alerts.empty() && outbox.empty() && state.empty(); }
+  bool empty() const {
+    return offsets.empty() && alerts.empty() && outbox.empty() && state.empty() && tables.empty();
+  }
   void clear() {
     offsets.clear();
     alerts.clear();
     alert_index.clear();
     outbox.clear();
     state.clear();
+    tables.clear();
   }
 };
 
@@ -94,6 +112,23 @@ class durable_store {
   /// last_seen is in [from, to], newest first, at most `limit`.
   std::vector<std::string> find_alerts(alert_index index, std::string_view value, std::int64_t from,
                                        std::int64_t to, std::size_t limit) const;
+
+  /// The alert_index key under which `find_alerts(index, value, ...)` finds `id`
+  /// at `time`: for keeping an index current when a value changes (e.g. status).
+  static std::string alert_index_key(alert_index index, std::string_view value, std::int64_t time,
+                                     std::string_view id);
+
+  /// A keyed table's value; nothing when absent.
+  std::optional<std::string> get(table t, std::string_view key) const;
+  /// Entries whose key starts with `prefix`, in key order (reverse: newest-last
+  /// keys come first); stops when `fn` returns false.
+  void scan(table t, std::string_view prefix, bool reverse,
+            const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  /// Entries with `from` <= key < `to`, in key order; stops when `fn` returns false.
+  void scan_range(table t, std::string_view from, std::string_view to,
+                  const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  /// Applies the writes in one atomic, durable write.
+  status write(const std::vector<table_write>& writes);
 
   /// Makes the batch durable in one atomic write; assigns outbox sequences.
   status commit(batch& b);

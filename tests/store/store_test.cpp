@@ -87,3 +87,57 @@ TEST(store, finds_alerts_by_time_rule_level_status_and_entity_newest_first) {
   EXPECT_TRUE((*db)->find_alerts(idx::entity, "bo", 0, 1000, 10).empty());  // exact values, not prefixes
   std::filesystem::remove_all(dir);
 }
+
+TEST(store, keyed_tables_scan_by_prefix_both_ways_and_commit_with_a_batch) {
+  auto dir = fresh_dir("tables");
+  {
+    auto db = durable_store::open(dir).value();
+    ASSERT_TRUE(db->write({{table::triage, "a/1", "one"},
+                           {table::triage, "a/2", "two"},
+                           {table::triage, std::string("a\xff", 2) + "x", "edge"},
+                           {table::triage, "b/1", "other"}})
+                    .ok());
+    batch b;
+    b.tables.push_back({table::deliveries, "hook/0001", "payload"});
+    b.set_next_offset("web", 0, 5);
+    ASSERT_TRUE(db->commit(b).ok());
+    ASSERT_TRUE(db->write({{table::triage, "a/2", std::nullopt}}).ok());
+  }
+  auto db = durable_store::open(dir).value();
+  EXPECT_EQ(db->get(table::deliveries, "hook/0001").value_or(""), "payload");
+  EXPECT_FALSE(db->get(table::triage, "a/2"));
+  EXPECT_FALSE(db->get(table::audit, "a/1"));  // tables are separate
+
+  std::vector<std::string> forward, backward, ranged;
+  db->scan(table::triage, "a/", false, [&](auto k, auto) { forward.emplace_back(k); return true; });
+  db->scan(table::triage, "a", true, [&](auto k, auto) { backward.emplace_back(k); return true; });
+  db->scan_range(table::triage, "a/", "b", [&](auto k, auto) { ranged.emplace_back(k); return true; });
+  EXPECT_EQ(forward, (std::vector<std::string>{"a/1"}));
+  EXPECT_EQ(backward, (std::vector<std::string>{std::string("a\xff", 2) + "x", "a/1"}));
+  EXPECT_EQ(ranged, (std::vector<std::string>{"a/1", std::string("a\xff", 2) + "x"}));
+
+  std::size_t seen = 0;
+  db->scan(table::triage, "", false, [&](auto, auto) { return ++seen < 2; });
+  EXPECT_EQ(seen, 2u);  // the callback stops the scan
+}
+
+TEST(store, an_index_key_moved_by_hand_is_what_find_alerts_sees) {
+  auto dir = fresh_dir("reindex");
+  auto db = durable_store::open(dir).value();
+  ASSERT_TRUE(db->write({{table::alert_index,
+                          durable_store::alert_index_key(durable_store::alert_index::status, "new", 100, "id1"),
+                          ""}})
+                  .ok());
+  EXPECT_EQ(db->find_alerts(durable_store::alert_index::status, "new", 0, 1000, 10),
+            (std::vector<std::string>{"id1"}));
+  ASSERT_TRUE(db->write({{table::alert_index,
+                          durable_store::alert_index_key(durable_store::alert_index::status, "new", 100, "id1"),
+                          std::nullopt},
+                         {table::alert_index,
+                          durable_store::alert_index_key(durable_store::alert_index::status, "closed", 100, "id1"),
+                          ""}})
+                  .ok());
+  EXPECT_TRUE(db->find_alerts(durable_store::alert_index::status, "new", 0, 1000, 10).empty());
+  EXPECT_EQ(db->find_alerts(durable_store::alert_index::status, "closed", 0, 1000, 10),
+            (std::vector<std::string>{"id1"}));
+}
