@@ -29,8 +29,9 @@ status configure(RdKafka::Conf& conf, const std::string& key, const std::string&
 class batch_collector : public correlate::alert_sink, public correlate::rejection_sink {
  public:
   batch_collector(store::durable_store& db, store::batch& b, const worker_options& o,
-                  std::vector<correlate::alert>& fresh, std::uint64_t& duplicates)
-      : db_(db), batch_(b), options_(o), fresh_(fresh), duplicates_(duplicates) {}
+                  std::vector<correlate::alert>& fresh, std::uint64_t& duplicates,
+                  const std::vector<alert_observer*>& observers)
+      : db_(db), batch_(b), options_(o), fresh_(fresh), duplicates_(duplicates), observers_(observers) {}
 
   void emit(const correlate::alert& a) override {
     std::string json = correlate::to_json(a);
@@ -39,6 +40,7 @@ class batch_collector : public correlate::alert_sink, public correlate::rejectio
       return;
     }
     batch_.add_outbox(options_.alerts_topic, a.id, json);
+    for (auto* o : observers_) o->on_alert(batch_, a, json);
     fresh_.push_back(a);
   }
 
@@ -55,6 +57,7 @@ class batch_collector : public correlate::alert_sink, public correlate::rejectio
   const worker_options& options_;
   std::vector<correlate::alert>& fresh_;
   std::uint64_t& duplicates_;
+  const std::vector<alert_observer*>& observers_;
 };
 
 // Delivery reports tell which outbox records Kafka has acknowledged.
@@ -270,7 +273,7 @@ status worker::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     batch.clear();
     fresh.clear();
-    batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts);
+    batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts, observers_);
     auto batch_started = clock::now();
     auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms);
     std::size_t taken = 0;
@@ -328,6 +331,7 @@ status worker::run(const std::atomic<bool>& stop) {
       if (auto s = db_.commit(batch); !s) return s;
       state.trim();
       ++counts_.batches;
+      for (auto* o : observers_) o->on_committed();
       unpublished.insert(unpublished.end(), batch.outbox.begin(), batch.outbox.end());
       if (auto s = publish(); !s) return s;
       for (const auto& a : fresh) console.emit(a);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,18 @@ class fixed_rules : public rules_provider {
   correlate::engine& engine_;
 };
 
+/// Modules that act on new alerts (delivery queues, incidents): they add their
+/// durable records to the batch that raises the alert, so those records are
+/// exactly as durable as the alert, and hear when the batch is durable.
+class alert_observer {
+ public:
+  virtual ~alert_observer() = default;
+  /// A new alert (never a duplicate) in the batch being built; called on the worker thread.
+  virtual void on_alert(store::batch& b, const correlate::alert& a, std::string_view json) = 0;
+  /// The batch's writes are durable (called after commit, before the group offsets).
+  virtual void on_committed() {}
+};
+
 /// Totals since start, for the status line and tests.
 struct worker_counts {
   correlate::pipeline_counts pipeline;
@@ -77,6 +90,8 @@ class worker {
   /// Runs until `stop` becomes true (then finishes the batch in hand) or a fatal
   /// error; bad input is never fatal.
   status run(const std::atomic<bool>& stop);
+  /// Adds an observer of new alerts; call before run(). Not owned.
+  void add_observer(alert_observer& o) { observers_.push_back(&o); }
 
   const worker_counts& counts() const { return counts_; }
 
@@ -89,6 +104,7 @@ class worker {
   store::durable_store& db_;
   metrics::engine_metrics* metrics_;
   worker_counts counts_;
+  std::vector<alert_observer*> observers_;
 };
 
 }  // namespace sentrail::worker
