@@ -7,11 +7,14 @@ build_packages=(
   g++ cmake ninja-build pkg-config make
   librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev libfmt-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libbenchmark-dev libssl-dev
-  libcli11-dev libre2-dev
+  libcli11-dev libre2-dev libcpp-httplib-dev
 )
 # Independent clients the integration tests use to talk to the embedded broker,
-# and Prometheus (with promtool) for the observability tests and `make dashboards`.
-test_packages=(python3 python3-confluent-kafka prometheus)
+# Prometheus (with promtool) for the observability tests and `make dashboards`,
+# Alertmanager as a real receiver for the alert sinks, and Chromium driven by
+# Selenium for the web console's end-to-end test.
+test_packages=(python3 python3-confluent-kafka prometheus prometheus-alertmanager
+               chromium chromium-driver python3-selenium)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then
