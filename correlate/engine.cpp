@@ -86,6 +86,7 @@ struct engine::compiled {
     std::string id;
     bool generates = true;
     std::vector<target> feeds;
+    std::uint64_t matches = 0;
   };
   struct correlation {
     const rules::correlation_rule* rule;
@@ -99,6 +100,7 @@ struct engine::compiled {
     bool generates = true;
     bool descending = false;  // feed an event's rules last-first (ordered sequences)
     std::vector<target> downstream;
+    std::uint64_t matches = 0;
   };
   std::vector<detection> detections;
   std::unordered_map<const rules::detection_rule*, std::size_t> detection_index;
@@ -270,13 +272,22 @@ alert engine::detection_alert(const rules::detection_rule& rule, const ingest::e
   return a;
 }
 
+std::vector<rule_match_count> engine::rule_matches() const {
+  std::vector<rule_match_count> out;
+  out.reserve(c_->detections.size() + c_->correlations.size());
+  for (const auto& d : c_->detections) out.push_back({d.id, "detection", d.matches});
+  for (const auto& c : c_->correlations) out.push_back({c.id, "correlation", c.matches});
+  return out;
+}
+
 void engine::on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out) {
   // Stage 1: detections, at once.
   std::string rule_ids;
   for (const rules::detection_rule* rule : c_->rules->for_channel(e.channel)) {
     if (!rule->matches(e)) continue;
     ++counts_.detection_matches;
-    const auto& d = c_->detections[c_->detection_index.at(rule)];
+    auto& d = c_->detections[c_->detection_index.at(rule)];
+    ++d.matches;
     if (d.generates) {
       ++counts_.detection_alerts;
       out.emit(detection_alert(*rule, e));
@@ -452,6 +463,7 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
 void engine::feed(std::size_t corr, const match& m, state_view& state, alert_sink& out) {
   auto& c = c_->correlations[corr];
   ++counts_.correlation_matches;
+  ++c.matches;
   std::string key = std::string(op_prefix) + c.id + '\x1e' + std::string(m.group_key);
   if (auto deadline = c.operation->timer_after(m)) {
     std::string tkey;

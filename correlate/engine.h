@@ -47,6 +47,13 @@ struct engine_counts {
   std::uint64_t buffered = 0;             // waiting for the watermark now
 };
 
+/// How often one rule matched since its engine started.
+struct rule_match_count {
+  std::string_view rule_id;  // valid while the engine lives
+  std::string_view kind;     // "detection" or "correlation"
+  std::uint64_t matches = 0;
+};
+
 /// Told about events that arrived too late to be correlated.
 using late_handler = std::function<void(const ingest::event&, timestamp_ns watermark)>;
 
@@ -88,6 +95,8 @@ class engine {
 
   timestamp_ns watermark() const { return watermark_; }
   const engine_counts& counts() const { return counts_; }
+  /// Matches per rule, in a fixed order for one engine (detections, then correlations).
+  std::vector<rule_match_count> rule_matches() const;
 
  private:
   struct compiled;

@@ -211,6 +211,10 @@ def rule_quality():
                 (f"sum(rate(sentrail_alerts_suppressed_total[{RATE}])) * 60", "suppressed/min"),
                 (f"sum(rate(sentrail_alerts_duplicate_total[{RATE}])) * 60", "duplicates/min (replay, restart)"),
             ]),
+            ts("Matches per rule (top 10)", [
+                (f"topk(10, sum by (rule, kind) (rate(sentrail_rule_matches_total[{RATE}])))", "{{rule}} ({{kind}})")],
+               unit="ops", description="A rule that matches far more than it alerts is doing work for nothing "
+                                       "or is one threshold away from noise."),
             ts("Alerts per rule and level", [
                 (f"sum by (rule, level) (rate(sentrail_alerts_total[{RATE}])) * 60", "{{rule}} ({{level}})")]),
             stat("Rules loaded", ["sum(sentrail_rules_loaded)"]),

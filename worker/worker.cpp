@@ -268,6 +268,7 @@ status worker::run(const std::atomic<bool>& stop) {
   std::uint64_t duplicates_reported = 0, published_reported = 0;
   // The running engine's counts already in metrics (a reloaded engine starts from zero).
   correlate::engine_counts engine_reported{};
+  std::vector<std::uint64_t> matches_reported;
   auto gauges_reported = clock::time_point{};
 
   while (!stop.load()) {
@@ -366,8 +367,14 @@ status worker::run(const std::atomic<bool>& stop) {
         metrics_->alert_latency(static_cast<double>(published_at - a.last_seen) / ns_per_second);
       }
       const auto& ec = pipe.correlations().counts();
-      metrics_->rule_matches("detection", ec.detection_matches - engine_reported.detection_matches);
-      metrics_->rule_matches("correlation", ec.correlation_matches - engine_reported.correlation_matches);
+      // Per rule: the engine keeps a fixed order, so deltas are by position.
+      auto per_rule = pipe.correlations().rule_matches();
+      matches_reported.resize(per_rule.size(), 0);
+      for (std::size_t r = 0; r < per_rule.size(); ++r) {
+        if (auto delta = per_rule[r].matches - matches_reported[r])
+          metrics_->rule_matches(per_rule[r].rule_id, per_rule[r].kind, delta);
+        matches_reported[r] = per_rule[r].matches;
+      }
       metrics_->suppressed_alerts(ec.suppressed - engine_reported.suppressed);
       metrics_->late_events(counts_.pipeline.late - reported.late);
       engine_reported = ec;
@@ -408,6 +415,7 @@ status worker::run(const std::atomic<bool>& stop) {
       rules_.current().restore(state);
       pipe.set_engine(rules_.current());
       engine_reported = {};
+      matches_reported.clear();
     }
     if (options_.status_interval_seconds > 0 &&
         clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 
@@ -108,6 +110,17 @@ TEST(event_count, fires_once_when_the_count_reaches_the_threshold_in_the_window)
   ASSERT_EQ(alerts[0].events.size(), 5u);  // evidence, in time order
   EXPECT_EQ(alerts[0].events[0].time, *parse_rfc3339(at(0)));
   EXPECT_EQ(h.correlations().counts().suppressed, 2u);
+}
+
+TEST(engine, counts_matches_per_rule_for_detections_and_correlations) {
+  harness h(count_rule());
+  h.run({failed(0), failed(10), failed(20)});
+  std::map<std::string, std::pair<std::string, std::uint64_t>> by_rule;
+  for (const auto& m : h.correlations().rule_matches())
+    by_rule[std::string(m.rule_id)] = {std::string(m.kind), m.matches};
+  EXPECT_EQ(by_rule["t-web-login-failed"], (std::pair<std::string, std::uint64_t>{"detection", 3}));
+  EXPECT_EQ(by_rule["t-pos-refund"].second, 0u);  // listed, never matched
+  EXPECT_EQ(by_rule["t-five-failures"], (std::pair<std::string, std::uint64_t>{"correlation", 3}));
 }
 
 TEST(event_count, referenced_rules_do_not_alert_on_their_own_unless_generate_is_set) {

@@ -221,6 +221,15 @@ scrape_configs:
         self.assertGreater(float(self.query("sum(sentrail_state_bytes)")[0]["value"][1]), 0)
         self.assertGreater(float(self.query("sum(sentrail_alerts_total)")[0]["value"][1]), 0)
 
+    def test_every_alerting_rule_has_its_own_match_count(self):
+        alerting = {x["metric"]["rule"] for x in self.query("sum by (rule) (sentrail_alerts_total)")}
+        matched = {x["metric"]["rule"]: float(x["value"][1])
+                   for x in self.query("sum by (rule) (sentrail_rule_matches_total)")}
+        self.assertTrue(alerting)
+        for rule in alerting:
+            with self.subTest(rule=rule):
+                self.assertGreater(matched.get(rule, 0), 0, f"{rule} alerted but has no matches")
+
 
 if __name__ == "__main__":
     unittest.main()
