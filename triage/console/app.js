@@ -560,7 +560,7 @@
         fieldValue(v))]);
   }
 
-  function alertRow(a) {
+  function alertRow(a, withIncident = true) {
     const href = "#/alerts/" + encodeURIComponent(a.id);
     return h("tr", {
       class: "row level-row-" + a.level, dataset: { alertId: a.id, status: a.status, level: a.level },
@@ -579,9 +579,9 @@
     h("td", { class: "num nowrap", dataset: { testid: "loss" } }, money(a.loss_exposure)),
     h("td", {}, statusBadge(a.status), a.verdict ? h("div", { class: "small" }, verdictLabel(a.verdict)) : null),
     h("td", {}, a.assignee || h("span", { class: "muted" }, "—")),
-    h("td", {}, a.incident_id
+    withIncident ? h("td", {}, a.incident_id
       ? h("a", { href: "#/incidents/" + encodeURIComponent(a.incident_id), title: a.incident_id }, a.incident_id.slice(0, 8))
-      : h("span", { class: "muted" }, "—")));
+      : h("span", { class: "muted" }, "—")) : null);
   }
 
   // ----------------------------------------------------------------- alert page
@@ -595,6 +595,7 @@
     const evidence = [...(data.evidence || [])];
     // The API merges channels in time order already; a stable sort keeps that
     // promise on the page even if an older engine did not.
+    for (const e of evidence) if (!e.time && e["@timestamp"]) e.time = e["@timestamp"];
     evidence.sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
 
     const facts = [
@@ -888,9 +889,9 @@
           h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
           h("h2", {}, "Alerts in time order"),
           h("table", { class: "grid queue", dataset: { testid: "incident-alerts" } },
-            h("thead", {}, h("tr", {}, ["Level", "Last seen", "Rule", "Entity", "Channels", "Count", "Loss exposure", "Status", "Assignee", "Incident"]
+            h("thead", {}, h("tr", {}, ["Level", "Last seen", "Rule", "Entity", "Channels", "Count", "Loss exposure", "Status", "Assignee"]
               .map((c) => h("th", { scope: "col" }, c)))),
-            h("tbody", {}, alerts.map((a) => alertRow(a))))),
+            h("tbody", {}, alerts.map((a) => alertRow(a, false))))),
         h("aside", { class: "side-col" },
           actionsPanel("incident", inc, inc.status, INCIDENT_STATUSES),
           historyPanel(data.history || []))));
