@@ -25,6 +25,86 @@ status check_keys(const std::string& file, const YAML::Node& map, const std::set
   return {};
 }
 
+// One entry of `sinks:` (docs/sinks.md).
+result<alert::sink_config> load_sink(const std::string& file, const YAML::Node& n) {
+  if (!n.IsMap()) return error{where(file, n) + ": a sink must be a map with name and type"};
+  if (auto s = check_keys(file, n, {"name", "type", "match", "url", "headers", "timeout", "console_url", "path",
+                                    "max_attempts", "initial_backoff", "max_backoff"}); !s)
+    return error{s.message()};
+  alert::sink_config c;
+  if (!n["name"] || !alert::valid_sink_name(n["name"].as<std::string>()))
+    return error{where(file, n["name"] ? n["name"] : n) + ": a sink needs a name of letters, digits, '_', '-' or '.'"};
+  c.name = n["name"].as<std::string>();
+  auto type = n["type"] ? n["type"].as<std::string>() : "";
+  if (type == "webhook") c.type = alert::sink_type::webhook;
+  else if (type == "alertmanager") c.type = alert::sink_type::alertmanager;
+  else if (type == "jsonl") c.type = alert::sink_type::jsonl;
+  else return error{where(file, n["type"] ? n["type"] : n) + ": sink type must be webhook, alertmanager or jsonl"};
+  // Each type takes its own settings; another type's are refused rather than ignored.
+  std::set<std::string> own = c.type == alert::sink_type::jsonl     ? std::set<std::string>{"path"}
+                              : c.type == alert::sink_type::webhook ? std::set<std::string>{"url", "headers", "timeout"}
+                                                                    : std::set<std::string>{"url", "timeout", "console_url"};
+  for (const char* key : {"url", "headers", "timeout", "console_url", "path"})
+    if (n[key] && !own.count(key))
+      return error{where(file, n[key]) + ": '" + key + "' does not apply to a " + type + " sink"};
+  if (c.type == alert::sink_type::jsonl) {
+    if (!n["path"]) return error{where(file, n) + ": a jsonl sink needs a path"};
+    c.path = n["path"].as<std::string>();
+  } else {
+    if (!n["url"]) return error{where(file, n) + ": a " + type + " sink needs a url"};
+    c.url = n["url"].as<std::string>();
+    if (!c.url.starts_with("http://") && !c.url.starts_with("https://"))
+      return error{where(file, n["url"]) + ": url must start with http:// or https://"};
+  }
+  if (auto h = n["headers"]) {
+    if (!h.IsMap()) return error{where(file, h) + ": headers must map header names to values"};
+    for (const auto& kv : h) c.headers[kv.first.as<std::string>()] = kv.second.as<std::string>();
+  }
+  if (n["console_url"]) c.console_url = n["console_url"].as<std::string>();
+  for (auto [name, slot] : {std::pair{"timeout", &c.timeout}, std::pair{"initial_backoff", &c.retry.initial},
+                            std::pair{"max_backoff", &c.retry.max}}) {
+    if (!n[name]) continue;
+    auto span = rules::parse_timespan_ns(n[name].as<std::string>());
+    if (!span || *span <= 0) return error{where(file, n[name]) + ": " + name + " must be a timespan such as 500ms, 5s or 1m"};
+    *slot = std::chrono::nanoseconds(*span);
+  }
+  if (c.retry.initial > c.retry.max)
+    return error{where(file, n) + ": initial_backoff must not exceed max_backoff"};
+  if (auto a = n["max_attempts"]) {
+    c.retry.max_attempts = a.as<int>();
+    if (c.retry.max_attempts < 1) return error{where(file, a) + ": max_attempts must be at least 1"};
+  }
+  if (auto m = n["match"]) {
+    if (!m.IsMap()) return error{where(file, m) + ": match must be a map"};
+    if (auto s = check_keys(file, m, {"min_level", "levels", "tags", "rules"}); !s) return error{s.message()};
+    auto level = [&](const YAML::Node& v) -> result<std::string> {
+      auto text = v.as<std::string>();
+      if (!alert::level_rank(text))
+        return error{where(file, v) + ": unknown level '" + text + "' (informational, low, medium, high or critical)"};
+      return text;
+    };
+    if (auto v = m["min_level"]) {
+      auto l = level(v);
+      if (!l) return error{l.message()};
+      c.match.min_level = alert::level_rank(*l);
+    }
+    for (auto [name, list] : {std::pair{"levels", &c.match.levels}, std::pair{"tags", &c.match.tags},
+                              std::pair{"rules", &c.match.rules}}) {
+      auto v = m[name];
+      if (!v) continue;
+      if (!v.IsSequence()) return error{where(file, v) + ": match." + name + " must be a list"};
+      for (const auto& item : v) {
+        if (std::string_view(name) == "levels") {
+          auto l = level(item);
+          if (!l) return error{l.message()};
+        }
+        list->push_back(item.as<std::string>());
+      }
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 result<engine_config> load_config(const std::string& file, engine_config c) {
@@ -33,7 +113,7 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
-                                         "ingest", "metrics_port", "api_port", "output", "correlation", "store"}); !s)
+                                         "ingest", "metrics_port", "api_port", "output", "correlation", "store", "sinks"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
       if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
@@ -83,6 +163,17 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       if (k["write_buffer_mb"]) c.store.write_buffer_bytes = k["write_buffer_mb"].as<std::size_t>() << 20;
       if (k["cache_entries"]) c.worker.state_cache_entries = k["cache_entries"].as<std::size_t>();
       if (k["sync_writes"]) c.store.sync_writes = k["sync_writes"].as<bool>();
+    }
+    if (auto list = root["sinks"]) {
+      if (!list.IsSequence()) return error{where(file, list) + ": sinks must be a list"};
+      c.sinks.clear();
+      for (const auto& n : list) {
+        auto sink = load_sink(file, n);
+        if (!sink) return error{sink.message()};
+        for (const auto& other : c.sinks)
+          if (other.name == sink->name) return error{where(file, n["name"]) + ": a second sink named " + sink->name};
+        c.sinks.push_back(std::move(sink).value());
+      }
     }
     if (root["metrics_port"]) c.metrics_port = root["metrics_port"].as<int>();
     if (root["api_port"]) c.api_port = root["api_port"].as<int>();

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "alert/sink_config.h"
 #include "common/result.h"
 #include "correlate/engine.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@ struct engine_config {
   std::string mappings_dir;                  // Default: none (the built-in channels only)
   std::string hmac_key_file;                 // Default: <state>/hmac.key
   int metrics_port = 9464;                   // Default: 9464; 0 turns it off
+  std::vector<alert::sink_config> sinks;     // Default: none (the alerts topic only; docs/sinks.md)
   int api_port = 0;                          // Default: 0 (off until the triage API lands)
 };
 

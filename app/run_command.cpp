@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/rule_reloader.h"
+#include "alert/sink_dispatcher.h"
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
 #include "store/store.h"
@@ -18,6 +19,19 @@ namespace sentrail::app {
 namespace {
 
 std::atomic<bool> run_stop{false};
+
+// Feeds new alerts to the sink queues in the batch that raises them.
+class sink_feed : public worker::alert_observer {
+ public:
+  explicit sink_feed(alert::sink_dispatcher& d) : sinks_(d) {}
+  void on_alert(store::batch& b, const correlate::alert& a, std::string_view json) override {
+    sinks_.enqueue(b, a, json);
+  }
+  void on_committed() override { sinks_.committed(); }
+
+ private:
+  alert::sink_dispatcher& sinks_;
+};
 
 struct run_flags {
   std::string config_file, brokers, rules, state, group, mappings, output;
@@ -101,9 +115,19 @@ int run_engine(const run_flags& f) {
     if (reloader_for_signal) reloader_for_signal->requested() = true;
   });
   worker::worker engine(config.worker, *channels, reloader, privacy, **db, metrics.get());
+  // Extra alert sinks (docs/sinks.md): each drains its own durable queue on its own thread.
+  auto sinks = alert::sink_dispatcher::create(**db, config.sinks, metrics.get());
+  if (!sinks) {
+    std::fprintf(stderr, "sentrail run: %s\n", sinks.message().c_str());
+    return 2;
+  }
+  sink_feed feed(**sinks);
+  engine.add_observer(feed);
+  (*sinks)->start();
   std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
                channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
   status s = engine.run(run_stop);
+  (*sinks)->stop();  // what is still queued is delivered by the next run
   if (!s) {
     std::fprintf(stderr, "sentrail run: %s\n", s.message().c_str());
     return 1;
