@@ -79,17 +79,6 @@ struct engine_metrics::impl {
       BuildCounter().Name("sentrail_alert_verdicts_total").Help("Alerts closed in triage, by rule and verdict").Register(*registry);
   prometheus::Family<prometheus::Counter>& triage_actions =
       BuildCounter().Name("sentrail_triage_actions_total").Help("Triage actions through the API, by action").Register(*registry);
-  prometheus::Family<prometheus::Counter>& sink_deliveries =
-      BuildCounter().Name("sentrail_sink_deliveries_total")
-          .Help("Alert deliveries to a configured sink, by sink and outcome (delivered, retried, dead_lettered)").Register(*registry);
-  prometheus::Family<prometheus::Gauge>& sink_depth =
-      BuildGauge().Name("sentrail_sink_queue_depth").Help("Alert deliveries queued for a sink, not yet delivered or dead-lettered").Register(*registry);
-  prometheus::Family<prometheus::Histogram>& sink_seconds =
-      BuildHistogram().Name("sentrail_sink_delivery_seconds").Help("Time of one delivery attempt to a sink, successful or not").Register(*registry);
-  prometheus::Family<prometheus::Counter>& verdicts =
-      BuildCounter().Name("sentrail_alert_verdicts_total").Help("Alerts closed in triage, by rule and verdict").Register(*registry);
-  prometheus::Family<prometheus::Counter>& triage_actions =
-      BuildCounter().Name("sentrail_triage_actions_total").Help("Triage actions through the API, by action").Register(*registry);
   std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> lag_gauges;
 };
 
@@ -172,27 +161,6 @@ void engine_metrics::rules_reload(std::string_view outcome) {
 void engine_metrics::rules_loaded(std::uint64_t rules, std::uint64_t refused) {
   impl_->rules.Set(static_cast<double>(rules));
   impl_->refused.Set(static_cast<double>(refused));
-}
-
-void engine_metrics::sink_deliveries(std::string_view sink, std::string_view outcome, std::uint64_t n) {
-  impl_->sink_deliveries.Add({{"sink", std::string(sink)}, {"outcome", std::string(outcome)}})
-      .Increment(static_cast<double>(n));
-}
-void engine_metrics::sink_queue_depth(std::string_view sink, std::uint64_t depth) {
-  impl_->sink_depth.Add({{"sink", std::string(sink)}}).Set(static_cast<double>(depth));
-}
-void engine_metrics::sink_delivery_duration(std::string_view sink, double seconds) {
-  impl_->sink_seconds
-      .Add({{"sink", std::string(sink)}},
-           prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
-      .Observe(seconds);
-}
-
-void engine_metrics::alert_verdict(std::string_view rule, std::string_view verdict) {
-  impl_->verdicts.Add({{"rule", std::string(rule)}, {"verdict", std::string(verdict)}}).Increment();
-}
-void engine_metrics::triage_action(std::string_view action) {
-  impl_->triage_actions.Add({{"action", std::string(action)}}).Increment();
 }
 
 void engine_metrics::sink_deliveries(std::string_view sink, std::string_view outcome, std::uint64_t n) {

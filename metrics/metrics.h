@@ -56,13 +56,6 @@ class engine_metrics {
   void rules_loaded(std::uint64_t rules, std::uint64_t refused);
   /// A hot reload and its outcome: "success" or "refused".
   void rules_reload(std::string_view outcome);
-  /// Alert deliveries of one sink by outcome: "delivered", "retried" (a failed
-  /// attempt that will be retried) or "dead_lettered" (given up, kept in the store).
-  void sink_deliveries(std::string_view sink, std::string_view outcome, std::uint64_t n);
-  /// Deliveries queued for the sink and not yet delivered or dead-lettered.
-  void sink_queue_depth(std::string_view sink, std::uint64_t depth);
-  /// One delivery attempt to the sink, successful or not (seconds).
-  void sink_delivery_duration(std::string_view sink, double seconds);
   /// An alert closed with a verdict (true_positive, false_positive, benign): rule quality.
   void alert_verdict(std::string_view rule, std::string_view verdict);
   /// One triage action (acknowledge, assign, close, reopen, note; incident_* for incidents).
