@@ -19,5 +19,6 @@ void add_rules_command(CLI::App& app, command_result& out);
 void add_eval_command(CLI::App& app, command_result& out);
 void add_state_command(CLI::App& app, command_result& out);
 void add_sinks_command(CLI::App& app, command_result& out);
+void add_token_command(CLI::App& app, command_result& out);
 
 }  // namespace sentrail::app

@@ -113,7 +113,7 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
-                                         "ingest", "metrics_port", "api_port", "output", "correlation", "store", "sinks"}); !s)
+                                         "ingest", "metrics_port", "api_port", "api", "output", "correlation", "store", "sinks"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
       if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
@@ -176,7 +176,26 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       }
     }
     if (root["metrics_port"]) c.metrics_port = root["metrics_port"].as<int>();
-    if (root["api_port"]) c.api_port = root["api_port"].as<int>();
+    if (root["api_port"]) c.api.port = root["api_port"].as<int>();
+    if (auto a = root["api"]) {
+      if (auto s = check_keys(file, a, {"port", "bind", "tokens_file", "incident_span", "max_body_bytes", "tls_cert",
+                                        "tls_key"});
+          !s)
+        return error{s.message()};
+      if (a["port"]) c.api.port = a["port"].as<int>();
+      if (a["bind"]) c.api.bind = a["bind"].as<std::string>();
+      if (a["tokens_file"]) c.api.tokens_file = a["tokens_file"].as<std::string>();
+      if (a["max_body_bytes"]) c.api.max_body_bytes = a["max_body_bytes"].as<std::size_t>();
+      if (a["tls_cert"]) c.api.tls_cert = a["tls_cert"].as<std::string>();
+      if (a["tls_key"]) c.api.tls_key = a["tls_key"].as<std::string>();
+      if (auto span = a["incident_span"]) {
+        auto ns = rules::parse_timespan_ns(span.as<std::string>());
+        if (!ns || *ns <= 0) return error{where(file, span) + ": incident_span must be a timespan such as 30m or 1h"};
+        c.api.incident_span = *ns;
+      }
+      if (c.api.tls_cert.empty() != c.api.tls_key.empty())
+        return error{where(file, a) + ": api.tls_cert and api.tls_key go together (both for HTTPS, neither for HTTP)"};
+    }
     if (auto o = root["output"]) {
       auto f = o.as<std::string>();
       if (f == "json") c.worker.stdout_format = alert::console_format::json;

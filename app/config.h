@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "correlate/engine.h"
 #include "store/store.h"
+#include "triage/http_api.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
@@ -24,7 +25,9 @@ struct engine_config {
   std::string hmac_key_file;                 // Default: <state>/hmac.key
   int metrics_port = 9464;                   // Default: 9464; 0 turns it off
   std::vector<alert::sink_config> sinks;     // Default: none (the alerts topic only; docs/sinks.md)
-  int api_port = 0;                          // Default: 0 (off until the triage API lands)
+  /// api: {port, bind, tokens_file, incident_span, max_body_bytes, tls_cert, tls_key};
+  /// the top-level api_port key (and --api-port) is a synonym for api.port. Default: port 0 (off).
+  triage::api_options api;
 };
 
 /// Reads `file` over the defaults; errors name file:line:column and the cause.

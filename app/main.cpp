@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   sentrail::app::add_eval_command(app, result);
   sentrail::app::add_state_command(app, result);
   sentrail::app::add_sinks_command(app, result);
+  sentrail::app::add_token_command(app, result);
   CLI11_PARSE(app, argc, argv);
   return result.exit_code;
 }

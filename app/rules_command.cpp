@@ -9,6 +9,9 @@
 #include "app/rules_loading.h"
 #include "correlate/test_driver.h"
 #include "ingest/mapping.h"
+#include "store/store.h"
+#include "triage/service.h"
+#include "triage/views.h"
 
 namespace sentrail::app {
 namespace {
@@ -104,6 +107,42 @@ void add_rules_command(CLI::App& app, command_result& out) {
       failed += run_tests_of(c.id.empty() ? c.name : c.id, c.tests, loaded.rules, *channels, passed);
     std::fprintf(stdout, "rules test: %d passed, %d failed\n", passed, failed);
     out.exit_code = failed > 0 || loaded.has_errors() ? 1 : 0;
+  });
+
+  struct stats_flags {
+    std::string state;
+    bool json = false;
+  };
+  auto sf = std::make_shared<stats_flags>();
+  CLI::App* stats = rules->add_subcommand(
+      "stats",
+      "Per-rule alerts and triage verdicts from a state directory (read-only, also beside a\n"
+      "running engine): alerts, still open, true/false positives, benign and precision\n"
+      "tp/(tp+fp), most false positives first: the rules that need tuning come first.");
+  stats->add_option("--state", sf->state, "State directory of the engine")->required();
+  stats->add_flag("--json", sf->json, "Print the JSON of GET /api/rules/stats instead of a table");
+  stats->callback([sf, &out] {
+    auto db = store::durable_store::open_read_only(sf->state);
+    if (!db) {
+      std::fprintf(stderr, "sentrail rules stats: %s\n", db.message().c_str());
+      out.exit_code = 2;
+      return;
+    }
+    auto rows = triage::compute_rule_stats(**db);
+    if (sf->json) {
+      std::fprintf(stdout, "%s\n", triage::to_json(rows).c_str());
+      return;
+    }
+    std::fprintf(stdout, "%-44s %7s %6s %6s %6s %7s %9s\n", "rule", "alerts", "open", "tp", "fp", "benign",
+                 "precision");
+    for (const auto& r : rows) {
+      auto p = r.precision();
+      std::string precision = p ? std::to_string(static_cast<int>(*p * 100 + 0.5)) + "%" : "-";
+      std::fprintf(stdout, "%-44s %7lld %6lld %6lld %6lld %7lld %9s\n", r.rule_id.c_str(),
+                   static_cast<long long>(r.alerts), static_cast<long long>(r.open),
+                   static_cast<long long>(r.true_positive), static_cast<long long>(r.false_positive),
+                   static_cast<long long>(r.benign), precision.c_str());
+    }
   });
 }
 

@@ -13,6 +13,8 @@
 #include "ingest/mapping.h"
 #include "ingest/minimise.h"
 #include "store/store.h"
+#include "triage/http_api.h"
+#include "triage/incidents.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
@@ -34,7 +36,7 @@ class sink_feed : public worker::alert_observer {
 };
 
 struct run_flags {
-  std::string config_file, brokers, rules, state, group, mappings, output;
+  std::string config_file, brokers, rules, state, group, mappings, output, api_tokens;
   int metrics_port = -1, api_port = -1;
   double status_interval = 0;
   bool colour = false;
@@ -57,7 +59,8 @@ int run_engine(const run_flags& f) {
   if (!f.group.empty()) config.worker.group = f.group;
   if (!f.mappings.empty()) config.mappings_dir = f.mappings;
   if (f.metrics_port >= 0) config.metrics_port = f.metrics_port;
-  if (f.api_port >= 0) config.api_port = f.api_port;
+  if (f.api_port >= 0) config.api.port = f.api_port;
+  if (!f.api_tokens.empty()) config.api.tokens_file = f.api_tokens;
   if (f.output == "json") config.worker.stdout_format = alert::console_format::json;
   if (f.output == "text") config.worker.stdout_format = alert::console_format::text;
   if (f.output == "none") config.worker.stdout_format = alert::console_format::none;
@@ -124,10 +127,36 @@ int run_engine(const run_flags& f) {
   sink_feed feed(**sinks);
   engine.add_observer(feed);
   (*sinks)->start();
+  // Incidents are grouped whether or not the API is on, so turning it on later shows them.
+  triage::incident_grouper incidents(**db, {config.api.incident_span});
+  engine.add_observer(incidents);
+  triage::service triage_service(**db, metrics.get());
+  std::unique_ptr<triage::http_api> api;
+  if (config.api.port > 0) {
+    if (config.api.tokens_file.empty()) {
+      std::fprintf(stderr, "sentrail run: the triage API needs api.tokens_file (or --api-tokens): "
+                           "without tokens nobody could use it\n");
+      return 2;
+    }
+    auto tokens = triage::token_book::load(config.api.tokens_file);
+    if (!tokens) {
+      std::fprintf(stderr, "sentrail run: %s\n", tokens.message().c_str());
+      return 2;
+    }
+    auto started = triage::http_api::start(config.api, triage_service, std::move(tokens).value());
+    if (!started) {
+      std::fprintf(stderr, "sentrail run: %s\n", started.message().c_str());
+      return 2;
+    }
+    api = std::move(started).value();
+    std::fprintf(stderr, "sentrail run: triage API and console on %s://%s:%d/\n", api->scheme().c_str(),
+                 config.api.bind.c_str(), api->port());
+  }
   std::fprintf(stderr, "sentrail run: reading %zu channel topics from %s as group %s\n",
                channels->all().size(), config.worker.brokers.c_str(), config.worker.group.c_str());
   status s = engine.run(run_stop);
   (*sinks)->stop();  // what is still queued is delivered by the next run
+  if (api) api->stop();
   if (!s) {
     std::fprintf(stderr, "sentrail run: %s\n", s.message().c_str());
     return 1;
@@ -156,7 +185,8 @@ void add_run_command(CLI::App& app, command_result& out) {
   cmd->add_option("--group", f->group, "Consumer group id (default: sentrail)");
   cmd->add_option("--mappings", f->mappings, "Folder of extra channel mappings (*.yaml)");
   cmd->add_option("--metrics-port", f->metrics_port, "Prometheus /metrics port; 0 turns it off (default: 9464)");
-  cmd->add_option("--api-port", f->api_port, "Triage API port; 0 turns it off (default: 0)");
+  cmd->add_option("--api-port", f->api_port, "Triage API and console port; 0 turns it off (default: 0)");
+  cmd->add_option("--api-tokens", f->api_tokens, "Tokens file of the triage API (docs/triage-api.md)");
   cmd->add_option("--output", f->output, "Alerts on stdout: json, text or none (default: json)")
       ->check(CLI::IsMember({"json", "text", "none"}));
   cmd->add_option("--status-interval", f->status_interval, "Print a status line to stderr every N seconds");
