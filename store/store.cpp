@@ -144,10 +144,24 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   db_options.max_background_jobs = 2;
   db_options.db_write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Index and filter blocks live in the block cache, at high priority, so the
+  // configured budget bounds them too.
+  rocksdb::LRUCacheOptions cache;
+  cache.capacity = options.block_cache_bytes;
+  cache.high_pri_pool_ratio = 0.5;
+  table.block_cache = rocksdb::NewLRUCache(cache);
   // Most state reads are for groups never seen before: a bloom filter answers them.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  // Partitioned: with millions of keys, one whole-file filter outgrows a cache
+  // shard, is evicted at once and re-read from disk on every lookup (it was 40%
+  // of the time at 600k entities); 4 KiB partitions stay cached.
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
