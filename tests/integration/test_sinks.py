@@ -317,5 +317,60 @@ sinks:
             self.assertEqual(set(self.jsonl_ids()), wanted)
 
 
+class SinkConfigTest(unittest.TestCase):
+    """`sinks:` in the config file: mistakes are refused with file:line:column before
+    anything starts, and the documented examples load."""
+
+    def run_with(self, text):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "c.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            # The store cannot open under /proc: a config that loads fails there instead.
+            r = subprocess.run([harness.SENTRAIL, "run", "--config", path, "--brokers", "127.0.0.1:1",
+                                "--rules", os.path.join(harness.SOURCE, "rules/pack"),
+                                "--state", "/proc/sentrail-sinks-test", "--metrics-port", "0"],
+                               capture_output=True, text=True, timeout=60,
+                               env=dict(os.environ, SENTRAIL_HMAC_KEY="integration-test-key-0123456789"))
+            return r.returncode, r.stderr.replace(path, "FILE")
+
+    def test_mistakes_are_refused_with_where_and_why(self):
+        cases = [
+            ("sinks:\n  - name: a\n    type: webhook\n    url: http://x/\n    retries: 3\n",
+             "FILE:5:5: unknown key 'retries'"),
+            ("sinks:\n  - name: a\n    type: smtp\n", "FILE:3:11: sink type must be webhook, alertmanager or jsonl"),
+            ("sinks:\n  - name: a b\n    type: jsonl\n    path: x\n", "FILE:2:11: a sink needs a name"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n    match:\n      min_level: severe\n",
+             "FILE:6:18: unknown level 'severe'"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n    match:\n      tag: [x]\n",
+             "FILE:6:7: unknown key 'tag'"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    url: http://x/\n", "FILE:4:10: 'url' does not apply to a jsonl sink"),
+            ("sinks:\n  - name: a\n    type: webhook\n    url: ftp://x/\n", "FILE:4:10: url must start with http://"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n    initial_backoff: soon\n",
+             "FILE:5:22: initial_backoff must be a timespan"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n    max_attempts: 0\n",
+             "FILE:5:19: max_attempts must be at least 1"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n  - name: a\n    type: jsonl\n    path: y\n",
+             "FILE:5:11: a second sink named a"),
+            ("sinks:\n  - name: a\n    type: webhook\n", "FILE:2:5: a webhook sink needs a url"),
+        ]
+        for text, expected in cases:
+            with self.subTest(expected=expected):
+                code, err = self.run_with(text)
+                self.assertEqual(code, 2, err)
+                self.assertIn(expected, err)
+
+    def test_the_documented_examples_load(self):
+        for doc in ["docs/configuration.md", "docs/sinks.md"]:
+            with open(os.path.join(harness.SOURCE, doc)) as f:
+                text = f.read()
+            block = text[text.index("\nsinks:"):]
+            block = block[:block.index("```")]
+            with self.subTest(doc=doc):
+                code, err = self.run_with(block)
+                self.assertEqual(code, 2, err)
+                self.assertIn("/proc/sentrail-sinks-test", err)  # got past the configuration
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
