@@ -410,7 +410,8 @@
           p.delete("cursor");
           go(hashFor(path, p));
         },
-      }, PAGE_SIZES.map((n) => h("option", { value: n, selected: String(n) === current }, n))));
+      }, [...new Set([...PAGE_SIZES.map(String), current])].sort((x, y) => x - y)
+        .map((n) => h("option", { value: n, selected: n === current }, n))));
   }
 
   // ---------------------------------------------------------------- alert queue
