@@ -160,6 +160,16 @@ def pipeline_health():
                 ("sum(sentrail_outbox_pending_records)", "pending records"),
                 (f"sum(rate(sentrail_records_published_total[{RATE}]))", "published records/s"),
             ], w=8),
+            ts("Alert sinks: delivered, retried, dead-lettered, queued", [
+                (f'sum by (sink) (rate(sentrail_sink_deliveries_total{{outcome="delivered"}}[{RATE}]))', "{{sink}} delivered/s"),
+                (f'sum by (sink) (rate(sentrail_sink_deliveries_total{{outcome="retried"}}[{RATE}]))', "{{sink}} retried/s"),
+                (f'sum by (sink) (rate(sentrail_sink_deliveries_total{{outcome="dead_lettered"}}[{RATE}]))', "{{sink}} dead-lettered/s"),
+                ("sum by (sink) (sentrail_sink_queue_depth)", "{{sink}} queued"),
+            ], w=12, description="Configured sinks (webhook, Alertmanager, JSON lines; docs/sinks.md), each with its own durable queue."),
+            ts("Alert sink delivery time", [
+                (f"histogram_quantile(0.5, sum by (sink, le) (rate(sentrail_sink_delivery_seconds_bucket[{RATE}])))", "{{sink}} p50"),
+                (f"histogram_quantile(0.99, sum by (sink, le) (rate(sentrail_sink_delivery_seconds_bucket[{RATE}])))", "{{sink}} p99"),
+            ], unit="s", w=12, description="One delivery attempt, successful or not."),
         ])
 
 

@@ -85,10 +85,14 @@ class ObservabilityStack(unittest.TestCase):
 
         cls.metrics_port = free_port()
         env = dict(os.environ, SENTRAIL_HMAC_KEY="observability-test-key-0123456789")
+        # A JSON-lines sink, so the sink panels have series (docs/sinks.md).
+        engine_config = os.path.join(cls.tmp, "sentrail.yaml")
+        with open(engine_config, "w") as f:
+            f.write(f"sinks:\n  - name: archive\n    type: jsonl\n    path: {os.path.join(cls.tmp, 'alerts.jsonl')}\n")
         cls.engine = cls.start("engine", [
             SENTRAIL, "run", "--brokers", bootstrap, "--rules", os.path.join(SOURCE, "rules/pack"),
             "--state", os.path.join(cls.tmp, "state"), "--metrics-port", str(cls.metrics_port),
-            "--group", "observability", "--output", "none"], env=env)
+            "--group", "observability", "--output", "none", "--config", engine_config], env=env)
         cls.metrics_url = f"http://127.0.0.1:{cls.metrics_port}/metrics"
         wait_for(lambda: "sentrail_build_info" in http_get(cls.metrics_url), 20, "the engine's /metrics")
 
