@@ -80,9 +80,9 @@ void delivery_queue::enqueue(store::batch& b, std::string_view alert_id, std::st
       {store::table::deliveries, delivery_key(name_, next_sequence_++), encode_pending(alert_id, 0, payload)});
 }
 
-std::vector<pending_delivery> delivery_queue::head(std::size_t n) const {
+std::vector<pending_delivery> delivery_queue::head(std::size_t n, std::uint64_t from) const {
   std::vector<pending_delivery> out;
-  db_.scan_range(store::table::deliveries, prefix_of(name_), end_of(name_),
+  db_.scan_range(store::table::deliveries, delivery_key(name_, from), end_of(name_),
                  [&](std::string_view key, std::string_view value) {
                    out.push_back(decode_pending(key, value));
                    return out.size() < n;

@@ -43,8 +43,10 @@ class delivery_queue {
   const std::string& name() const { return name_; }
   /// Adds a delivery to the batch being built. Worker thread only.
   void enqueue(store::batch& b, std::string_view alert_id, std::string_view payload);
-  /// The oldest `n` pending deliveries, in order.
-  std::vector<pending_delivery> head(std::size_t n) const;
+  /// The oldest `n` pending deliveries from sequence `from` on, in order. A
+  /// drainer passes the sequence after the last one it finished, so it does not
+  /// walk over the deletions it left behind (until compaction drops them).
+  std::vector<pending_delivery> head(std::size_t n, std::uint64_t from = 0) const;
   /// Pending deliveries now (a scan: for start-up and tests).
   std::size_t count() const;
   /// Forgets delivered ones.

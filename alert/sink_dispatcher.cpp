@@ -25,19 +25,24 @@ struct sink_dispatcher::lane {
   metrics::engine_metrics* metrics;
 
   std::mutex mutex;
+  std::mutex report_mutex;
   std::condition_variable wake;
   bool work = true;  // guarded by mutex: something may be queued
   bool stopping = false;
   std::atomic<std::int64_t> depth{0};
   std::size_t staged = 0;  // queued in the batch being built (worker thread)
+  std::uint64_t resume_from = 0;  // every earlier delivery is finished (delivery thread)
   std::thread thread;
   std::mt19937_64 random{std::random_device{}()};
 
   void report(std::string_view outcome, std::size_t n) {
     if (metrics && n) metrics->sink_deliveries(config.name, outcome, n);
   }
+  // Both threads report; reading the depth under the lock makes the last report current.
   void report_depth() {
-    if (metrics) metrics->sink_queue_depth(config.name, static_cast<std::uint64_t>(std::max<std::int64_t>(0, depth)));
+    if (!metrics) return;
+    std::lock_guard l(report_mutex);
+    metrics->sink_queue_depth(config.name, static_cast<std::uint64_t>(std::max<std::int64_t>(0, depth.load())));
   }
   bool stop_requested() {
     std::lock_guard l(mutex);
@@ -66,7 +71,7 @@ struct sink_dispatcher::lane {
     std::uint64_t one_by_one_until = 0;  // after a rejected batch: find the bad one alone
     int consecutive_failures = 0;
     while (!stop_requested()) {
-      auto items = queue.head(out->max_batch());
+      auto items = queue.head(out->max_batch(), resume_from);
       if (items.empty()) return;
       if (items.front().sequence <= one_by_one_until) items.resize(1);
       std::vector<std::string_view> payloads;
@@ -86,6 +91,7 @@ struct sink_dispatcher::lane {
           pause(backoff_delay(config.retry, 1, jitter()));
           continue;
         }
+        resume_from = items.back().sequence + 1;
         depth -= static_cast<std::int64_t>(items.size());
         report("delivered", items.size());
         report_depth();
@@ -104,6 +110,7 @@ struct sink_dispatcher::lane {
       std::fprintf(stderr, "sentrail sinks: %s: %s (attempt %d of %d%s)\n", config.name.c_str(), r.error.c_str(),
                    items.front().attempts, config.retry.max_attempts,
                    counts->dead_lettered ? fmt::format(", {} dead-lettered", counts->dead_lettered).c_str() : "");
+      if (counts->retried == 0) resume_from = items.back().sequence + 1;
       report("retried", counts->retried);
       report("dead_lettered", counts->dead_lettered);
       depth -= static_cast<std::int64_t>(counts->dead_lettered);

@@ -48,6 +48,8 @@ TEST(delivery_queue, each_sink_sees_only_its_own_deliveries_oldest_first_once_co
       EXPECT_GT(head[i].sequence, head[i - 1].sequence);
     }
   }
+  EXPECT_EQ(ids(hook.head(2, head[5].sequence)), (std::vector<std::string>{"a5", "a6"}));
+  EXPECT_TRUE(hook.head(2, head[299].sequence + 1).empty());
   EXPECT_EQ(ids(hook2.head(10)), std::vector<std::string>{"x"});  // "hook2" is not within "hook"'s range
   EXPECT_EQ(ids(file.head(10)), std::vector<std::string>{"a0"});
   EXPECT_EQ(hook.count(), 300u);
