@@ -85,12 +85,14 @@ result<std::string> new_token() {
 
 result<token_book> token_book::of(std::vector<entry> entries) {
   token_book book;
-  std::set<std::string> names;
+  std::set<std::string> names, digests;
   for (auto& e : entries) {
     if (e.name.empty()) return error{"a token entry has no name"};
     if (!names.insert(e.name).second) return error{"token name '" + e.name + "' appears twice"};
     auto raw = digest_from_hex(e.sha256);
     if (!raw) return error{"token '" + e.name + "': sha256 must be 64 hex digits"};
+    // One token must mean one person, or the audit log could name the wrong one.
+    if (!digests.insert(*raw).second) return error{"token '" + e.name + "' has the same hash as another entry"};
     book.entries_.push_back({e.name, e.level, std::move(*raw)});
   }
   return book;

@@ -68,6 +68,9 @@ outcome<alert_filter> parse_alert_query(const query_params& params) {
       f.rule = value;
     } else if (key == "channel") {
       f.channel = value;
+    } else if (key == "assignee") {
+      if (!valid_assignee(value)) return bad("assignee must be 1 to 64 of A-Z a-z 0-9 . _ @ - (or none)");
+      f.assignee = value;
     } else if (key == "entity") {
       f.entity = value;
     } else if (key == "q") {

@@ -259,6 +259,7 @@ outcome<alert_page> service::list_alerts(const alert_filter& f) const {
     auto a = r.summary(id);
     if (!a) continue;
     if (!f.rule.empty() && a->rule_id != f.rule) continue;
+    if (!f.assignee.empty() && a->assignee != (f.assignee == "none" ? "" : f.assignee)) continue;
     if (a->last_seen < f.from || a->last_seen > f.to) continue;
     if (!f.channel.empty() && std::find(a->channels.begin(), a->channels.end(), f.channel) == a->channels.end())
       continue;

@@ -61,6 +61,7 @@ class [[nodiscard]] outcome {
 struct alert_filter {
   std::vector<std::string> statuses;  // Default: every status
   std::string level, rule, channel;
+  std::string assignee;  // exactly; "none" for unassigned alerts
   std::string entity;  // any group value, exactly
   std::string text;    // case-insensitive substring of rule id, title, entity values, notes
   timestamp_ns from = std::numeric_limits<timestamp_ns>::min();  // on last_seen

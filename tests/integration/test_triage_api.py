@@ -173,6 +173,27 @@ class TriageApiTest(unittest.TestCase):
                                   capture_output=True, text=True, timeout=30)
             self.assertEqual(bare.returncode, 2)
             self.assertIn("tokens_file", bare.stderr)
+            # Nor with a tokens file it cannot trust, or half a TLS setup.
+            bad_tokens = os.path.join(self.tmp, "bad-tokens.yaml")
+            with open(bad_tokens, "w") as f:
+                f.write("tokens:\n  - {name: eve, role: root, sha256: " + "ab" * 32 + "}\n")
+            missing = os.path.join(self.tmp, "missing.pem")
+            for text, cause in [
+                (f"api:\n  tokens_file: {bad_tokens}\n", f"{bad_tokens}:2:"),
+                (f"api:\n  tokens_file: {self.tokens_file}\n  tls_cert: {missing}\n", "go together"),
+                (f"api:\n  tokens_file: {self.tokens_file}\n  tls_cert: {missing}\n  tls_key: {missing}\n",
+                 "cannot load the TLS certificate"),
+                (f"api:\n  tokens_file: {self.tokens_file}\n  incident_span: soon\n", "incident_span must be"),
+            ]:
+                config = os.path.join(self.tmp, "refused.yaml")
+                with open(config, "w") as f:
+                    f.write(text)
+                refused = subprocess.run([harness.SENTRAIL, "run", "--config", config, "--brokers", broker.bootstrap,
+                                          "--rules", os.path.join(harness.SOURCE, "rules/pack"), "--state",
+                                          self.state, "--api-port", str(self.api_port), "--metrics-port", "0"],
+                                         capture_output=True, text=True, timeout=30)
+                self.assertEqual(refused.returncode, 2, refused.stderr)
+                self.assertIn(cause, refused.stderr)
 
             harness.produce(broker.bootstrap, EVENTS)
             engine = self.start_engine(broker.bootstrap)

@@ -87,8 +87,13 @@ TEST(auth, tokens_file_loads_and_its_mistakes_are_named_with_their_line) {
   auto twice = write_file("tokens-twice", "tokens:\n  - {name: a, role: admin, sha256: " + sha256_hex("x") +
                                               "}\n  - {name: a, role: viewer, sha256: " + sha256_hex("y") + "}\n");
   EXPECT_FALSE(token_book::load(twice));
+  auto same = write_file("tokens-same", "tokens:\n  - {name: a, role: viewer, sha256: " + sha256_hex("x") +
+                                            "}\n  - {name: b, role: admin, sha256: " + sha256_hex("x") + "}\n");
+  auto shared = token_book::load(same);
+  ASSERT_FALSE(shared);
+  EXPECT_NE(shared.message().find("same hash"), std::string::npos) << shared.message();
   auto unknown = write_file("tokens-key", "tokens:\n  - {name: a, role: admin, token: abc}\n");
   EXPECT_FALSE(token_book::load(unknown));
   EXPECT_FALSE(token_book::load("/nonexistent/tokens.yaml"));
-  for (const auto& f : {good, bad_role, plain, twice, unknown}) std::filesystem::remove(f);
+  for (const auto& f : {good, bad_role, plain, twice, same, unknown}) std::filesystem::remove(f);
 }

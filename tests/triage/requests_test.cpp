@@ -30,6 +30,8 @@ TEST(requests, limit_must_be_from_1_to_500_and_unknown_parameters_are_refused) {
   EXPECT_EQ(parse_alert_query({})->limit, 50u);
   for (const char* bad : {"0", "501", "-1", "ten", "5x", ""}) EXPECT_FALSE(parse_alert_query({{"limit", bad}})) << bad;
   EXPECT_FALSE(parse_alert_query({{"sort", "time"}}));
+  EXPECT_EQ(parse_alert_query({{"assignee", "none"}})->assignee, "none");
+  EXPECT_FALSE(parse_alert_query({{"assignee", "bob smith"}}));
   EXPECT_FALSE(parse_alert_query({{"level", "urgent"}}));
   EXPECT_TRUE(parse_alert_query({{"level", "high"}}));
   EXPECT_FALSE(parse_incident_query({{"status", "new"}}));

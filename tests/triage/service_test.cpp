@@ -197,6 +197,13 @@ TEST_F(triage_service, counts_leave_out_their_own_filter_so_the_queue_can_show_t
   alert_filter by_entity;
   by_entity.entity = "dan";
   EXPECT_EQ(service_->list_alerts(by_entity)->alerts.at(0).id, "a4");
+  ASSERT_TRUE(service_->act(alice_, "a2", act_of(action_kind::assign, {}, "bob")));
+  alert_filter bobs, unassigned;
+  bobs.assignee = "bob";
+  unassigned.assignee = "none";
+  EXPECT_EQ(service_->list_alerts(bobs)->alerts.at(0).id, "a2");
+  EXPECT_EQ(service_->list_alerts(bobs)->total, 1u);
+  EXPECT_EQ(service_->list_alerts(unassigned)->total, 3u);
 }
 
 TEST_F(triage_service, text_search_looks_in_rule_title_entity_and_notes_ignoring_case) {
