@@ -236,49 +236,73 @@ outcome<alert_page> service::list_alerts(const alert_filter& f) const {
     if (!c || c->size() < 8) return refused{refusal::bad_input, "cursor is not one this API gave out"};
     after = std::move(*c);
   }
-  // Candidates from the narrowest index that every count still filters by.
-  std::vector<std::string> ids;
-  constexpr auto all = std::numeric_limits<std::size_t>::max();
-  using index = store::durable_store::alert_index;
-  if (!f.rule.empty())
-    ids = db_.find_alerts(index::rule, f.rule, f.from, f.to, all);
-  else if (!f.entity.empty())
-    ids = db_.find_alerts(index::entity, f.entity, f.from, f.to, all);
-  else
-    ids = db_.find_alerts(index::time, {}, f.from, f.to, all);
   std::string text = lower(f.text);
-
-  reader r(db_);
   alert_page page;
   for (auto l : levels) page.level_counts[std::string(l)] = 0;
   for (auto s : alert_statuses) page.status_counts[std::string(s)] = 0;
   std::vector<alert_summary> matching;
-  std::set<std::string_view> seen;
-  for (const auto& id : ids) {
-    if (!seen.insert(id).second) continue;  // an entity index lists an alert once per matching group value
-    auto a = r.summary(id);
-    if (!a) continue;
-    if (!f.rule.empty() && a->rule_id != f.rule) continue;
-    if (!f.assignee.empty() && a->assignee != (f.assignee == "none" ? "" : f.assignee)) continue;
-    if (a->last_seen < f.from || a->last_seen > f.to) continue;
-    if (!f.channel.empty() && std::find(a->channels.begin(), a->channels.end(), f.channel) == a->channels.end())
-      continue;
+  auto consider = [&](alert_summary&& a) {
+    if (!f.rule.empty() && a.rule_id != f.rule) return;
+    if (!f.assignee.empty() && a.assignee != (f.assignee == "none" ? "" : f.assignee)) return;
+    if (a.last_seen < f.from || a.last_seen > f.to) return;
+    if (!f.channel.empty() && std::find(a.channels.begin(), a.channels.end(), f.channel) == a.channels.end()) return;
     if (!f.entity.empty() &&
-        std::none_of(a->group.begin(), a->group.end(), [&](const auto& g) { return g.second == f.entity; }))
-      continue;
+        std::none_of(a.group.begin(), a.group.end(), [&](const auto& g) { return g.second == f.entity; }))
+      return;
     if (!text.empty()) {
-      bool hit = contains_folded(a->rule_id, text) || contains_folded(a->rule_title, text) ||
-                 std::any_of(a->group.begin(), a->group.end(),
+      bool hit = contains_folded(a.rule_id, text) || contains_folded(a.rule_title, text) ||
+                 std::any_of(a.group.begin(), a.group.end(),
                              [&](const auto& g) { return contains_folded(g.second, text); }) ||
-                 std::any_of(a->notes.begin(), a->notes.end(),
+                 std::any_of(a.notes.begin(), a.notes.end(),
                              [&](const note& n) { return contains_folded(n.text, text); });
-      if (!hit) continue;
+      if (!hit) return;
     }
-    bool level_ok = f.level.empty() || a->level == f.level;
-    bool status_ok = f.statuses.empty() || one_of(a->status, f.statuses);
-    if (level_ok) ++page.status_counts[a->status];
-    if (status_ok) ++page.level_counts[a->level];
-    if (level_ok && status_ok) matching.push_back(std::move(*a));
+    bool level_ok = f.level.empty() || a.level == f.level;
+    bool status_ok = f.statuses.empty() || one_of(a.status, f.statuses);
+    if (level_ok) ++page.status_counts[a.status];
+    if (status_ok) ++page.level_counts[a.level];
+    if (level_ok && status_ok) matching.push_back(std::move(a));
+  };
+
+  reader r(db_);
+  using index = store::durable_store::alert_index;
+  if (!f.rule.empty() || !f.entity.empty()) {
+    // A rule or an entity narrows the candidates through its index (both filters
+    // apply to every count, so the counts stay right); then one lookup per alert.
+    constexpr auto all = std::numeric_limits<std::size_t>::max();
+    auto ids = !f.rule.empty() ? db_.find_alerts(index::rule, f.rule, f.from, f.to, all)
+                               : db_.find_alerts(index::entity, f.entity, f.from, f.to, all);
+    std::set<std::string_view> seen;
+    for (const auto& id : ids) {
+      if (!seen.insert(id).second) continue;  // an entity index lists an alert once per matching group value
+      if (auto a = r.summary(id)) consider(std::move(*a));
+    }
+  } else {
+    // The whole queue: sequential scans of the alerts, their triage records and
+    // incident links cost a fraction of three point lookups per alert.
+    std::unordered_map<std::string, records::alert_state> states;
+    db_.scan(store::table::triage, {}, false, [&](std::string_view k, std::string_view v) {
+      if (auto st = records::decode_alert_state(r.parser, v)) states.emplace(k, std::move(*st));
+      return true;
+    });
+    std::unordered_map<std::string, std::string> incident_of;
+    const std::string link_prefix = records::alert_incident_key("");
+    db_.scan(store::table::incidents, link_prefix, false, [&](std::string_view k, std::string_view v) {
+      incident_of.emplace(k.substr(link_prefix.size()), v);
+      return true;
+    });
+    db_.for_each_alert([&](std::string_view id, std::string_view json) {
+      auto a = summarise(r.parser, json);
+      if (!a || a->last_seen < f.from || a->last_seen > f.to) return;
+      if (auto st = states.find(std::string(id)); st != states.end()) {
+        a->status = st->second.status;
+        a->verdict = st->second.verdict;
+        a->assignee = st->second.assignee;
+        a->notes = std::move(st->second.notes);
+      }
+      if (auto inc = incident_of.find(std::string(id)); inc != incident_of.end()) a->incident_id = inc->second;
+      consider(std::move(*a));
+    });
   }
   page.total = matching.size();
   std::sort(matching.begin(), matching.end(), newer);
