@@ -181,11 +181,12 @@ class Console:
         box.send_keys(token)
         self.one("#login-submit").click()
 
-    def flash(self, kind):
+    def flash(self, kind, expect):
+        """Waits for a `kind` message containing `expect` (an earlier message may still show)."""
         def text():
-            box = self.css(f'#flash[data-kind="{kind}"]')
-            return box[0].text if box and box[0].is_displayed() else None
-        return self.until(text, f"a {kind} message")
+            box = self.css(f'#flash[data-kind="{kind}"] .flash-text')
+            return box and box[0].is_displayed() and expect in box[0].text
+        self.until(text, f"a {kind} message saying {expect!r}")
 
     def queue_ids(self):
         return [row.get_attribute("data-alert-id") for row in self.css("table.queue tbody tr[data-alert-id]")]
@@ -255,7 +256,7 @@ class ConsoleTest(unittest.TestCase):
         c.view("login")
         c.shot("login")
         c.sign_in("not-a-token")
-        self.assertIn("not accepted", c.flash("error"))
+        c.flash("error", "not accepted")
         c.sign_in(self.tokens["alice"][1])
         c.view("queue")
         self.assertEqual(c.one('[data-testid="whoami"]').text, "alice (analyst)")
@@ -296,6 +297,25 @@ class ConsoleTest(unittest.TestCase):
         c.view("queue", "#/alerts?status=new&q=")
         c.until(lambda: c.queue_ids() == [a["id"] for a in tor["alerts"]], "the text-filtered rows")
         c.shot("filter-text")
+
+        # --- Channel and time range (UTC) filters.
+        badge = analyst.get("/api/alerts", status="new", channel="badge")
+        self.assertTrue(0 < len(badge["alerts"]) < len(expected["alerts"]))
+        c.go("#/alerts?status=new")
+        c.until(lambda: c.queue_ids() == [a["id"] for a in expected["alerts"]], "the new queue")
+        Select(c.one('.filters select[name="channel"]')).select_by_value("badge")
+        c.view("queue", "#/alerts?status=new&channel=badge")
+        c.until(lambda: c.queue_ids() == [a["id"] for a in badge["alerts"]], "the badge-channel rows")
+        since = analyst.get("/api/alerts", status="new", **{"from": "2026-11-23T02:50:00Z"})
+        self.assertTrue(0 < len(since["alerts"]) < len(expected["alerts"]), "the time filter must narrow the queue")
+        c.go("#/alerts?status=new")
+        c.until(lambda: c.queue_ids() == [a["id"] for a in expected["alerts"]], "the new queue")
+        c.driver.execute_script("document.querySelector('.filters input[name=\"from\"]').value = arguments[0]",
+                                "2026-11-23T02:50:00")
+        c.one('[data-testid="apply-filters"]').click()
+        c.view("queue", "#/alerts?status=new&from=2026-11-23T02%3A50%3A00Z")
+        c.until(lambda: c.queue_ids() == [a["id"] for a in since["alerts"]], "the rows since 02:50 UTC")
+        c.shot("filter-time")
 
         # --- Paging with the API's cursors: three a page, older, then newer again.
         page1 = analyst.get("/api/alerts", limit=3)
@@ -349,7 +369,7 @@ class ConsoleTest(unittest.TestCase):
         Select(c.one('select[name="verdict"]')).select_by_value("true_positive")
         c.one('textarea[name="close-note"]').send_keys(note)
         c.one('[data-action="close"]').click()
-        self.assertIn("closed as true positive", c.flash("success"))
+        c.flash("success", "closed as true positive")
         c.view("alert", "#/alerts/" + multi["id"])
         c.until(lambda: c.one('.facts [data-status]').get_attribute("data-status") == "closed", "the closed status")
         self.assertEqual(c.one('[data-testid="verdict"]').text, "True positive")
@@ -387,11 +407,11 @@ class ConsoleTest(unittest.TestCase):
         c.view("alert", "#/alerts/" + tor_id)
         c.one('input[name="ack-note"]').send_keys("looking at the customer's recent logins")
         c.one('[data-action="acknowledge"]').click()
-        self.assertIn("acknowledged", c.flash("success"))
+        c.flash("success", "acknowledged")
         c.until(lambda: c.one('.facts [data-status]').get_attribute("data-status") == "acknowledged", "acknowledged")
         self.assertTrue(c.one('[data-action="acknowledge"]').get_attribute("disabled"))
         c.one('[data-action="assign-me"]').click()
-        self.assertIn("assigned to alice", c.flash("success"))
+        c.flash("success", "assigned to alice")
         tor_now = analyst.get("/api/alerts/" + tor_id)["alert"]
         self.assertEqual((tor_now["status"], tor_now["assignee"]), ("acknowledged", "alice"))
         c.shot("alert-acknowledged-assigned")
@@ -416,6 +436,9 @@ class ConsoleTest(unittest.TestCase):
             ids = [r.get_attribute("data-alert-id") for r in c.css('[data-testid="incident-alerts"] tbody tr')]
             self.assertEqual(ids, [a["id"] for a in inc["alerts"]])
             self.assertIn(multi["id"], ids)
+            c.one('[data-action="assign-me"]').click()
+            c.flash("success", "Incident assigned to alice")
+            self.assertEqual(analyst.get("/api/incidents/" + multi["incident_id"])["incident"]["assignee"], "alice")
             c.shot("incident")
         else:
             self.fail(f"the multi-channel alert has no incident: {multi}")
@@ -424,7 +447,7 @@ class ConsoleTest(unittest.TestCase):
         c.driver.execute_script("sessionStorage.setItem('sentrail.token', 'revoked')")
         c.go("#/alerts?status=closed")
         c.view("login")
-        self.assertIn("Sign in again", c.flash("error"))
+        c.flash("error", "Sign in again")
         self.assertIsNone(c.driver.execute_script("return sessionStorage.getItem('sentrail.token')"))
 
         # --- A viewer reads the same alert but is offered no action.
@@ -442,7 +465,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(viewer.call("POST", f"/api/alerts/{multi['id']}/reopen", {})[0], 403)
         c.driver.execute_script("document.querySelector('[data-action=\"reopen\"]').disabled = false")
         c.one('[data-action="reopen"]').click()
-        self.assertIn("Your role (viewer) cannot reopen this alert", c.flash("error"))
+        c.flash("error", "Your role (viewer) cannot reopen this alert")
         self.assertEqual(analyst.get("/api/alerts/" + multi["id"])["alert"]["status"], "closed")
         c.shot("viewer-refused")
 
