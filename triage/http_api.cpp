@@ -31,6 +31,7 @@ int http_status(refusal r) {
 
 void reply(httplib::Response& res, int status, std::string body) {
   res.status = status;
+  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content(std::move(body), json_type);
 }
 

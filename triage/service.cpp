@@ -104,12 +104,12 @@ void write_state(json_writer& w, std::string_view status, std::string_view verdi
   w.end_object();
 }
 
-struct state_view {
+struct recorded_state {
   std::string_view status, verdict, assignee;
 };
 
 std::string audit_json(timestamp_ns time, const actor& who, std::string_view action, std::string_view object_type,
-                       std::string_view object_id, state_view before, state_view after, std::string_view note) {
+                       std::string_view object_id, recorded_state before, recorded_state after, std::string_view note) {
   std::string out;
   json_writer w(out);
   w.begin_object();
@@ -388,24 +388,21 @@ outcome<bool> apply(action_kind kind, const action& what, std::string_view initi
   return true;
 }
 
-}  // namespace
-
+// The writes of one action (or of an incident and the alerts it closes), applied together.
 struct action_context {
   store::durable_store& db;
   std::vector<store::table_write>& writes;
   std::atomic<std::uint64_t>& sequence;
   timestamp_ns now;
 
-  void audit(const actor& who, std::string_view action, std::string_view type, std::string_view id, state_view before,
-             state_view after, std::string_view note) {
+  void audit(const actor& who, std::string_view action, std::string_view type, std::string_view id, recorded_state before,
+             recorded_state after, std::string_view note) {
     std::uint64_t seq = sequence.fetch_add(1);
     std::string entry = audit_json(now, who, action, type, id, before, after, note);
     writes.push_back({store::table::audit, records::audit_key(now, seq), entry});
     writes.push_back({store::table::audit, records::audit_object_key(id, now, seq), std::move(entry)});
   }
 };
-
-namespace {
 
 // Moves the alert between status index values. The index key holds last_seen at
 // full precision while the stored JSON has milliseconds, so find the exact key.
