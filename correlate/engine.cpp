@@ -229,7 +229,8 @@ void engine::restore(state_view& state) {
   });
   state.for_each(input_prefix, [&](std::string_view k, std::string_view v) {
     decoder_view d(v);
-    inputs_[std::string(k.substr(input_prefix.size()))].max_time = d.i64();
+    auto& in = inputs_[std::string(k.substr(input_prefix.size()))];
+    in.max_time = in.persisted = d.i64();
   });
   if (auto wm = state.get("w")) {
     decoder_view d(*wm);
@@ -272,6 +273,8 @@ alert engine::detection_alert(const rules::detection_rule& rule, const ingest::e
   return a;
 }
 
+const rules::rule_set& engine::rule_set() const { return *c_->rules; }
+
 std::vector<rule_match_count> engine::rule_matches() const {
   std::vector<rule_match_count> out;
   out.reserve(c_->detections.size() + c_->correlations.size());
@@ -280,11 +283,16 @@ std::vector<rule_match_count> engine::rule_matches() const {
   return out;
 }
 
-void engine::on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out) {
+void engine::on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out,
+                      event_completion* completion) {
   // Stage 1: detections, at once.
   std::string rule_ids;
   for (const rules::detection_rule* rule : c_->rules->for_channel(e.channel)) {
     if (!rule->matches(e)) continue;
+    if (completion) {  // the event will be kept (alert, evidence): finish minimising it first
+      completion->complete();
+      completion = nullptr;
+    }
     ++counts_.detection_matches;
     auto& d = c_->detections[c_->detection_index.at(rule)];
     ++d.matches;
@@ -302,12 +310,8 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   auto it = inputs_.find(partition);
   if (it == inputs_.end()) it = inputs_.emplace(std::string(partition), input{}).first;
   it->second.last_wall = now_();
-  if (e.time > it->second.max_time) {
-    it->second.max_time = e.time;
-    std::string v;
-    encoder(v).i64(e.time);
-    state.put(std::string(input_prefix) + std::string(partition), v, forever);
-  }
+  // Made durable by advance(), once per batch rather than once per event.
+  if (e.time > it->second.max_time) it->second.max_time = e.time;
   if (rule_ids.empty()) return;
   if (e.time <= watermark_ && watermark_ != INT64_MIN) {
     // Behind what has been released: correlating it now would reorder history.
@@ -337,6 +341,12 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
   timestamp_ns slowest = INT64_MAX, newest = INT64_MIN;
   bool any = false;
   for (auto& [name, in] : inputs_) {
+    if (in.max_time != in.persisted) {
+      std::string v;
+      encoder(v).i64(in.max_time);
+      state.put(std::string(input_prefix) + name, v, forever);
+      in.persisted = in.max_time;
+    }
     newest = std::max(newest, in.max_time);
     if (in.last_wall == 0) in.last_wall = wall_now;  // restored or expected: silence counts from now
     bool idle = wall_now - in.last_wall > options_.idle_timeout && (!caught_up || caught_up(name));

@@ -54,6 +54,13 @@ struct rule_match_count {
   std::uint64_t matches = 0;
 };
 
+/// Finishes an event that was minimised only in part (see engine::on_event).
+class event_completion {
+ public:
+  virtual ~event_completion() = default;
+  virtual void complete() = 0;
+};
+
 /// Told about events that arrived too late to be correlated.
 using late_handler = std::function<void(const ingest::event&, timestamp_ns watermark)>;
 
@@ -69,8 +76,13 @@ class engine {
   /// Reloads the reorder buffer, timers and input watermarks from `state` (after a restart).
   void restore(state_view& state);
 
-  /// An event as it arrives from input `partition` (e.g. "retail.pos/3").
-  void on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out);
+  /// An event as it arrives from input `partition` (e.g. "retail.pos/3"). With
+  /// `completion`, `e` is minimised only in the fields rules read; the engine calls
+  /// it once, on the first match, before it keeps or emits anything of `e`.
+  void on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out,
+                event_completion* completion = nullptr);
+  /// The rule set the engine runs.
+  const rules::rule_set& rule_set() const;
 
   /// Whether an input has nothing more waiting for it (its consumer has caught up).
   using caught_up_fn = std::function<bool(std::string_view partition)>;
@@ -120,6 +132,7 @@ class engine {
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
   struct input {
     timestamp_ns max_time = INT64_MIN;
+    timestamp_ns persisted = INT64_MIN;  // max_time as last written to state
     timestamp_ns last_wall = 0;
   };
   std::map<std::string, input, std::less<>> inputs_;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ class rejection_sink {
 };
 
 /// Called with each decoded event (after matching), e.g. to count per channel.
+/// An event no rule matched may be minimised only in the fields rules read:
+/// an observer must not keep or show its other fields.
 using event_observer = std::function<void(const ingest::event&)>;
 
 class pipeline {
@@ -70,6 +73,12 @@ class pipeline {
   pipeline_counts counts_;
   event_observer observer_;
   std::string partition_;
+  std::string_view partition_topic_;
+  std::int32_t partition_id_ = -1;
+  // Per channel (catalog order): the fields the engine's detection rules read,
+  // minimised before matching; nothing when some rule may read any field.
+  std::vector<std::optional<std::vector<bool>>> read_fields_;
+  const ingest::minimiser& privacy_;
   // Set while process() runs, for the late-event handler.
   std::string_view current_raw_;
   rejection_sink* current_rejections_ = nullptr;

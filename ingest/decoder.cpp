@@ -313,7 +313,7 @@ decoder::decoder(const minimiser& privacy, decoder_options options)
 decoder::~decoder() = default;
 
 std::optional<rejection> decoder::decode(std::string_view raw, const channel_mapping& channel,
-                                         source_position from, event& out) {
+                                         source_position from, event& out, const std::vector<bool>* minimise_only) {
   impl& s = *impl_;
   out.clear();
   out.channel = channel.name;
@@ -372,7 +372,10 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
     }
   }
   out.set(fields::event_channel, field_value::of_string(channel.name));
-  s.privacy.apply(out, channel);
+  if (minimise_only)
+    s.privacy.apply_part(out, channel, *minimise_only, true);
+  else
+    s.privacy.apply(out, channel);
   return std::nullopt;
 }
 

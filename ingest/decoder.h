@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ingest/event.h"
 #include "ingest/mapping.h"
@@ -52,8 +53,12 @@ class decoder {
 
   /// Decodes, normalises and minimises one message of `channel` into `out`
   /// (cleared first). Returns a rejection instead when the input is bad.
+  /// With `minimise_only`, only the fields marked there are minimised (the ones
+  /// rules read); the caller must minimise the rest (minimiser::apply_part with
+  /// inside = false) before anything of the event is kept or shown.
   std::optional<rejection> decode(std::string_view raw, const channel_mapping& channel,
-                                  source_position from, event& out);
+                                  source_position from, event& out,
+                                  const std::vector<bool>* minimise_only = nullptr);
 
  private:
   struct impl;

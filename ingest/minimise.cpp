@@ -248,7 +248,20 @@ void minimiser::take_card_field(event& e, std::string_view raw) const {
   set_card(e, {digits, count});
 }
 
-void minimiser::apply(event& e, const channel_mapping& mapping) const {
+void minimiser::apply(event& e, const channel_mapping& mapping) const { apply_fields(e, mapping, nullptr, true); }
+
+void minimiser::apply_part(event& e, const channel_mapping& mapping, const std::vector<bool>& selected,
+                           bool inside) const {
+  apply_fields(e, mapping, &selected, inside);
+}
+
+void minimiser::apply_fields(event& e, const channel_mapping& mapping, const std::vector<bool>* selected,
+                             bool inside) const {
+  auto wanted = [&](field_id id) {
+    if (!selected) return true;
+    bool marked = id < selected->size() && (*selected)[id];
+    return marked == inside;
+  };
   // Card numbers in any field: mask in place, and tokenise the first one found
   // when the event has no card token yet, so the card still correlates.
   auto all = e.fields();
@@ -256,6 +269,7 @@ void minimiser::apply(event& e, const channel_mapping& mapping) const {
     const field& f = all[i];
     if (f.value.kind != value_kind::string && f.value.kind != value_kind::number) continue;
     if (f.id == fields::card_token || f.id == fields::card_last4) continue;
+    if (!wanted(f.id)) continue;
     auto m = find_pan(f.value.text);
     if (!m) continue;
     if (!e.get(fields::card_token)) {
@@ -272,7 +286,7 @@ void minimiser::apply(event& e, const channel_mapping& mapping) const {
     all = e.fields();
   }
   for (const auto& [id, policy] : mapping.policies) {
-    if (policy == field_policy::keep) continue;
+    if (policy == field_policy::keep || !wanted(id)) continue;
     if (policy == field_policy::drop) {
       e.erase(id);
       continue;

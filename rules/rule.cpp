@@ -380,6 +380,23 @@ bool detection_rule::matches(const ingest::event& e) const {
   return compiled_->eval(e, compiled_->root);
 }
 
+bool detection_rule::fields_read(std::vector<ingest::field_id>& out) const {
+  for (const auto& sel : compiled_->selections) {
+    for (const auto& alternative : sel.alternatives) {
+      for (const auto& test : alternative) {
+        if (test.any_field || test.id == ingest::no_field) return false;
+        out.push_back(test.id);
+        for (const auto& v : test.values) {
+          if (v.kind != detail::op::fieldref) continue;
+          if (v.ref == ingest::no_field) return false;
+          out.push_back(v.ref);
+        }
+      }
+    }
+  }
+  return true;
+}
+
 bool detection_rule::applies_to(std::string_view channel) const {
   if (info_.all_channels) return true;
   return std::find(info_.channels.begin(), info_.channels.end(), channel) != info_.channels.end();

@@ -91,6 +91,9 @@ class detection_rule {
   bool matches(const ingest::event& e) const;
   /// True when the rule is meant for events of `channel`.
   bool applies_to(std::string_view channel) const;
+  /// Adds the interned fields the rule's condition reads to `out`; false when it
+  /// may read any field (keywords, fields nobody interned), i.e. the set is unknown.
+  bool fields_read(std::vector<ingest::field_id>& out) const;
 
  private:
   rule_info info_;

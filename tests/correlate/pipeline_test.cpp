@@ -124,3 +124,35 @@ TEST(stable_id, separates_its_parts) {
   EXPECT_NE(correlate::stable_id({"ab", "c"}), correlate::stable_id({"a", "bc"}));
   EXPECT_EQ(correlate::stable_id({"x", "y"}), correlate::stable_id({"x", "y"}));
 }
+
+TEST(pipeline, a_matched_event_is_kept_fully_minimised_though_only_read_fields_were_minimised_first) {
+  // The web mapping hashes session.id and every field is scanned for PANs; the
+  // rule reads neither, so both happen only once the rule has matched.
+  fixture f;
+  const char* failed =
+      R"({"ts":"2026-11-23T03:00:00Z","event":"login_failed","client_ip":"198.51.100.7","user":"ann",)"
+      R"("session_id":"sess-secret-123","user_agent":"card 4111111111111111"})";
+  f.feed("web", failed);
+  ASSERT_EQ(f.out.alerts.size(), 1u);
+  const auto& evidence = f.out.alerts[0].events.at(0);
+  bool saw_session = false;
+  for (const auto& field : evidence.fields) {
+    EXPECT_EQ(field.text.find("sess-secret"), std::string::npos) << field.name;
+    EXPECT_EQ(field.text.find("4111111111111111"), std::string::npos) << field.name;
+    if (field.name == "session.id") {
+      saw_session = true;
+      EXPECT_EQ(field.text.substr(0, 2), "h_");
+    }
+  }
+  EXPECT_TRUE(saw_session);
+  // The same event minimised at once, outside the pipeline, is the same evidence.
+  ingest::decoder whole(f.privacy);
+  ingest::event e;
+  ASSERT_FALSE(whole.decode(failed, *f.channels.by_name("web"), {"retail.test", 0, 0}, e));
+  auto direct = correlate::evidence::of(e);
+  ASSERT_EQ(direct.fields.size(), evidence.fields.size());
+  for (std::size_t i = 0; i < direct.fields.size(); ++i) {
+    EXPECT_EQ(direct.fields[i].name, evidence.fields[i].name);
+    EXPECT_EQ(direct.fields[i].text, evidence.fields[i].text);
+  }
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "rules/loader.h"
 #include "tests/rules/test_util.h"
 
@@ -327,4 +329,25 @@ TEST(detection, empty_string_matches_only_empty_values) {
 }
 
 }  // namespace
+}  // namespace sentrail::rules
+
+namespace sentrail::rules {
+
+TEST(detection, lists_the_fields_its_condition_reads_or_says_it_may_read_any) {
+  auto r = testing::rule_with("  sel: {event.action: login_failed, source.ip|cidr: 10.0.0.0/8}\n"
+                     "  other: {user.name|fieldref: user.id}\n"
+                     "  condition: sel or not other\n");
+  std::vector<ingest::field_id> ids;
+  ASSERT_TRUE(testing::only_rule(r).fields_read(ids));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<ingest::field_id> want{testing::fid("event.action"), testing::fid("source.ip"), testing::fid("user.name"), testing::fid("user.id")};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(ids, want);
+
+  auto keywords = testing::rule_with("  words: [evil]\n  condition: words\n");
+  std::vector<ingest::field_id> any;
+  EXPECT_FALSE(testing::only_rule(keywords).fields_read(any));  // a keyword search reads every field
+}
+
 }  // namespace sentrail::rules
