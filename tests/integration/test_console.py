@@ -37,6 +37,7 @@ try:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError as e:  # pragma: no cover
@@ -342,7 +343,13 @@ class ConsoleTest(unittest.TestCase):
         multi = next(a for a in expected["alerts"] if a["rule_id"] == MULTI_CHANNEL_RULE)
         c.go("#/alerts?status=new")
         c.until(lambda: multi["id"] in c.queue_ids(), "the multi-channel alert in the queue")
-        c.one(f'tr[data-alert-id="{multi["id"]}"] a.rule-title').click()
+        # From the keyboard: j down to its row, Enter opens it.
+        body = c.one("body")
+        for _ in range(c.queue_ids().index(multi["id"]) + 1):
+            body.send_keys("j")
+        c.until(lambda: [r.get_attribute("data-alert-id") for r in c.css("tr.row.selected")] == [multi["id"]],
+                "its row selected")
+        body.send_keys(Keys.ENTER)
         c.view("alert", "#/alerts/" + multi["id"])
         detail = analyst.get("/api/alerts/" + multi["id"])
         self.assertEqual(c.one('[data-testid="alert-title"]').text, multi["rule_title"])

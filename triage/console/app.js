@@ -387,10 +387,12 @@
         go(hashFor(path, p));
       },
     }, "Older →");
+    // A reloaded or shared later page has no trail: its number is unknown.
+    const known = !cursor || trail.cursors.length > 0;
+    const info = !shown ? `0 of ${total}`
+      : known ? `Page ${page} · ${first}–${first + shown - 1} of ${total}` : `${shown} older of ${total}`;
     return h("div", { class: "pager" }, prev,
-      h("span", { class: "muted", dataset: { testid: "page-info" } },
-        shown ? `Page ${page} · ${first}–${first + shown - 1} of ${total}` : `0 of ${total}`),
-      next);
+      h("span", { class: "muted", dataset: { testid: "page-info" } }, info), next);
   }
 
   function filterKey(params) {
@@ -902,13 +904,28 @@
 
   document.getElementById("logout").addEventListener("click", logout);
   document.addEventListener("keydown", (ev) => {
-    // "/" jumps to the search box, as in most triage consoles.
-    if (ev.key === "/" && !ev.target.closest("input, textarea, select")) {
+    if (ev.target.closest("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    // "/" jumps to the search box; j/k move through the rows and Enter opens one,
+    // as in most triage consoles.
+    if (ev.key === "/") {
       const search = document.querySelector('.filters input[name="q"]');
       if (search) {
         ev.preventDefault();
         search.focus();
       }
+      return;
+    }
+    const rows = [...document.querySelectorAll("table.grid tbody tr.row")];
+    if (!rows.length) return;
+    const at = rows.findIndex((r) => r.classList.contains("selected"));
+    if (ev.key === "j" || ev.key === "k") {
+      const to = at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + (ev.key === "j" ? 1 : -1)));
+      if (at >= 0) rows[at].classList.remove("selected");
+      rows[to].classList.add("selected");
+      rows[to].scrollIntoView({ block: "nearest" });
+    } else if (ev.key === "Enter" && at >= 0 && !ev.target.closest("a, button")) {
+      const link = rows[at].querySelector("a.rule-title, td a");
+      if (link) link.click();
     }
   });
   window.addEventListener("hashchange", route);
