@@ -207,8 +207,20 @@ def rule_quality():
         "Do the rules behave: matches against alerts, suppression, duplicates and reloads.",
         ["rules"], [
             text("About verdicts",
-                 "Matches, alerts and suppression come from the engine. True/false-positive verdict panels per "
-                 "rule come with triage (analyst verdicts recorded through the triage API), not with these metrics."),
+                 "Matches, alerts and suppression come from the engine; verdicts come from analysts closing alerts "
+                 "in the triage console or API (true_positive, false_positive, benign). A rule with a high "
+                 "false-positive share needs tuning: `sentrail rules stats --state DIR` lists the same per rule."),
+            ts("Verdicts per rule (24h)", [
+                ("sum by (rule, verdict) (increase(sentrail_alert_verdicts_total[24h])) or vector(0)",
+                 "{{rule}} {{verdict}}")]),
+            ts("False-positive share per rule (24h)", [
+                ('sum by (rule) (increase(sentrail_alert_verdicts_total{verdict="false_positive"}[24h]))'
+                 ' / clamp_min(sum by (rule) (increase(sentrail_alert_verdicts_total'
+                 '{verdict=~"true_positive|false_positive"}[24h])), 1) or vector(0)', "{{rule}}")],
+               unit="percentunit"),
+            ts("Triage actions", [
+                (f"sum by (action) (rate(sentrail_triage_actions_total[{RATE}])) * 60 or vector(0)", "{{action}}/min")],
+               w=24),
             ts("Rule matches vs alerts", [
                 (f"sum by (kind) (rate(sentrail_rule_matches_total[{RATE}]))", "{{kind}} matches"),
                 (f"sum(rate(sentrail_alerts_total[{RATE}])) or vector(0)", "alerts"),

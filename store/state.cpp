@@ -6,7 +6,7 @@
 namespace sentrail::store {
 
 std::optional<std::string_view> cached_state::get(std::string_view key) {
-  auto it = entries_.find(std::string(key));
+  auto it = entries_.find(key);
   if (it == entries_.end()) {
     entry e;
     e.value = db_.state_value(key, now_);
@@ -18,7 +18,9 @@ std::optional<std::string_view> cached_state::get(std::string_view key) {
 }
 
 void cached_state::put(std::string_view key, std::string_view value, timestamp_ns expires) {
-  auto [it, fresh] = entries_.try_emplace(std::string(key));
+  auto it = entries_.find(key);
+  bool fresh = it == entries_.end();
+  if (fresh) it = entries_.try_emplace(std::string(key)).first;
   if (!it->second.dirty) dirty_.push_back(it->first);
   // A key this cache never read and never wrote cannot be on disk only if it is
   // unique by construction (reorder keys are); treat it as unwritten for now and
@@ -30,11 +32,11 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
 }
 
 void cached_state::erase(std::string_view key) {
-  auto [it, fresh] = entries_.try_emplace(std::string(key));
+  auto it = entries_.find(key);
+  if (it == entries_.end()) it = entries_.try_emplace(std::string(key)).first;
   if (!it->second.dirty) dirty_.push_back(it->first);
   it->second.value.reset();
   it->second.dirty = true;
-  (void)fresh;
 }
 
 void cached_state::for_each(std::string_view prefix,

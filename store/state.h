@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/string_hash.h"
 #include "correlate/op.h"
 #include "store/store.h"
 
@@ -39,7 +40,7 @@ class cached_state : public correlate::state_view {
   };
   durable_store& db_;
   std::size_t capacity_;
-  std::unordered_map<std::string, entry> entries_;
+  string_map<entry> entries_;  // transparent: looked up by view, no key copy per get
   std::vector<std::string> dirty_;
   timestamp_ns now_ = INT64_MIN;
 };

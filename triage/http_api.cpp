@@ -181,6 +181,9 @@ struct http_api::impl {
       if (!f) return refuse(res, 404, "no console file '" + std::string(name) + "'");
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("X-Frame-Options", "DENY");
+      // The console has no inline script or style: the browser may refuse any.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
       res.set_content(std::string(f->content), std::string(content_type(name)));
     };
     server->Get("/", [serve_file](const httplib::Request&, httplib::Response& res) { serve_file("index.html", res); });

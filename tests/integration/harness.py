@@ -46,7 +46,7 @@ class Broker:
 class Engine:
     """`sentrail run` in the background with its output captured to files."""
 
-    def __init__(self, bootstrap, state_dir, rules=None, extra=()):
+    def __init__(self, bootstrap, state_dir, rules=None, extra=(), metrics_port=0):
         self.dir = tempfile.mkdtemp(prefix="sentrail-engine-")
         self.stdout_path = os.path.join(self.dir, "stdout")
         self.stderr_path = os.path.join(self.dir, "stderr")
@@ -55,7 +55,7 @@ class Engine:
         self._err = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             [SENTRAIL, "run", "--brokers", bootstrap, "--rules", rules or os.path.join(SOURCE, "rules/pack"),
-             "--state", state_dir, "--metrics-port", "0", "--group", "itest",
+             "--state", state_dir, "--metrics-port", str(metrics_port), "--group", "itest",
              *extra],
             stdout=self._out, stderr=self._err, env=env)
 
@@ -120,3 +120,33 @@ def wait_for(predicate, timeout=30.0, what="condition"):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# Events for the triage API and console tests: each raises one alert with the
+# rule pack, plus an insider-risk correlation for employee E100 from a refused
+# stock-room badge swipe (badge channel) and two refunds to hand-keyed cards (pos
+# channel): 25 + 40 + 40 >= 100. E100's alerts share an entity: one incident.
+TRIAGE_TS = "2026-11-23T03:00:00.000Z"
+PAN_VISA = "4111111111111111"
+TRIAGE_EVENTS = [
+    ("retail.web", {"ts": TRIAGE_TS, "client_ip": "198.51.100.9", "method": "GET", "path": "/.env", "status": 404,
+                    "bytes": 0, "user_agent": "scanner", "session_id": "s2", "user": "", "event": "page_view"}),
+    ("retail.mobile", {"ts": TRIAGE_TS, "device_id": "dev-1", "app_version": "5.0", "os": "android", "customer_id": "cust-7",
+                       "ip": "185.220.101.5", "geo": {"lat": 52.5, "lon": 13.4, "country": "DE"}, "event": "login"}),
+    ("retail.pos", {"ts": TRIAGE_TS, "store_id": "S01", "register_id": "R3", "employee_id": "E100", "txn_id": "T9",
+                    "event": "sale", "amount": 900.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "manual"}),
+    ("retail.supplier", {"ts": TRIAGE_TS, "supplier_id": "SUP-3", "user": "ap@sup3", "ip": "192.0.2.8",
+                         "event": "bank_details_change"}),
+    ("retail.supplier", {"ts": TRIAGE_TS, "supplier_id": "SUP-4", "user": "ops@sup4", "ip": "192.0.2.9",
+                         "event": "bulk_export", "records": 20000}),
+    ("retail.badge", {"ts": TRIAGE_TS, "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
+                      "door_id": "S01-stockroom", "event": "door_forced", "direction": "in"}),
+    ("retail.badge", {"ts": "2026-11-23T01:40:00.000Z", "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
+                      "door_id": "S01-stockroom", "event": "access_denied", "direction": "in"}),
+    ("retail.pos", {"ts": "2026-11-23T02:10:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
+                    "txn_id": "T20", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
+                    "card_entry": "manual"}),
+    ("retail.pos", {"ts": "2026-11-23T02:40:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
+                    "txn_id": "T21", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
+                    "card_entry": "manual"}),
+]

@@ -46,35 +46,10 @@ except ImportError as e:  # pragma: no cover
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402  (skips itself when confluent_kafka is absent)
 
-TS = "2026-11-23T03:00:00.000Z"
-PAN_VISA = "4111111111111111"
+TS = harness.TRIAGE_TS
+PAN_VISA = harness.PAN_VISA
+EVENTS = harness.TRIAGE_EVENTS
 
-# Each raises one alert with the pack (the same events as test_end_to_end), plus
-# an insider-risk correlation for employee E100 built from a refused stock-room
-# badge swipe (badge channel) and two refunds to hand-keyed cards (pos channel):
-# 25 + 40 + 40 >= 100. E100's alerts share an entity, so they form an incident.
-EVENTS = [
-    ("retail.web", {"ts": TS, "client_ip": "198.51.100.9", "method": "GET", "path": "/.env", "status": 404,
-                    "bytes": 0, "user_agent": "scanner", "session_id": "s2", "user": "", "event": "page_view"}),
-    ("retail.mobile", {"ts": TS, "device_id": "dev-1", "app_version": "5.0", "os": "android", "customer_id": "cust-7",
-                       "ip": "185.220.101.5", "geo": {"lat": 52.5, "lon": 13.4, "country": "DE"}, "event": "login"}),
-    ("retail.pos", {"ts": TS, "store_id": "S01", "register_id": "R3", "employee_id": "E100", "txn_id": "T9",
-                    "event": "sale", "amount": 900.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "manual"}),
-    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-3", "user": "ap@sup3", "ip": "192.0.2.8",
-                         "event": "bank_details_change"}),
-    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-4", "user": "ops@sup4", "ip": "192.0.2.9",
-                         "event": "bulk_export", "records": 20000}),
-    ("retail.badge", {"ts": TS, "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
-                      "door_id": "S01-stockroom", "event": "door_forced", "direction": "in"}),
-    ("retail.badge", {"ts": "2026-11-23T01:40:00.000Z", "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
-                      "door_id": "S01-stockroom", "event": "access_denied", "direction": "in"}),
-    ("retail.pos", {"ts": "2026-11-23T02:10:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
-                    "txn_id": "T20", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
-                    "card_entry": "manual"}),
-    ("retail.pos", {"ts": "2026-11-23T02:40:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
-                    "txn_id": "T21", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
-                    "card_entry": "manual"}),
-]
 MULTI_CHANNEL_RULE = "sentrail-insider-risk-employee"
 EXPECTED_RULES = {
     "sentrail-web-sensitive-path-probe", "sentrail-mobile-login-from-tor-exit",

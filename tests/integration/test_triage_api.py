@@ -9,14 +9,12 @@ state after a restart (over HTTPS with a self-signed certificate when the
 openssl CLI is there)."""
 import json
 import os
-import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -25,36 +23,12 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402  (skips itself when confluent_kafka is absent)
 
-TS = "2026-11-23T03:00:00.000Z"
-PAN_VISA = "4111111111111111"
+TS = harness.TRIAGE_TS
+PAN_VISA = harness.PAN_VISA
 
-# One alert each with the pack, plus an insider-risk correlation for employee
-# E100 from a refused stock-room badge (badge channel) and two refunds to
-# hand-keyed cards (pos channel). E100's three alerts form one incident.
-EVENTS = [
-    ("retail.web", {"ts": TS, "client_ip": "198.51.100.9", "method": "GET", "path": "/.env", "status": 404,
-                    "bytes": 0, "user_agent": "scanner", "session_id": "s2", "user": "", "event": "page_view"}),
-    ("retail.mobile", {"ts": TS, "device_id": "dev-1", "app_version": "5.0", "os": "android", "customer_id": "cust-7",
-                       "ip": "185.220.101.5", "geo": {"lat": 52.5, "lon": 13.4, "country": "DE"}, "event": "login"}),
-    ("retail.pos", {"ts": TS, "store_id": "S01", "register_id": "R3", "employee_id": "E100", "txn_id": "T9",
-                    "event": "sale", "amount": 900.0, "currency": "USD", "card_pan": PAN_VISA, "card_entry": "manual"}),
-    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-3", "user": "ap@sup3", "ip": "192.0.2.8",
-                         "event": "bank_details_change"}),
-    ("retail.supplier", {"ts": TS, "supplier_id": "SUP-4", "user": "ops@sup4", "ip": "192.0.2.9",
-                         "event": "bulk_export", "records": 20000}),
-    ("retail.badge", {"ts": TS, "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
-                      "door_id": "S01-stockroom", "event": "door_forced", "direction": "in"}),
-    ("retail.badge", {"ts": "2026-11-23T01:40:00.000Z", "badge_id": "BDG-1", "employee_id": "E100", "site_id": "S01",
-                      "door_id": "S01-stockroom", "event": "access_denied", "direction": "in"}),
-    ("retail.pos", {"ts": "2026-11-23T02:10:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
-                    "txn_id": "T20", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
-                    "card_entry": "manual"}),
-    ("retail.pos", {"ts": "2026-11-23T02:40:00.000Z", "store_id": "S01", "register_id": "R3", "employee_id": "E100",
-                    "txn_id": "T21", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
-                    "card_entry": "manual"}),
-] + [
-    # Forced doors of six more employees, a minute apart: one alert and one incident each,
-    # the objects the role table acts on.
+# The shared triage events, plus forced doors of six more employees a minute
+# apart: one alert and one incident each, the objects the role table acts on.
+EVENTS = harness.TRIAGE_EVENTS + [
     ("retail.badge", {"ts": f"2026-11-23T03:0{i}:30.000Z", "badge_id": f"BDG-3{i}", "employee_id": f"E30{i}",
                       "site_id": "S03", "door_id": f"S03-loading-{i}", "event": "door_forced", "direction": "in"})
     for i in range(6)
@@ -68,22 +42,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class EngineWithMetrics(harness.Engine):
-    """harness.Engine with /metrics on a port (harness turns it off)."""
-
-    def __init__(self, bootstrap, state_dir, metrics_port, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="sentrail-engine-")
-        self.stdout_path = os.path.join(self.dir, "stdout")
-        self.stderr_path = os.path.join(self.dir, "stderr")
-        env = dict(os.environ, SENTRAIL_HMAC_KEY="integration-test-key-0123456789")
-        self._out = open(self.stdout_path, "w")
-        self._err = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(
-            [harness.SENTRAIL, "run", "--brokers", bootstrap, "--rules", os.path.join(harness.SOURCE, "rules/pack"),
-             "--state", state_dir, "--metrics-port", str(metrics_port), "--group", "itest", *extra],
-            stdout=self._out, stderr=self._err, env=env)
 
 
 class Api:
@@ -161,8 +119,8 @@ class TriageApiTest(unittest.TestCase):
         return path
 
     def start_engine(self, bootstrap, tls=None):
-        return EngineWithMetrics(bootstrap, self.state, self.metrics_port,
-                                 extra=["--config", self.config(tls), "--api-port", str(self.api_port)])
+        return harness.Engine(bootstrap, self.state, metrics_port=self.metrics_port,
+                              extra=["--config", self.config(tls), "--api-port", str(self.api_port)])
 
     def test_roles_actions_incidents_audit_stats_and_restart(self):
         with harness.Broker(partitions=2) as broker:
@@ -204,6 +162,10 @@ class TriageApiTest(unittest.TestCase):
                                  timeout=45, what=f"{EXPECTED_ALERTS} alerts in the API")
                 self.assertIsNone(engine.proc.poll(), engine.stderr())
                 self.assertIn(f"triage API and console on http://127.0.0.1:{self.api_port}/", engine.stderr())
+                status, headers, page = Api(base).raw("GET", "/")  # the console needs no token
+                self.assertEqual(status, 200)
+                self.assertIn(b"/console/app.js", page)
+                self.assertIn("default-src 'self'", headers.get("Content-Security-Policy", ""))
                 alerts = admin.get("/api/alerts", limit=500)["alerts"]
                 self.assertEqual(len(alerts), EXPECTED_ALERTS, [a["rule_id"] for a in alerts])
                 self.check_role_table(base, alerts)
