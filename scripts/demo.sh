@@ -29,18 +29,26 @@ done
 bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 [[ -n "$bootstrap" ]] || { echo "demo: the broker did not start: $(cat "$work/broker.err")" >&2; exit 1; }
 
+# The triage console: one admin token for this demo, its hash in a tokens file.
+api_port=${API_PORT:-8080}
+"$sentrail" token new --name demo --role admin >"$work/token.txt" 2>/dev/null
+token=$(sed -n 's/^token: //p' "$work/token.txt")
+{ echo "tokens:"; sed -n '2p' "$work/token.txt"; } >"$work/tokens.yml"
+
 cat <<MSG
 Sentrail demo
   broker    $bootstrap (embedded, loopback)
   rules     rules/pack
   traffic   web, mobile, pos, supplier and badge events at ~$rate/s with injected attacks
   metrics   http://127.0.0.1:${METRICS_PORT:-9464}/metrics
+  console   http://127.0.0.1:$api_port/  (sign in with the token $token)
 Alerts appear below as: event time, level, rule, entity [title]. Ctrl-C stops.
 
 MSG
 
 "$sentrail" run --brokers "$bootstrap" --rules rules/pack --state "$work/state" \
-  --metrics-port "${METRICS_PORT:-9464}" --output text --colour --status-interval 3 \
+  --metrics-port "${METRICS_PORT:-9464}" --api-port "$api_port" --api-tokens "$work/tokens.yml" \
+  --output text --colour --status-interval 3 \
   > >(tee "$work/alerts.txt") 2> >(grep --line-buffered -v '^%' >&2) &
 pids=($! "${pids[@]}")
 
