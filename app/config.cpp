@@ -1,5 +1,8 @@
 #include "app/config.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <yaml-cpp/yaml.h>
 
 #include "rules/timespan.h"
@@ -113,7 +116,8 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
-                                         "ingest", "metrics_port", "api_port", "api", "output", "correlation", "store", "sinks"}); !s)
+                                         "ingest", "metrics_port", "api_port", "api", "output", "correlation", "store", "sinks",
+                                         "logsources", "placeholders"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
       if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
@@ -134,6 +138,31 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       if (t["deadletter"]) c.worker.deadletter_topic = t["deadletter"].as<std::string>();
     }
     if (root["rules"]) c.rules_path = root["rules"].as<std::string>();
+    if (root["logsources"]) {
+      std::ifstream in(file);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto mappings = rules::parse_logsource_mappings(text, file);
+      if (!mappings) return error{mappings.message()};
+      c.rule_loading.mappings = std::move(mappings).value();
+    }
+    if (auto p = root["placeholders"]) {
+      if (!p.IsMap()) return error{where(file, p) + ": placeholders must map a name to a list of values"};
+      for (const auto& kv : p) {
+        const YAML::Node& values = kv.second;
+        std::vector<std::string> list;
+        if (values.IsScalar()) {
+          list.push_back(values.Scalar());
+        } else if (values.IsSequence()) {
+          for (const auto& v : values) {
+            if (!v.IsScalar()) return error{where(file, v) + ": a placeholder value must be a string"};
+            list.push_back(v.Scalar());
+          }
+        } else {
+          return error{where(file, kv.second) + ": placeholder '" + kv.first.Scalar() + "' must be a list of values"};
+        }
+        c.rule_loading.placeholders[kv.first.Scalar()] = std::move(list);
+      }
+    }
     if (root["state"]) c.state_dir = root["state"].as<std::string>();
     if (root["mappings"]) c.mappings_dir = root["mappings"].as<std::string>();
     if (auto p = root["privacy"]) {

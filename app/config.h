@@ -9,6 +9,7 @@
 #include "alert/sink_config.h"
 #include "common/result.h"
 #include "correlate/engine.h"
+#include "rules/loader.h"
 #include "store/store.h"
 #include "triage/http_api.h"
 #include "worker/worker.h"
@@ -20,6 +21,9 @@ struct engine_config {
   correlate::engine_options correlation;
   store::store_options store;
   std::string rules_path;                    // file or folder of Sigma rules
+  /// `logsources:` (Sigma logsources outside product retail → channel) and
+  /// `placeholders:` (values of %name% for the expand modifier). Default: none.
+  rules::load_options rule_loading;
   std::string state_dir;                     // RocksDB state
   std::string mappings_dir;                  // Default: none (the built-in channels only)
   std::string hmac_key_file;                 // Default: <state>/hmac.key

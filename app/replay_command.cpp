@@ -12,6 +12,7 @@
 
 #include "alert/console.h"
 #include "app/commands.h"
+#include "app/config.h"
 #include "app/rules_loading.h"
 #include "app/file_backtest.h"
 #include "rules/timespan.h"
@@ -23,7 +24,7 @@ namespace sentrail::app {
 namespace {
 
 struct replay_flags {
-  std::string rules, channel, mappings, output = "json", deadletter, hmac_key_file, lateness;
+  std::string config_file, rules, channel, mappings, output = "json", deadletter, hmac_key_file, lateness;
   std::vector<std::string> files;
 };
 
@@ -70,7 +71,17 @@ int run_replay(const replay_flags& f) {
                          "card tokens are valid for this run only\n");
   }
   ingest::minimiser privacy(key);
-  rules::load_result loaded = load_and_report(f.rules);
+  // The engine's own config, for what shapes the rules: logsources, placeholders, correlation options.
+  engine_config config;
+  if (!f.config_file.empty()) {
+    auto read = load_config(f.config_file);
+    if (!read) {
+      std::fprintf(stderr, "sentrail replay: %s\n", read.message().c_str());
+      return 2;
+    }
+    config = std::move(read).value();
+  }
+  rules::load_result loaded = load_and_report(f.rules, config.rule_loading);
   if (loaded.has_errors()) std::fprintf(stderr, "sentrail replay: %zu rules refused\n", loaded.error_count());
 
   std::FILE* dead_out = nullptr;
@@ -88,7 +99,7 @@ int run_replay(const replay_flags& f) {
   std::setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
   alert::console_sink alerts(stdout, format);
   file_rejections rejections(dead_out);
-  correlate::engine_options engine_options;
+  correlate::engine_options engine_options = config.correlation;
   if (!f.lateness.empty()) {
     auto span = rules::parse_timespan_ns(f.lateness);
     if (!span) {
@@ -132,6 +143,9 @@ void add_replay_command(CLI::App& app, command_result& out) {
       "channel events, one per line (JSON, or access-log lines for web). The channel comes from\n"
       "--channel, else a file named after it (web.jsonl), else each line's 'channel' field.\n"
       "Alerts go to stdout as JSON lines; a summary goes to stderr.");
+  cmd->add_option("--config", f->config_file,
+                  "The engine's YAML config: its logsources, placeholders and correlation options apply")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--rules", f->rules, "Sigma rule file or folder")->required();
   cmd->add_option("--channel", f->channel, "Channel of every file (web, mobile, pos, supplier, badge, ...)");
   cmd->add_option("--mappings", f->mappings, "Folder of extra channel mappings (*.yaml)");

@@ -7,8 +7,9 @@
 
 namespace sentrail::app {
 
-rule_reloader::rule_reloader(std::string path, correlate::engine_options options, metrics::engine_metrics* metrics)
-    : path_(std::move(path)), options_(std::move(options)), metrics_(metrics) {}
+rule_reloader::rule_reloader(std::string path, correlate::engine_options options, metrics::engine_metrics* metrics,
+                             rules::load_options loading)
+    : path_(std::move(path)), options_(std::move(options)), loading_(std::move(loading)), metrics_(metrics) {}
 
 std::string rule_reloader::fingerprint() const {
   // Paths, sizes and modification times of every rule file: cheap, and any edit changes it.
@@ -45,7 +46,7 @@ std::unique_ptr<rule_reloader::bundle> rule_reloader::build(rules::load_result l
 
 void rule_reloader::load_initial() {
   last_fingerprint_ = fingerprint();
-  rules::load_result loaded = load_and_report(path_);
+  rules::load_result loaded = load_and_report(path_, loading_);
   std::fprintf(stderr, "sentrail run: %zu detection and %zu correlation rules loaded (%zu refused) from %s\n",
                loaded.rules.detections().size(), loaded.rules.correlations().size(), loaded.error_count(),
                path_.c_str());
@@ -63,7 +64,7 @@ bool rule_reloader::poll_reload() {
   std::string fp = fingerprint();
   if (!asked && fp == last_fingerprint_) return false;
   last_fingerprint_ = fp;
-  rules::load_result loaded = load_and_report(path_);
+  rules::load_result loaded = load_and_report(path_, loading_);
   if (loaded.has_errors() || (loaded.rules.detections().empty() && loaded.rules.correlations().empty())) {
     ++refused_;
     if (metrics_) metrics_->rules_reload("refused");

@@ -20,7 +20,8 @@ namespace sentrail::app {
 
 class rule_reloader : public worker::rules_provider {
  public:
-  rule_reloader(std::string path, correlate::engine_options options, metrics::engine_metrics* metrics);
+  rule_reloader(std::string path, correlate::engine_options options, metrics::engine_metrics* metrics,
+                rules::load_options loading = {});
 
   /// The first load: refused rules are reported and the rest run.
   void load_initial();
@@ -42,6 +43,7 @@ class rule_reloader : public worker::rules_provider {
 
   std::string path_;
   correlate::engine_options options_;
+  rules::load_options loading_;
   metrics::engine_metrics* metrics_;
   std::unique_ptr<bundle> active_;
   std::vector<std::unique_ptr<bundle>> retired_;  // engines a pipeline may still point at

@@ -111,7 +111,7 @@ int run_engine(const run_flags& f) {
   // A bad rule is refused with file:line:cause and the engine runs with the rest;
   // later edits (or SIGHUP) reload, keeping the last good set when a reload is bad.
   static rule_reloader* reloader_for_signal = nullptr;
-  rule_reloader reloader(config.rules_path, config.correlation, metrics.get());
+  rule_reloader reloader(config.rules_path, config.correlation, metrics.get(), config.rule_loading);
   reloader.load_initial();
   reloader_for_signal = &reloader;
   std::signal(SIGHUP, [](int) {

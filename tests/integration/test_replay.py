@@ -41,6 +41,42 @@ class ReplayTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def test_the_engine_config_gives_replay_its_logsources_and_placeholders(self):
+        # A rule written for another product's logsource and a %placeholder%: both
+        # come from the engine's config, so replay with --config runs it, and
+        # without the config the rule is refused with its file and line.
+        work = tempfile.mkdtemp(prefix="sentrail-replay-config-")
+        try:
+            rule = os.path.join(work, "vip.yml")
+            with open(rule, "w") as f:
+                f.write("title: VIP login failure\nid: t-vip-login-failed\nlevel: high\n"
+                        "logsource: {product: acme, service: storefront}\n"
+                        "detection:\n  sel: {event.action: login_failed, user.name|expand: '%vips%'}\n"
+                        "  condition: sel\n")
+            config = os.path.join(work, "sentrail.yml")
+            with open(config, "w") as f:
+                f.write("logsources:\n  - {product: acme, service: storefront, channel: web}\n"
+                        "placeholders:\n  vips: [ceo, cfo]\n")
+            events = os.path.join(work, "web.jsonl")
+            with open(events, "w") as f:
+                for user in ("ceo", "intern", "cfo"):
+                    f.write(json.dumps({"ts": "2026-11-23T03:00:00Z", "event": "login_failed", "user": user,
+                                        "client_ip": "198.51.100.1"}) + "\n")
+            env = dict(os.environ, SENTRAIL_HMAC_KEY="replay-test-key-0123456789")
+            run = subprocess.run([SENTRAIL, "replay", "--config", config, "--rules", rule, "--channel", "web", events],
+                                 capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            users = sorted(e["fields"]["user.name"] for line in run.stdout.splitlines()
+                           for e in json.loads(line)["events"])
+            self.assertEqual(users, ["ceo", "cfo"])
+            bare = subprocess.run([SENTRAIL, "replay", "--rules", rule, "--channel", "web", events],
+                                  capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(bare.stdout, "")
+            self.assertIn(f"{rule}:", bare.stderr)
+            self.assertIn("vips", bare.stderr)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_generated_traffic_replays_with_no_dead_letter_and_finds_every_stateless_incident(self):
         dead = os.path.join(self.tmp, "dead.jsonl")
         alerts, stderr = replay("--deadletter", dead, *self.files)
