@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "app/config.h"
 #include "app/rules_loading.h"
 #include "correlate/test_driver.h"
 #include "ingest/mapping.h"
@@ -73,6 +74,18 @@ int run_tests_of(const std::string& rule_id, const std::vector<rules::rule_test>
 void add_rules_command(CLI::App& app, command_result& out) {
   CLI::App* rules = app.add_subcommand("rules", "Work with Sigma rule files");
   rules->require_subcommand(1);
+  // Both lint and test load rules as `sentrail run --config` would.
+  auto config_file = std::make_shared<std::string>();
+  auto loading = [config_file](rules::load_options& options) -> bool {
+    if (config_file->empty()) return true;
+    auto config = load_config(*config_file);
+    if (!config) {
+      std::fprintf(stderr, "sentrail rules: %s\n", config.message().c_str());
+      return false;
+    }
+    options = config.value().rule_loading;
+    return true;
+  };
   auto path = std::make_shared<std::string>();
   CLI::App* lint = rules->add_subcommand(
       "lint",
@@ -80,8 +93,15 @@ void add_rules_command(CLI::App& app, command_result& out) {
       "correlation references and options, channels. Prints file:line:col: error|warning: cause\n"
       "for each finding; exits 1 on errors.");
   lint->add_option("path", *path, "Rule file or folder")->required()->check(CLI::ExistingPath);
-  lint->callback([path, &out] {
-    rules::load_result loaded = load_and_report(*path);
+  lint->add_option("--config", *config_file, "The engine's YAML config (its logsources and placeholders apply)")
+      ->check(CLI::ExistingFile);
+  lint->callback([path, loading, &out] {
+    rules::load_options options;
+    if (!loading(options)) {
+      out.exit_code = 2;
+      return;
+    }
+    rules::load_result loaded = load_and_report(*path, options);
     std::fprintf(stderr, "%zu detection rules, %zu correlation rules, %zu errors, %zu warnings\n",
                  loaded.rules.detections().size(), loaded.rules.correlations().size(),
                  loaded.error_count(), loaded.warning_count());
@@ -95,8 +115,15 @@ void add_rules_command(CLI::App& app, command_result& out) {
       "rule must raise, or none). Each test runs the whole rule set on a fresh engine. Prints\n"
       "FAIL with what was expected and what came out; exits 1 if any test fails or a rule is refused.");
   test->add_option("path", *test_path, "Rule file or folder")->required()->check(CLI::ExistingPath);
-  test->callback([test_path, &out] {
-    rules::load_result loaded = load_and_report(*test_path);
+  test->add_option("--config", *config_file, "The engine's YAML config (its logsources and placeholders apply)")
+      ->check(CLI::ExistingFile);
+  test->callback([test_path, loading, &out] {
+    rules::load_options options;
+    if (!loading(options)) {
+      out.exit_code = 2;
+      return;
+    }
+    rules::load_result loaded = load_and_report(*test_path, options);
     auto channels = ingest::default_catalog();
     int passed = 0, failed = 0;
     for (const auto& d : loaded.rules.detections()) {

@@ -74,6 +74,10 @@ class ReplayTest(unittest.TestCase):
             self.assertEqual(bare.stdout, "")
             self.assertIn(f"{rule}:", bare.stderr)
             self.assertIn("vips", bare.stderr)
+            for args, code in ((["--config", config], 0), ([], 1)):
+                lint = subprocess.run([SENTRAIL, "rules", "lint", *args, rule], capture_output=True, text=True,
+                                      timeout=60)
+                self.assertEqual(lint.returncode, code, lint.stderr)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
