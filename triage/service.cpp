@@ -487,6 +487,7 @@ outcome<incident_page> service::list_incidents(const incident_filter& f) const {
     std::string status = "open";
     if (auto st = db_.get(store::table::incidents, records::incident_state_key(id)))
       if (auto state = records::decode_incident_state(r.parser, *st)) status = state->status;
+    ++page.status_counts[status];
     if (!f.statuses.empty() && !one_of(status, f.statuses)) return true;
     ++page.total;
     if (!after.empty() && k >= after) return true;

@@ -114,6 +114,8 @@ struct incident_page {
   std::vector<incident_summary> incidents;  // newest last_seen first
   std::string next_cursor;
   std::size_t total = 0;
+  /// Incidents per status, whatever the status filter (for the queue's tabs).
+  std::map<std::string, std::size_t> status_counts;
 };
 
 struct incident_detail {

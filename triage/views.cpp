@@ -161,6 +161,14 @@ std::string to_json(const incident_page& p) {
   w.end_array();
   write_cursor(w, p.next_cursor);
   w.key("total").value(static_cast<std::int64_t>(p.total));
+  w.key("counts").begin_object();
+  w.key("status").begin_object();
+  for (const char* status : {"open", "acknowledged", "closed"}) {
+    auto it = p.status_counts.find(status);
+    w.key(status).value(static_cast<std::int64_t>(it == p.status_counts.end() ? 0 : it->second));
+  }
+  w.end_object();
+  w.end_object();
   w.end_object();
   return out;
 }

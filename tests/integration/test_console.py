@@ -405,6 +405,8 @@ class ConsoleTest(unittest.TestCase):
         open_incidents = analyst.get("/api/incidents", status="open", limit=50)
         c.until(lambda: [r.get_attribute("data-incident-id") for r in c.css("tr[data-incident-id]")] ==
                 [i["id"] for i in open_incidents["incidents"]], "the open incidents as the API lists them")
+        c.until(lambda: {s: c.one(f'.tabs [data-count="{s}"]').text for s in ("open", "acknowledged", "closed")} ==
+                {s: str(n) for s, n in open_incidents["counts"]["status"].items()}, "the incident tabs' counts")
         c.one('.tabs [data-tab="all"]').click()
         c.view("incidents", "#/incidents?status=all")
         c.until(lambda: [r.get_attribute("data-incident-id") for r in c.css("tr[data-incident-id]")] ==

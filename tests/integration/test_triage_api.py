@@ -469,7 +469,14 @@ class TriageApiTest(unittest.TestCase):
             self.assertEqual((got["alert"]["status"], got["alert"]["verdict"]), ("closed", "true_positive"))
             self.assertIn(f"closed with incident {incident_id}", got["history"][-1]["note"])
         analyst.post(f"/api/incidents/{incident_id}/close", {"verdict": "benign"}, expect=409)
-        self.assertEqual(analyst.get("/api/incidents", status="closed")["total"], 1)
+        closed_only = analyst.get("/api/incidents", status="closed")
+        self.assertEqual(closed_only["total"], 1)
+        # The tabs' counts cover every status whatever the filter, and add up to all incidents.
+        counts = closed_only["counts"]["status"]
+        self.assertEqual(counts["closed"], 1)
+        self.assertEqual(sum(counts.values()), listing["total"])
+        self.assertEqual(counts["open"] + counts["acknowledged"],
+                         analyst.get("/api/incidents", status="open,acknowledged")["total"])
         history = analyst.get(f"/api/incidents/{incident_id}")["history"]
         self.assertEqual([h["action"] for h in history], ["acknowledge", "close"])
 

@@ -818,11 +818,14 @@
     const data = await api("GET", "/api/incidents?" + q.toString());
     if (!isCurrent()) return;
 
+    const counts = (data.counts && data.counts.status) || {};
+    const all = INCIDENT_STATUSES.reduce((n, s) => n + (counts[s] || 0), 0);
     const tabs = h("nav", { class: "tabs", "aria-label": "Status" },
       [...INCIDENT_STATUSES, "all"].map((s) => h("a", {
         href: hashFor("/incidents", new URLSearchParams({ status: s, limit: params.get("limit") || "" })),
         class: "tab" + (s === status ? " active" : ""), dataset: { tab: s },
-      }, s === "all" ? "All" : cap(label(s)))));
+      }, s === "all" ? "All" : cap(label(s)), " ",
+      h("span", { class: "count", dataset: { count: s } }, s === "all" ? all : (counts[s] || 0)))));
 
     const rows = data.incidents.map((inc) => {
       const href = "#/incidents/" + encodeURIComponent(inc.id);
