@@ -166,6 +166,7 @@ struct http_api::impl {
     incident_action("assign", action_kind::assign);
     incident_action("close", action_kind::close);
     incident_action("reopen", action_kind::reopen);
+    incident_action("notes", action_kind::note);
     server->Get("/api/audit", guarded(role::admin, [this](const actor&, const httplib::Request& req, httplib::Response& res) {
       auto query = parse_audit_query(params_of(req));
       if (!query) return refuse(res, 400, query.why().message);

@@ -518,8 +518,6 @@ outcome<incident_detail> service::incident(std::string_view id) const {
 }
 
 outcome<incident_summary> service::act_on_incident(const actor& who, std::string_view id, const action& what) {
-  if (what.kind == action_kind::note)
-    return refused{refusal::bad_input, "incidents take acknowledge, assign, close and reopen"};
   std::lock_guard lock(writes_);
   reader r(db_);
   auto inc = r.incident(id);
@@ -530,7 +528,10 @@ outcome<incident_summary> service::act_on_incident(const actor& who, std::string
   if (!applied) return applied.why();
   std::vector<store::table_write> writes;
   action_context ctx{db_, writes, audit_sequence_, wall_clock_now()};
-  writes.push_back({store::table::incidents, records::incident_state_key(id), records::encode(state)});
+  // A note changes nothing but the record: it lives in the audit log, which the
+  // incident's history shows.
+  if (what.kind != action_kind::note)
+    writes.push_back({store::table::incidents, records::incident_state_key(id), records::encode(state)});
   ctx.audit(who, action_name(what.kind), "incident", id, {before.status, before.verdict, before.assignee},
             {state.status, state.verdict, state.assignee}, what.note);
   std::vector<alert_summary> closed;

@@ -147,7 +147,7 @@ class service {
 
   outcome<incident_page> list_incidents(const incident_filter& filter) const;
   outcome<incident_detail> incident(std::string_view id) const;
-  /// Applies an action to an incident (notes are not an incident action). Closing
+  /// Applies an action to an incident (a note is kept in its history). Closing
   /// one with a verdict closes its open alerts with the same verdict, each audited.
   outcome<incident_summary> act_on_incident(const actor& who, std::string_view incident_id, const action& what);
 

@@ -423,6 +423,14 @@ class ConsoleTest(unittest.TestCase):
             c.one('[data-action="assign-me"]').click()
             c.flash("success", "Incident assigned to alice")
             self.assertEqual(analyst.get("/api/incidents/" + multi["incident_id"])["incident"]["assignee"], "alice")
+            c.one('[data-testid="notes"] textarea[name="note"]').send_keys("same register as last month's voids")
+            c.one('[data-testid="notes"] [data-action="notes"]').click()
+            c.flash("success", "Note added")
+            c.until(lambda: "same register as last month's voids" in c.one('[data-testid="notes"]').text,
+                    "the incident note on the page")
+            notes = [e["note"] for e in analyst.get("/api/incidents/" + multi["incident_id"])["history"]
+                     if e["action"] == "note"]
+            self.assertEqual(notes, ["same register as last month's voids"])
             c.shot("incident")
         else:
             self.fail(f"the multi-channel alert has no incident: {multi}")

@@ -273,6 +273,8 @@ class TriageApiTest(unittest.TestCase):
             ("POST", lambda r: f"/api/incidents/{target['E305']['incident_id']}/close", {"verdict": "benign"},
              "analyst"),
             ("POST", lambda r: f"/api/incidents/{target['E305']['incident_id']}/reopen", {}, "analyst"),
+            ("POST", lambda r: f"/api/incidents/{target['E303']['incident_id']}/notes",
+             lambda r: {"text": f"incident seen by {r}"}, "analyst"),
             ("GET", lambda r: "/api/audit", None, "admin"),
             ("GET", lambda r: "/api/rules/stats", None, "engineer"),
         ]
@@ -477,8 +479,12 @@ class TriageApiTest(unittest.TestCase):
         self.assertEqual(sum(counts.values()), listing["total"])
         self.assertEqual(counts["open"] + counts["acknowledged"],
                          analyst.get("/api/incidents", status="open,acknowledged")["total"])
+        noted = analyst.post(f"/api/incidents/{incident_id}/notes", {"text": "chargebacks filed"})
+        self.assertEqual(noted["status"], "closed")  # a note changes no state, even on a closed incident
+        analyst.post(f"/api/incidents/{incident_id}/notes", {"text": ""}, expect=400)
         history = analyst.get(f"/api/incidents/{incident_id}")["history"]
-        self.assertEqual([h["action"] for h in history], ["acknowledge", "close"])
+        self.assertEqual([h["action"] for h in history], ["acknowledge", "close", "note"])
+        self.assertEqual(history[-1]["note"], "chargebacks filed")
 
     def check_audit(self, admin):
         entries, cursor = [], None

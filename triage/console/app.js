@@ -632,7 +632,7 @@
           h("details", { class: "raw" }, h("summary", {}, "Stored alert JSON"), h("pre", {}, JSON.stringify(detail, null, 2)))),
         h("aside", { class: "side-col" },
           actionsPanel("alert", a, a.status, ALERT_STATUSES),
-          notesPanel(a, data.notes || []),
+          notesPanel("alert", a.id, data.notes || []),
           historyPanel(data.history || []))));
   }
 
@@ -757,7 +757,7 @@
     return s[0].toUpperCase() + s.slice(1);
   }
 
-  function notesPanel(a, notes) {
+  function notesPanel(kind, id, notes) {
     const allowed = canTriage();
     const text = h("textarea", { name: "note", rows: 3, maxlength: 4000, required: true, placeholder: "Add a note", disabled: !allowed });
     const btn = h("button", { type: "submit", dataset: { action: "notes" }, disabled: !allowed, title: allowed ? null : `Your role (${me.role}) cannot add notes` }, "Add note");
@@ -768,10 +768,11 @@
         if (!t) return;
         btn.disabled = true;
         try {
-          await api("POST", "/api/alerts/" + encodeURIComponent(a.id) + "/notes", { text: t });
+          await api("POST", (kind === "alert" ? "/api/alerts/" : "/api/incidents/") + encodeURIComponent(id) + "/notes",
+            { text: t });
         } catch (err) {
           btn.disabled = false;
-          return reportError(err, "add notes to this alert");
+          return reportError(err, "add notes to this " + kind);
         }
         pendingFlash = ["success", "Note added."];
         route();
@@ -900,6 +901,9 @@
             h("tbody", {}, alerts.map((a) => alertRow(a, false))))),
         h("aside", { class: "side-col" },
           actionsPanel("incident", inc, inc.status, INCIDENT_STATUSES),
+          // An incident's notes are the note entries of its history.
+          notesPanel("incident", inc.id, (data.history || []).filter((e) => e.action === "note")
+            .map((e) => ({ author: e.actor, time: e.time, text: e.note }))),
           historyPanel(data.history || []))));
   }
 
