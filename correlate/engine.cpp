@@ -221,9 +221,26 @@ void engine::forget_partition(std::string_view partition, state_view& state) {
 void engine::restore(state_view& state) {
   buffer_.clear();
   timers_.clear();
+  // Collected first: restoring may rewrite entries, which must not happen mid-scan.
+  std::vector<std::pair<std::string, std::string>> reorder;
   state.for_each(reorder_prefix, [&](std::string_view k, std::string_view v) {
-    buffer_.emplace(std::string(k.substr(reorder_prefix.size())), std::string(v));
+    reorder.emplace_back(k.substr(reorder_prefix.size()), v);
   });
+  for (auto& [key, value] : reorder) {
+    if (auto stored = state.get(std::string(evidence_prefix) + key)) {
+      buffer_.emplace(key, buffered{std::move(value), std::string(*stored)});
+      continue;
+    }
+    // Written before the event moved to e/ at arrival: the entry holds the whole
+    // event; move it to where this version keeps it.
+    ingest::event e;
+    std::string rule_ids(decode_event(value, e));
+    std::string event;
+    encode_event(event, e, {});
+    state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
+    state.put(std::string(reorder_prefix) + key, rule_ids, forever);
+    buffer_.emplace(key, buffered{std::move(rule_ids), std::move(event)});
+  }
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
   });
@@ -329,11 +346,14 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   key.append(e.source.topic).push_back('\0');
   append_ordered_time(key, e.source.partition);
   append_ordered_time(key, e.source.offset);
-  std::string value;
-  value.reserve(512);
-  encode_event(value, e, rule_ids);
-  state.put(std::string(reorder_prefix) + key, value, forever);
-  buffer_.insert_or_assign(std::move(key), std::move(value));
+  // The event is written once, as the evidence alerts will cite (it must outlive
+  // its release anyway); the reorder entry only names the rules it matched.
+  std::string event;
+  event.reserve(512);
+  encode_event(event, e, {});
+  state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
+  state.put(std::string(reorder_prefix) + key, rule_ids, forever);
+  buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
 }
 
@@ -388,16 +408,12 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
     // Timers due strictly before this event fire first: an event at the deadline still counts.
     fire_timers_until(t, /*inclusive=*/false, state, out);
     std::string key = it->first;
-    std::string value = std::move(it->second);
+    buffered entry = std::move(it->second);
     buffer_.erase(it);
     state.erase(std::string(reorder_prefix) + key);
-    std::string_view rule_ids = decode_event(value, e);
-    // Evidence outlives the event for as long as an alert may still cite it.
-    std::string evidence_value;
-    encode_event(evidence_value, e, {});
-    state.put(std::string(evidence_prefix) + key, evidence_value, e.time + c_->retention);
+    decode_event(entry.event, e);
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
-    correlate_event(e, rule_ids, key, state, out);
+    correlate_event(e, entry.rule_ids, key, state, out);
   }
   counts_.buffered = buffer_.size();
 }

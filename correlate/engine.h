@@ -128,7 +128,11 @@ class engine {
   engine_counts counts_;
   timestamp_ns watermark_ = INT64_MIN;
   // In-memory mirrors of durable state, ordered for release.
-  std::map<std::string, std::string, std::less<>> buffer_;  // reorder key → encoded event
+  struct buffered {
+    std::string rule_ids;  // the detections it matched that feed correlations
+    std::string event;     // encoded as evidence (also stored under e/ from arrival)
+  };
+  std::map<std::string, buffered, std::less<>> buffer_;  // reorder key → event
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
   struct input {
     timestamp_ns max_time = INT64_MIN;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "correlate/codec.h"
 #include "harness.h"
 
 using namespace sentrail;
@@ -514,4 +515,52 @@ TEST(geo_velocity, a_location_table_that_does_not_parse_is_reported) {
   ASSERT_FALSE(table);
   EXPECT_NE(table.message().find(":2: latitude and longitude must be numbers"), std::string::npos) << table.message();
   std::filesystem::remove(csv);
+}
+
+TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
+  // Earlier versions kept each buffered event whole in its reorder entry (r/) and
+  // wrote its evidence (e/) only on release; state written then must still
+  // correlate, with evidence, after an upgrade.
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine_options options;
+  options.allowed_lateness = 0;
+  engine e(loaded.rules, options);
+  memory_state state;
+  const timestamp_ns t0 = *parse_rfc3339(at(0));
+  auto& names = ingest::field_table::global();
+  for (int i = 0; i < 5; ++i) {
+    timestamp_ns t = t0 + i * 10 * ns_per_second;
+    std::string key;
+    append_ordered_time(key, t);
+    key.push_back(static_cast<char>('a' + i));
+    std::string old;
+    encoder w(old);
+    w.bytes("web");
+    w.bytes("retail.web");
+    w.i64(0);
+    w.i64(i);
+    w.i64(t);
+    w.bytes("t-web-login-failed");
+    w.u64(2);
+    for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
+                              std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
+      w.bytes(name);
+      w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
+      w.bytes(text);
+      w.f64(0);
+    }
+    state.put("r/" + key, old, INT64_MAX);
+  }
+  e.restore(state);
+  EXPECT_EQ(e.counts().buffered, 5u);
+  struct collect : alert_sink {
+    std::vector<alert> alerts;
+    void emit(const alert& a) override { alerts.push_back(a); }
+  } out;
+  e.flush(state, out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].rule_id, "t-five-failures");
+  ASSERT_EQ(out.alerts[0].events.size(), 5u);  // the evidence moved to e/ on restore
+  EXPECT_EQ(out.alerts[0].events[4].offset, 4);
 }
