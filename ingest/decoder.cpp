@@ -105,6 +105,7 @@ struct decoder::impl {
   };
   std::unordered_map<const channel_mapping*, std::vector<resolved>> predicted;
   std::vector<resolved>* order = nullptr;  // this message's channel's predictions
+  const channel_mapping* order_channel = nullptr;
   std::size_t position = 0;                // top-level field index in this message
 
   const resolved& resolve(std::string_view raw_name, bool top_level) {
@@ -260,6 +261,8 @@ struct decoder::impl {
     std::memset(padded.data() + raw.size(), 0, simdjson::SIMDJSON_PADDING);
     od::document doc;
     auto err = parser.iterate(padded.data(), raw.size(), padded.size()).get(doc);
+    // simdjson's first pass validates UTF-8 over the whole message: no second scan.
+    if (err == simdjson::UTF8_ERROR) return fail(rejection_reason::invalid_utf8, "message is not valid UTF-8");
     if (err) return fail(rejection_reason::invalid_json, simdjson::error_message(err));
     od::json_type type;
     if (doc.type().get(type)) return fail(rejection_reason::invalid_json, "not a JSON document");
@@ -320,7 +323,11 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
   out.source = from;
   s.channel = &channel;
   s.out = &out;
-  s.order = &s.predicted[&channel];
+  // Events come in runs of one channel: look its predictions up only on a change.
+  if (s.order_channel != &channel) {
+    s.order = &s.predicted[&channel];
+    s.order_channel = &channel;
+  }
   s.position = 0;
   s.failure.reset();
   s.saw_time = false;
@@ -335,10 +342,12 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
   while (start < raw.size() && (raw[start] == ' ' || raw[start] == '\t' || raw[start] == '\n' || raw[start] == '\r'))
     ++start;
   if (start == raw.size()) return rejection{rejection_reason::empty, "empty message"};
-  if (!simdjson::validate_utf8(raw.data(), raw.size()))
-    return rejection{rejection_reason::invalid_utf8, "message is not valid UTF-8"};
 
   bool looks_json = raw[start] == '{' || raw[start] == '[' || raw[start] == '"';
+  // A JSON object's UTF-8 is checked by simdjson as it parses (decode_json).
+  if ((!looks_json || raw[start] != '{' || !channel.accepts(input_format::json)) &&
+      !simdjson::validate_utf8(raw.data(), raw.size()))
+    return rejection{rejection_reason::invalid_utf8, "message is not valid UTF-8"};
   if (looks_json || !channel.accepts(input_format::access_log)) {
     if (!channel.accepts(input_format::json))
       return rejection{rejection_reason::invalid_access_log, "channel accepts access-log lines only"};
