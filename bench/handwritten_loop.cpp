@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: sentrail-handwritten-loop WEB.jsonl\n");
     return 2;
   }
+  // Timed from before reading the file, as `sentrail replay` is (it reads its
+  // input inside its timer); the rate after reading is printed too.
+  auto loading = std::chrono::steady_clock::now();
   simdjson::padded_string file;
   if (simdjson::padded_string::load(argv[1]).get(file)) {
     std::fprintf(stderr, "cannot read %s\n", argv[1]);
@@ -73,9 +76,14 @@ int main(int argc, char** argv) {
       alerts.push_back(std::string(ip) + " " + std::to_string(w.times.front()) + " " + std::to_string(*t));
     }
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto done = std::chrono::steady_clock::now();
+  double secs = std::chrono::duration<double>(done - loading).count();
+  double parsing = std::chrono::duration<double>(done - started).count();
   for (const auto& a : alerts) std::printf("%s\n", a.c_str());
-  std::fprintf(stderr, "hand-written loop: %llu events, %zu alerts in %.3f s (%.0f events/s)\n",
-               static_cast<unsigned long long>(events), alerts.size(), secs, static_cast<double>(events) / secs);
+  std::fprintf(stderr,
+               "hand-written loop: %llu events, %zu alerts in %.3f s (%.0f events/s) reading the file included; "
+               "%.3f s after reading it (%.0f/s)\n",
+               static_cast<unsigned long long>(events), alerts.size(), secs, static_cast<double>(events) / secs,
+               parsing, static_cast<double>(events) / parsing);
   return 0;
 }
