@@ -177,33 +177,40 @@ struct decoder::impl {
         fail(rejection_reason::invalid_json, "malformed object key");
         return;
       }
-      path.resize(base);
-      if (base) path += '.';
-      path += key;
+      // Top-level names are used as read (no copy); nested ones join the path.
+      std::string_view name = key;
+      if (base) {
+        path.resize(base);
+        path += '.';
+        path += key;
+        name = path;
+      }
       od::value value = member.value();
       od::json_type type;
       if (value.type().get(type)) {
-        fail(rejection_reason::invalid_json, "malformed value for '" + path + "'");
+        fail(rejection_reason::invalid_json, "malformed value for '" + std::string(name) + "'");
         return;
       }
       switch (type) {
         case od::json_type::object: {
-          if (path == channel->timestamp_field)
-            return fail(rejection_reason::bad_timestamp, "timestamp field '" + path + "' is an object");
-          if (const mapped_field* m = channel->find(path); m && m->type != field_type::any)
-            return fail(rejection_reason::wrong_type, "field '" + path + "' should be " +
+          if (name == channel->timestamp_field)
+            return fail(rejection_reason::bad_timestamp, "timestamp field '" + std::string(name) + "' is an object");
+          if (const mapped_field* m = channel->find(name); m && m->type != field_type::any)
+            return fail(rejection_reason::wrong_type, "field '" + std::string(name) + "' should be " +
                                                           std::string(type_name(m->type)) + " but is an object");
           if (depth >= options.max_depth) {
             od::object deep;
             std::string_view raw;
             if (value.get_object().get(deep) || deep.raw_json().get(raw))
-              return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
-            put(path, field_value::of_string(trim_right(raw)), depth == 1);
+              return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
+            put(name, field_value::of_string(trim_right(raw)), depth == 1);
             break;
           }
           if (depth == 1) ++position;  // nested fields are not predicted; keep the slots aligned
           od::object inner;
-          if (value.get_object().get(inner)) return fail(rejection_reason::invalid_json, "malformed object at '" + path + "'");
+          if (value.get_object().get(inner))
+            return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
+          if (!base) path.assign(key);  // the base of the nested names
           read_object(inner, depth + 1);
           if (failure) return;
           break;
@@ -212,35 +219,35 @@ struct decoder::impl {
           od::array items;
           std::string_view raw;
           if (value.get_array().get(items) || items.raw_json().get(raw))
-            return fail(rejection_reason::invalid_json, "malformed array at '" + path + "'");
-          put(path, field_value::of_string(trim_right(raw)), depth == 1);
+            return fail(rejection_reason::invalid_json, "malformed array at '" + std::string(name) + "'");
+          put(name, field_value::of_string(trim_right(raw)), depth == 1);
           break;
         }
         case od::json_type::string: {
           std::string_view s;
-          if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + path + "'");
-          put(path, field_value::of_string(s), depth == 1);
+          if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + std::string(name) + "'");
+          put(name, field_value::of_string(s), depth == 1);
           break;
         }
         case od::json_type::number: {
           std::string_view literal = value.raw_json_token();
           double number;
           if (value.get_double().get(number))
-            return fail(rejection_reason::invalid_json, "malformed number at '" + path + "'");
-          put(path, field_value::of_number(trim_right(literal), number), depth == 1);
+            return fail(rejection_reason::invalid_json, "malformed number at '" + std::string(name) + "'");
+          put(name, field_value::of_number(trim_right(literal), number), depth == 1);
           break;
         }
         case od::json_type::boolean: {
           bool b;
-          if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + path + "'");
-          put(path, field_value::of_bool(b), depth == 1);
+          if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + std::string(name) + "'");
+          put(name, field_value::of_bool(b), depth == 1);
           break;
         }
         case od::json_type::null: {
           bool is_null;
           if (value.is_null().get(is_null) || !is_null)
-            return fail(rejection_reason::invalid_json, "malformed null at '" + path + "'");
-          put(path, field_value{}, depth == 1);
+            return fail(rejection_reason::invalid_json, "malformed null at '" + std::string(name) + "'");
+          put(name, field_value{}, depth == 1);
           break;
         }
       }
