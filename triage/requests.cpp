@@ -29,6 +29,22 @@ std::optional<std::size_t> parse_limit(std::string_view text) {
   return n;
 }
 
+// `limit` and `cursor`, which every listing takes: true when `key` is one of
+// them, with `why` set when its value is refused.
+bool paging_param(const std::string& key, const std::string& value, std::size_t& limit, std::string& cursor,
+                  std::string& why) {
+  if (key == "cursor") {
+    cursor = value;
+    return true;
+  }
+  if (key != "limit") return false;
+  if (auto n = parse_limit(value))
+    limit = *n;
+  else
+    why = "limit must be a whole number from 1 to 500";
+  return true;
+}
+
 // UTF-8 code points, for limits stated in characters.
 std::size_t characters(std::string_view s) {
   std::size_t n = 0;
@@ -79,12 +95,8 @@ outcome<alert_filter> parse_alert_query(const query_params& params) {
       auto t = parse_time_param(value);
       if (!t) return bad(key + " must be an RFC 3339 time or epoch milliseconds, not '" + value + "'");
       (key == "from" ? f.from : f.to) = *t;
-    } else if (key == "limit") {
-      auto n = parse_limit(value);
-      if (!n) return bad("limit must be a whole number from 1 to 500");
-      f.limit = *n;
-    } else if (key == "cursor") {
-      f.cursor = value;
+    } else if (std::string why; paging_param(key, value, f.limit, f.cursor, why)) {
+      if (!why.empty()) return bad(why);
     } else {
       return bad("unknown query parameter '" + key + "'");
     }
@@ -101,12 +113,8 @@ outcome<incident_filter> parse_incident_query(const query_params& params) {
       for (const auto& s : f.statuses)
         if (std::find(std::begin(incident_statuses), std::end(incident_statuses), s) == std::end(incident_statuses))
           return bad("unknown incident status '" + s + "' (expected open, acknowledged or closed)");
-    } else if (key == "limit") {
-      auto n = parse_limit(value);
-      if (!n) return bad("limit must be a whole number from 1 to 500");
-      f.limit = *n;
-    } else if (key == "cursor") {
-      f.cursor = value;
+    } else if (std::string why; paging_param(key, value, f.limit, f.cursor, why)) {
+      if (!why.empty()) return bad(why);
     } else {
       return bad("unknown query parameter '" + key + "'");
     }
@@ -119,12 +127,8 @@ outcome<audit_query> parse_audit_query(const query_params& params) {
   for (const auto& [key, value] : params) {
     if (key == "object") {
       q.object = value;
-    } else if (key == "limit") {
-      auto n = parse_limit(value);
-      if (!n) return bad("limit must be a whole number from 1 to 500");
-      q.limit = *n;
-    } else if (key == "cursor") {
-      q.cursor = value;
+    } else if (std::string why; paging_param(key, value, q.limit, q.cursor, why)) {
+      if (!why.empty()) return bad(why);
     } else {
       return bad("unknown query parameter '" + key + "'");
     }
