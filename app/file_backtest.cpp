@@ -56,35 +56,62 @@ file_backtest::file_backtest(const ingest::channel_catalog& channels, const rule
   // Alerts carry event time, not the run's clock, so a backtest is repeatable.
   engine_->set_clock([this] { return last_event_time_; });
   pipeline_ = std::make_unique<correlate::pipeline>(channels_, *engine_, privacy, state_);
-  pipeline_->set_observer([this](const ingest::event& e) { last_event_time_ = e.time; });
+  pipeline_->set_observer([this](const ingest::event& e) {
+    last_event_time_ = e.time;
+    ++events_seen_;
+  });
 }
 
 result<backtest_totals> file_backtest::run(const std::vector<std::string>& files,
                                            const ingest::channel_mapping* fixed, correlate::alert_sink& alerts,
                                            correlate::rejection_sink& rejections) {
-  for (const auto& path : files) engine_->expect_partition(path + "/0");
-  backtest_totals totals;
-  for (const auto& path : files) {
-    mapped_file file(path);
-    if (!file.ok()) return error{"cannot read " + path};
-    const ingest::channel_mapping* by_name = fixed;
-    if (!by_name) by_name = channels_.by_name(std::filesystem::path(path).stem().string());
-    std::string_view text = file.text();
+  // The files are read side by side, like a consumer reading its partitions at
+  // once: a few lines at a time from whichever file is furthest behind in event
+  // time. Read one after another, every file would hold the watermark back until
+  // the last began, and every correlated event of the run would wait in the
+  // reorder buffer (memory growing with the input).
+  struct input {
+    std::string path;
+    std::string partition;
+    std::unique_ptr<mapped_file> file;
+    std::string_view rest;
     std::int64_t line_no = 0;
-    while (!text.empty()) {
-      std::size_t nl = text.find('\n');
-      std::string_view line = text.substr(0, nl);
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      ++line_no;
+    const ingest::channel_mapping* by_name = nullptr;
+    timestamp_ns last_time = INT64_MIN;  // of its latest decoded event
+  };
+  std::vector<input> inputs;
+  for (const auto& path : files) {
+    input in;
+    in.path = path;
+    in.partition = path + "/0";
+    in.file = std::make_unique<mapped_file>(path);
+    if (!in.file->ok()) return error{"cannot read " + path};
+    in.rest = in.file->text();
+    in.by_name = fixed ? fixed : channels_.by_name(std::filesystem::path(path).stem().string());
+    engine_->expect_partition(in.partition);
+    inputs.push_back(std::move(in));
+  }
+  constexpr int lines_per_turn = 64;  // small next to any rule's window, large next to the choice
+  backtest_totals totals;
+  std::size_t open = inputs.size();
+  while (open > 0) {
+    input* in = nullptr;
+    for (auto& candidate : inputs)
+      if (candidate.file && (!in || candidate.last_time < in->last_time)) in = &candidate;
+    for (int n = 0; n < lines_per_turn && !in->rest.empty(); ++n) {
+      std::size_t nl = in->rest.find('\n');
+      std::string_view line = in->rest.substr(0, nl);
+      in->rest.remove_prefix(nl == std::string_view::npos ? in->rest.size() : nl + 1);
+      ++in->line_no;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) continue;
       ++totals.lines;
-      const ingest::channel_mapping* channel = by_name;
+      const ingest::channel_mapping* channel = in->by_name;
       if (!channel) {
         auto name = ingest::peek_string_field(line, "channel");
         channel = name ? channels_.by_name(*name) : nullptr;
       }
-      ingest::source_position from{path, 0, line_no};
+      ingest::source_position from{in->path, 0, in->line_no};
       if (!channel) {
         ++totals.unrouted;
         rejections.reject({ingest::rejection_reason::unknown_channel,
@@ -92,8 +119,16 @@ result<backtest_totals> file_backtest::run(const std::vector<std::string>& files
                           line, "", from);
         continue;
       }
+      std::uint64_t seen = events_seen_;
       pipeline_->process(line, *channel, from, alerts, rejections);
-      if ((totals.lines & 1023) == 0) pipeline_->advance(0, alerts);
+      if (events_seen_ != seen) in->last_time = std::max(in->last_time, last_event_time_);
+      if ((totals.lines & 255) == 0) pipeline_->advance(0, alerts);
+    }
+    if (in->rest.empty()) {
+      // An ended file holds event time back no more (as a revoked partition).
+      engine_->forget_partition(in->partition, state_);
+      in->file.reset();
+      --open;
     }
   }
   pipeline_->flush(alerts);

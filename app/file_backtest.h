@@ -1,7 +1,7 @@
 #pragma once
 // Running the live pipeline over files, for `sentrail replay` and `sentrail eval`:
 // an engine with in-memory state whose clock is event time, each file an input
-// that holds event time back until it ends, lines read from an mmap without copies.
+// read side by side with the others by event time, lines read from an mmap without copies.
 
 #include <cstdint>
 #include <memory>
@@ -42,6 +42,7 @@ class file_backtest {
   correlate::memory_state state_;
   std::unique_ptr<correlate::pipeline> pipeline_;
   timestamp_ns last_event_time_ = 0;
+  std::uint64_t events_seen_ = 0;
 };
 
 }  // namespace sentrail::app

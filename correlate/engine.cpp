@@ -355,6 +355,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   state.put(std::string(reorder_prefix) + key, rule_ids, forever);
   buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
+  counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
 }
 
 void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up) {

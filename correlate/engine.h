@@ -45,6 +45,7 @@ struct engine_counts {
   std::uint64_t suppressed = 0;           // repeats within a rule's suppression period
   std::uint64_t late = 0;                 // arrived behind the watermark: matched, not correlated
   std::uint64_t buffered = 0;             // waiting for the watermark now
+  std::uint64_t buffered_peak = 0;        // the most that ever waited at once
 };
 
 /// How often one rule matched since its engine started.

@@ -81,6 +81,54 @@ class ReplayTest(unittest.TestCase):
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def test_files_are_read_side_by_side_so_the_reorder_buffer_stays_small(self):
+        # Two files over the same hour of event time, every event feeding a
+        # correlation. Read one after the other, the first file's events would all
+        # wait for the second to begin (3,000 in the buffer); read side by side by
+        # event time, only what the lateness and one turn of lines hold waits.
+        # Either way the alerts are those of the two files merged in time order.
+        work = tempfile.mkdtemp(prefix="sentrail-replay-merge-")
+        try:
+            rule = os.path.join(work, "rules.yml")
+            with open(rule, "w") as f:
+                f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
+                        "logsource: {product: retail, service: web}\n"
+                        "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                        "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
+                        "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
+                        "timespan: 60s, condition: {gte: 3}}\n")
+            lines = {"a": [], "b": []}
+            for second in range(3000):
+                for name, offset in (("a", 0), ("b", 1)):
+                    ip = f"198.51.{offset}.{(second * 7) % 13}"
+                    ts = f"2026-11-23T{3 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000Z"
+                    lines[name].append((ts, json.dumps({"ts": ts, "event": "login_failed", "user": "u",
+                                                        "client_ip": ip})))
+            paths = []
+            for name, rows in lines.items():
+                paths.append(os.path.join(work, f"{name}.jsonl"))
+                with open(paths[-1], "w") as f:
+                    f.writelines(line + "\n" for _, line in rows)
+            merged = os.path.join(work, "merged.jsonl")
+            with open(merged, "w") as f:
+                f.writelines(line + "\n" for _, line in sorted(lines["a"] + lines["b"], key=lambda r: r[0]))
+            env = dict(os.environ, SENTRAIL_HMAC_KEY="replay-test-key-0123456789")
+
+            def run(*files):
+                p = subprocess.run([SENTRAIL, "replay", "--rules", rule, "--channel", "web", *files],
+                                   capture_output=True, text=True, env=env, timeout=120)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                peak = int(p.stderr.rsplit("reorder buffer peak ", 1)[1].split()[0])
+                return sorted(json.loads(line)["id"] for line in p.stdout.splitlines() if line.strip()), peak
+
+            side_by_side, peak = run(*paths)
+            in_order, _ = run(merged)
+            self.assertTrue(in_order)
+            self.assertEqual(side_by_side, in_order)
+            self.assertLess(peak, 1000, "the reorder buffer held a whole file")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_generated_traffic_replays_with_no_dead_letter_and_finds_every_stateless_incident(self):
         dead = os.path.join(self.tmp, "dead.jsonl")
         alerts, stderr = replay("--deadletter", dead, *self.files)
