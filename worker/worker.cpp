@@ -7,6 +7,7 @@
 #include <future>
 #include <thread>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <unordered_set>
 
@@ -233,7 +234,12 @@ status worker::run(const std::atomic<bool>& stop) {
            {"group.id", options_.group},
            {"enable.auto.commit", "false"},
            {"auto.offset.reset", "earliest"},
-           {"enable.partition.eof", "false"}}) {
+           {"enable.partition.eof", "false"},
+           // How long a fetch may wait for data. librdkafka's 500 ms default is
+           // harmless against a broker that answers as soon as data arrives, but a
+           // broker that holds every fetch for the full wait (the embedded one does)
+           // adds it to every alert's latency: measured p50 0.45 s at 500, 19 ms at 5.
+           {"fetch.wait.max.ms", "10"}}) {
     if (auto s = configure(*cconf, k, v); !s) return s;
   }
   for (const auto& [k, v] : options_.kafka_properties) {
@@ -241,6 +247,12 @@ status worker::run(const std::atomic<bool>& stop) {
     std::string key = k.rfind("consumer.", 0) == 0 ? k.substr(9) : k;
     if (auto s = configure(*cconf, key, v); !s) return s;
   }
+  // Where a partition with no stored and no committed offset starts: an input is
+  // caught up only once its position is known, and before the first message that
+  // is this policy's end of the partition.
+  bool starts_at_end = false;
+  if (std::string reset; cconf->get("auto.offset.reset", reset) == RdKafka::Conf::CONF_OK)
+    starts_at_end = reset == "latest" || reset == "largest" || reset == "end";
   cconf->set("rebalance_cb", &rebalance, err);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(cconf.get(), err));
   if (!consumer) return error{"cannot create the Kafka consumer: " + err};
@@ -270,6 +282,8 @@ status worker::run(const std::atomic<bool>& stop) {
   correlate::engine_counts engine_reported{};
   std::vector<std::uint64_t> matches_reported;
   auto gauges_reported = clock::time_point{};
+  // Where each partition started when nothing was stored for it (asked once).
+  std::map<std::string, std::int64_t, std::less<>> start_offsets;
 
   while (!stop.load()) {
     batch.clear();
@@ -281,7 +295,11 @@ status worker::run(const std::atomic<bool>& stop) {
     while (taken < options_.batch_max_messages && !stop.load()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
       if (left <= 0) break;
-      std::unique_ptr<RdKafka::Message> m(consumer->consume(static_cast<int>(left)));
+      // The first message may be waited for; after it the batch takes only what is
+      // already here and ends when the input is drained. Under a backlog batches
+      // still fill up (librdkafka prefetches), and live traffic is not held back
+      // for the rest of batch_max_ms before it is correlated and alerted on.
+      std::unique_ptr<RdKafka::Message> m(consumer->consume(taken == 0 ? static_cast<int>(left) : 0));
       if (m->err() == RdKafka::ERR__TIMED_OUT) break;
       if (m->err() != RdKafka::ERR_NO_ERROR) {
         if (m->err() != RdKafka::ERR__PARTITION_EOF)
@@ -303,11 +321,12 @@ status worker::run(const std::atomic<bool>& stop) {
     }
     // Event time moved on: correlate what the watermark releases, fire due timers.
     // An input counts as idle only once the consumer has read all it holds.
+    if (!rebalance.assigned.empty() || !rebalance.revoked.empty()) start_offsets.clear();
     for (const auto& p : rebalance.assigned) pipe.correlations().expect_partition(p);
     for (const auto& p : rebalance.revoked) pipe.correlations().forget_partition(p, state);
     rebalance.assigned.clear();
     rebalance.revoked.clear();
-    auto caught_up = [&](std::string_view partition) {
+    auto caught_up = [&, &committed = start_offsets](std::string_view partition) {
       auto slash = partition.rfind('/');
       if (slash == std::string_view::npos) return true;
       std::string topic(partition.substr(0, slash));
@@ -321,8 +340,25 @@ status worker::run(const std::atomic<bool>& stop) {
       std::int64_t position = RdKafka::Topic::OFFSET_INVALID;
       if (consumer->position(one) == RdKafka::ERR_NO_ERROR) position = one[0]->offset();
       RdKafka::TopicPartition::destroy(one);
-      // Nothing consumed yet in this run: it starts where the store says (or at the beginning).
-      if (position < 0) position = db_.next_offset(topic, id).value_or(low);
+      // Nothing consumed yet in this run: it starts where the store says, else where
+      // the group last committed, else where auto.offset.reset points. (Taking the
+      // low mark for a group that starts at the end would count a partition that
+      // gets no new traffic as slow forever, and hold every correlation back.)
+      if (position < 0) {
+        if (auto stored = db_.next_offset(topic, id)) {
+          position = *stored;
+        } else if (auto c = committed.find(partition); c != committed.end()) {
+          position = c->second;
+        } else {
+          std::vector<RdKafka::TopicPartition*> ask{RdKafka::TopicPartition::create(topic, id)};
+          std::int64_t from_group = RdKafka::Topic::OFFSET_INVALID;
+          if (consumer->committed(ask, 2000) == RdKafka::ERR_NO_ERROR) from_group = ask[0]->offset();
+          RdKafka::TopicPartition::destroy(ask);
+          if (from_group < 0) from_group = starts_at_end ? high : low;
+          committed.emplace(std::string(partition), from_group);
+          position = from_group;
+        }
+      }
       return position >= high;
     };
     pipe.advance(wall_clock_now(), collect, caught_up);
@@ -364,7 +400,8 @@ status worker::run(const std::atomic<bool>& stop) {
         metrics_->alert(a.rule_id, a.level, channel);
         if (a.loss_exposure) metrics_->loss_exposure(a.rule_id, a.loss_exposure->currency, a.loss_exposure->low,
                                                      a.loss_exposure->high);
-        metrics_->alert_latency(static_cast<double>(published_at - a.last_seen) / ns_per_second);
+        metrics_->alert_latency(a.type == "detection" ? "detection" : "correlation",
+                                static_cast<double>(published_at - a.last_seen) / ns_per_second);
       }
       const auto& ec = pipe.correlations().counts();
       // Per rule: the engine keeps a fixed order, so deltas are by position.

@@ -176,5 +176,55 @@ class EndToEndTest(unittest.TestCase):
             engine2.cleanup()
 
 
+    def test_group_starting_at_the_end_correlates_though_a_partition_stays_quiet(self):
+        """A new group with auto.offset.reset latest: a partition holding only old
+        events gets nothing new. It must count as caught up (and go idle), not as
+        a backlog never reached, or the watermark never moves and no correlation fires."""
+        rules = os.path.join(self.tmp, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
+                    "logsource: {product: retail, service: web}\n"
+                    "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                    "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
+                    "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
+                    "timespan: 60s, condition: {gte: 3}}\n")
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
+                    "    consumer.auto.offset.reset: latest\n"
+                    "correlation:\n  idle_timeout: 1s\n")
+
+        def login(ip, second):
+            return json.dumps({"ts": f"2026-11-23T04:00:{second:02d}.000Z", "client_ip": ip, "method": "POST",
+                               "path": "/login", "status": 401, "bytes": 1, "user_agent": "ua",
+                               "session_id": "s", "user": "ann", "event": "login_failed"}).encode()
+
+        with harness.Broker(partitions=2) as broker:
+            producer = harness.Producer({"bootstrap.servers": broker.bootstrap})
+            for partition in (0, 1):  # history the new group will not read
+                producer.produce("retail.web", login("192.0.2.1", 0), partition=partition)
+            self.assertEqual(producer.flush(10), 0)
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, extra=["--config", self.config])
+            try:
+                # The group starts at the end once it has joined; until then new
+                # events may be skipped, so send a fresh IP's burst every round.
+                alerts, round_ = [], 0
+                deadline = harness.time.time() + 60
+                while not alerts and harness.time.time() < deadline:
+                    ip = f"198.51.100.{round_ + 1}"
+                    for second in (1, 2, 3):
+                        producer.produce("retail.web", login(ip, second), partition=0)
+                    self.assertEqual(producer.flush(10), 0)
+                    round_ += 1
+                    harness.time.sleep(3)
+                    alerts = [a for a in (json.loads(line) for line in engine.stdout().splitlines() if line.strip())
+                              if a["rule"]["id"] == "t-three-failures"]
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            self.assertTrue(alerts, "no correlation alert: the quiet partition held event time back\n" + engine.stderr())
+            self.assertEqual(alerts[0]["count"], 3)
+            self.assertTrue(alerts[0]["group"]["source.ip"].startswith("198.51.100."))
+            engine.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
