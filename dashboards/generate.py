@@ -139,10 +139,10 @@ def pipeline_health():
                description="How far event time trails the wall clock; includes the allowed lateness."),
             row("Latency"),
             ts("Alert latency (event time to published)", [
-                (f"histogram_quantile(0.5, sum by (le) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p50"),
-                (f"histogram_quantile(0.9, sum by (le) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p90"),
-                (f"histogram_quantile(0.99, sum by (le) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p99"),
-            ], unit="s"),
+                (f"histogram_quantile(0.5, sum by (le, kind) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p50 {{kind}}"),
+                (f"histogram_quantile(0.9, sum by (le, kind) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p90 {{kind}}"),
+                (f"histogram_quantile(0.99, sum by (le, kind) (rate(sentrail_alert_latency_seconds_bucket[{RATE}])))", "p99 {{kind}}"),
+            ], unit="s", description="Per kind: detection alerts wait for their batch; correlation alerts also for the watermark (allowed lateness)."),
             ts("Batch processing time", [
                 (f"histogram_quantile(0.5, sum by (le) (rate(sentrail_batch_duration_seconds_bucket[{RATE}])))", "p50"),
                 (f"histogram_quantile(0.99, sum by (le) (rate(sentrail_batch_duration_seconds_bucket[{RATE}])))", "p99"),

@@ -31,10 +31,18 @@ struct engine_metrics::impl {
   prometheus::Family<prometheus::Counter>& exposure =
       BuildCounter().Name("sentrail_alert_loss_exposure_total")
           .Help("Estimated loss exposure of emitted alerts, by rule, currency and bound (low, high)").Register(*registry);
-  prometheus::Histogram& latency =
+  // By kind: a detection alert is published within a batch of its event, a
+  // correlation alert only once the watermark (allowed lateness) has passed it.
+  prometheus::Family<prometheus::Histogram>& latency =
       BuildHistogram().Name("sentrail_alert_latency_seconds")
-          .Help("Event time of an alert's last event to the alert published").Register(*registry)
-          .Add({}, prometheus::Histogram::BucketBoundaries{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 7.5, 10, 15, 30, 60, 120, 300});
+          .Help("Event time of an alert's last event to the alert published, by kind (detection, correlation)")
+          .Register(*registry);
+  prometheus::Histogram& latency_of(std::string_view kind) {
+    static const prometheus::Histogram::BucketBoundaries bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,   1,      2.5,   5,    7.5,   10,   15,  30,
+                                                                60,    120,    300};
+    return latency.Add({{"kind", std::string(kind)}}, bounds);
+  }
   prometheus::Counter& suppressed =
       BuildCounter().Name("sentrail_alerts_suppressed_total").Help("Alerts held back by a rule's suppression period").Register(*registry).Add({});
   prometheus::Counter& duplicates =
@@ -120,7 +128,9 @@ void engine_metrics::loss_exposure(std::string_view rule, std::string_view curre
   impl_->exposure.Add({{"rule", std::string(rule)}, {"currency", std::string(currency)}, {"bound", "high"}})
       .Increment(high);
 }
-void engine_metrics::alert_latency(double seconds) { impl_->latency.Observe(seconds < 0 ? 0 : seconds); }
+void engine_metrics::alert_latency(std::string_view kind, double seconds) {
+  impl_->latency_of(kind).Observe(seconds < 0 ? 0 : seconds);
+}
 void engine_metrics::suppressed_alerts(std::uint64_t n) { impl_->suppressed.Increment(static_cast<double>(n)); }
 void engine_metrics::duplicate_alerts(std::uint64_t n) { impl_->duplicates.Increment(static_cast<double>(n)); }
 void engine_metrics::batch(double seconds, std::uint64_t) {

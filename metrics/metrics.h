@@ -38,8 +38,9 @@ class engine_metrics {
   void alert(std::string_view rule, std::string_view level, std::string_view channel);
   /// The alert's estimated loss exposure range, summed per rule and currency.
   void loss_exposure(std::string_view rule, std::string_view currency, double low, double high);
-  /// Event time of the alert's last event → the alert published (seconds).
-  void alert_latency(double seconds);
+  /// Event time of the alert's last event → the alert published (seconds), by
+  /// kind: "detection" or "correlation".
+  void alert_latency(std::string_view kind, double seconds);
   void suppressed_alerts(std::uint64_t n);
   void duplicate_alerts(std::uint64_t n);
   void batch(double seconds, std::uint64_t messages);

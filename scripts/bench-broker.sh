@@ -4,7 +4,7 @@
 #      `sentrail run` drains them; events/s from its status lines;
 #   2. latency: live traffic at RATE events/s (default: half the sustained rate
 #      measured in step 1), then the engine's own histogram of event time → alert
-#      published (sentrail_alert_latency_seconds) read from /metrics.
+#      published (sentrail_alert_latency_seconds, per kind) read from /metrics.
 set -euo pipefail
 build=${BUILD:-build}
 count=${COUNT:-1000000}
@@ -48,18 +48,20 @@ sleep 8
 curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 /usr/bin/python3 - "$work/metrics.txt" "$rate" <<'PY'
 import re, sys
-buckets, count = [], 0
+buckets, counts = {}, {}
 for line in open(sys.argv[1]):
-    m = re.match(r'sentrail_alert_latency_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+    m = re.match(r'sentrail_alert_latency_seconds_bucket\{kind="([^"]+)",le="([^"]+)"\} (\S+)', line)
     if m:
-        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), float(m.group(2))))
-    m = re.match(r'sentrail_alert_latency_seconds_count (\S+)', line)
+        le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+        buckets.setdefault(m.group(1), []).append((le, float(m.group(3))))
+    m = re.match(r'sentrail_alert_latency_seconds_count\{kind="([^"]+)"\} (\S+)', line)
     if m:
-        count = float(m.group(1))
-def q(p):
-    for le, c in sorted(buckets):
-        if c >= p * count:
+        counts[m.group(1)] = float(m.group(2))
+def q(kind, p):
+    for le, c in sorted(buckets[kind]):
+        if c >= p * counts[kind]:
             return le
-print(f"latency at {sys.argv[2]} events/s: {int(count)} alerts; event time -> published: "
-      f"p50 <= {q(0.5)} s, p99 <= {q(0.99)} s, p99.9 <= {q(0.999)} s (histogram bucket bounds)")
+for kind in sorted(counts):
+    print(f"latency at {sys.argv[2]} events/s, {kind}: {int(counts[kind])} alerts; event time -> published: "
+          f"p50 <= {q(kind, 0.5)} s, p99 <= {q(kind, 0.99)} s, p99.9 <= {q(kind, 0.999)} s (histogram bucket bounds)")
 PY

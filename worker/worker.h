@@ -29,6 +29,8 @@ struct worker_options {
   std::string deadletter_topic = "sentrail.deadletter";  // Default: sentrail.deadletter
   /// librdkafka properties passed through as given (consumer and producer).
   std::vector<std::pair<std::string, std::string>> kafka_properties;
+  /// A batch ends at whichever comes first: this many messages, batch_max_ms, or
+  /// no message waiting once it has one (a drained input is not waited on).
   std::size_t batch_max_messages = 10000;  // Default: 10000
   int batch_max_ms = 50;                   // Default: 50 ms
   alert::console_format stdout_format = alert::console_format::json;  // Default: json
