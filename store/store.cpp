@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <algorithm>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
@@ -361,15 +363,23 @@ status durable_store::commit(batch& b) {
     value.append(r.payload);
     writes.Put(impl_->cf(cf_outbox), encode_u64(r.sequence), value);
   }
-  for (const auto& w : b.state) {
-    if (w.value) {
-      std::string v;
-      v.reserve(8 + w.value->size());
-      put_expiry(v, w.expires);
-      v.append(*w.value);
-      writes.Put(impl_->cf(cf_state), w.key, v);
+  // In key order: the memtable's skip list inserts a run of ascending keys from
+  // where the last insert ended instead of searching from the top each time
+  // (memtable inserts were a fifth of a broker drain's CPU, mostly key compares).
+  std::vector<const batch::state_write*> ordered;
+  ordered.reserve(b.state.size());
+  for (const auto& w : b.state) ordered.push_back(&w);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const batch::state_write* x, const batch::state_write* y) { return x->key < y->key; });
+  std::string v;
+  for (const batch::state_write* w : ordered) {
+    if (w->value) {
+      v.clear();
+      put_expiry(v, w->expires);
+      v.append(*w->value);
+      writes.Put(impl_->cf(cf_state), w->key, v);
     } else {
-      writes.Delete(impl_->cf(cf_state), w.key);
+      writes.Delete(impl_->cf(cf_state), w->key);
     }
   }
   if (writes.Count() == 0) return {};
