@@ -32,6 +32,10 @@ int inspect(const inspect_flags& f) {
     now = d.i64();
   }
   std::size_t shown = 0, buffered = 0, timers = 0;
+  // Waiting for the watermark: evidence newer than it (and reorder entries of earlier versions).
+  std::string after_watermark = "e/";
+  if (now != INT64_MIN) correlate::append_ordered_time(after_watermark, now + 1);
+  (*db)->for_each_state("e/", now, [&](std::string_view, std::string_view) { ++buffered; }, after_watermark);
   (*db)->for_each_state("r/", now, [&](std::string_view, std::string_view) { ++buffered; });
   (*db)->for_each_state("t/", now, [&](std::string_view, std::string_view) { ++timers; });
   for (const char* space : {"c/", "s/"}) {

@@ -9,8 +9,12 @@ namespace sentrail::correlate {
 namespace {
 
 // State key spaces. Keys after the prefix are ordered where order matters.
-constexpr std::string_view reorder_prefix = "r/";   // + time + fingerprint + source
-constexpr std::string_view evidence_prefix = "e/";  // + the same suffix
+// The reorder buffer is the evidence newer than the watermark: an event that feeds
+// a correlation is written once, as e/ with the rules it matched, and is buffered
+// until the watermark passes its time. (Versions before kept a reorder entry r/
+// beside it, put on arrival and deleted on release: three writes per event.)
+constexpr std::string_view reorder_prefix = "r/";   // + time + fingerprint + source (old layouts only)
+constexpr std::string_view evidence_prefix = "e/";  // + time + fingerprint + source
 constexpr std::string_view timer_prefix = "t/";     // + deadline + corr id + \x1e + group
 constexpr std::string_view op_prefix = "c/";        // + corr id + \x1e + group
 constexpr std::string_view suppress_prefix = "s/";  // + corr id + \x1e + group
@@ -221,26 +225,39 @@ void engine::forget_partition(std::string_view partition, state_view& state) {
 void engine::restore(state_view& state) {
   buffer_.clear();
   timers_.clear();
-  // Collected first: restoring may rewrite entries, which must not happen mid-scan.
+  if (auto wm = state.get("w")) {
+    decoder_view d(*wm);
+    watermark_ = d.i64();
+  }
+  // Reorder entries of earlier versions: the rules an event matched (its evidence
+  // under e/), or, older still, the whole event. Either becomes evidence that
+  // carries its rules. Collected first: rewriting mid-scan is not allowed.
   std::vector<std::pair<std::string, std::string>> reorder;
   state.for_each(reorder_prefix, [&](std::string_view k, std::string_view v) {
     reorder.emplace_back(k.substr(reorder_prefix.size()), v);
   });
+  ingest::event e;
   for (auto& [key, value] : reorder) {
+    std::string rule_ids;
     if (auto stored = state.get(std::string(evidence_prefix) + key)) {
-      buffer_.emplace(key, buffered{std::move(value), std::string(*stored)});
-      continue;
+      rule_ids = value;
+      decode_event(*stored, e);
+    } else {
+      rule_ids = decode_event(value, e);
     }
-    // Written before the event moved to e/ at arrival: the entry holds the whole
-    // event; move it to where this version keeps it.
-    ingest::event e;
-    std::string rule_ids(decode_event(value, e));
     std::string event;
-    encode_event(event, e, {});
+    encode_event(event, e, rule_ids);
     state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
-    state.put(std::string(reorder_prefix) + key, rule_ids, forever);
-    buffer_.emplace(key, buffered{std::move(rule_ids), std::move(event)});
+    state.erase(std::string(reorder_prefix) + key);
   }
+  // What waits is the evidence after the watermark (all of it if there is none yet).
+  std::string from(evidence_prefix);
+  if (watermark_ != INT64_MIN && watermark_ != INT64_MAX) append_ordered_time(from, watermark_ + 1);
+  state.for_each_from(evidence_prefix, from, [&](std::string_view k, std::string_view v) {
+    std::string_view rule_ids = decode_event(v, e);
+    if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
+    buffer_.emplace(std::string(k.substr(evidence_prefix.size())), buffered{std::string(rule_ids), std::string(v)});
+  });
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
   });
@@ -249,10 +266,6 @@ void engine::restore(state_view& state) {
     auto& in = inputs_[std::string(k.substr(input_prefix.size()))];
     in.max_time = in.persisted = d.i64();
   });
-  if (auto wm = state.get("w")) {
-    decoder_view d(*wm);
-    watermark_ = d.i64();
-  }
   counts_.buffered = buffer_.size();
 }
 
@@ -346,13 +359,13 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   key.append(e.source.topic).push_back('\0');
   append_ordered_time(key, e.source.partition);
   append_ordered_time(key, e.source.offset);
-  // The event is written once, as the evidence alerts will cite (it must outlive
-  // its release anyway); the reorder entry only names the rules it matched.
+  // The event is written once, as the evidence alerts will cite, with the rules
+  // it matched: until the watermark passes it, that entry is its place in the
+  // reorder buffer too (restore() reads the buffer back from it).
   std::string event;
   event.reserve(512);
-  encode_event(event, e, {});
+  encode_event(event, e, rule_ids);
   state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
-  state.put(std::string(reorder_prefix) + key, rule_ids, forever);
   buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
@@ -411,7 +424,6 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
     std::string key = it->first;
     buffered entry = std::move(it->second);
     buffer_.erase(it);
-    state.erase(std::string(reorder_prefix) + key);
     decode_event(entry.event, e);
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
     correlate_event(e, entry.rule_ids, key, state, out);

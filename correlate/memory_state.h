@@ -30,12 +30,13 @@ class memory_state : public state_view {
     auto it = values_.find(key);
     if (it != values_.end()) values_.erase(it);
   }
-  void for_each(std::string_view prefix,
-                const std::function<void(std::string_view, std::string_view)>& fn) override {
+  void for_each_from(std::string_view prefix, std::string_view from, const visitor& fn) override {
     // Rare (restores, inspection): collect and sort rather than keep the map ordered.
     std::vector<const std::pair<const std::string, entry>*> hits;
     for (const auto& kv : values_)
-      if (std::string_view(kv.first).starts_with(prefix) && kv.second.expires >= now_) hits.push_back(&kv);
+      if (std::string_view(kv.first).starts_with(prefix) && std::string_view(kv.first) >= from &&
+          kv.second.expires >= now_)
+        hits.push_back(&kv);
     std::sort(hits.begin(), hits.end(), [](auto* a, auto* b) { return a->first < b->first; });
     for (const auto* kv : hits) fn(kv->first, kv->second.value);
   }

@@ -30,9 +30,11 @@ class state_view {
   virtual std::optional<std::string_view> get(std::string_view key) = 0;
   virtual void put(std::string_view key, std::string_view value, timestamp_ns expires) = 0;
   virtual void erase(std::string_view key) = 0;
+  using visitor = std::function<void(std::string_view key, std::string_view value)>;
+  /// Visits every live key starting with `prefix` and not below `from`, in key order.
+  virtual void for_each_from(std::string_view prefix, std::string_view from, const visitor& fn) = 0;
   /// Visits every live key starting with `prefix`, in key order.
-  virtual void for_each(std::string_view prefix,
-                        const std::function<void(std::string_view key, std::string_view value)>& fn) = 0;
+  void for_each(std::string_view prefix, const visitor& fn) { for_each_from(prefix, prefix, fn); }
   /// The watermark values are expired against.
   virtual void set_now(timestamp_ns watermark) = 0;
 };

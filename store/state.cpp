@@ -39,13 +39,13 @@ void cached_state::erase(std::string_view key) {
   it->second.dirty = true;
 }
 
-void cached_state::for_each(std::string_view prefix,
-                            const std::function<void(std::string_view, std::string_view)>& fn) {
+void cached_state::for_each_from(std::string_view prefix, std::string_view from, const visitor& fn) {
   // Disk, overlaid by what this batch changed.
   std::map<std::string, std::optional<std::string>> merged;
-  db_.for_each_state(prefix, now_, [&](std::string_view k, std::string_view v) { merged[std::string(k)] = std::string(v); });
+  db_.for_each_state(
+      prefix, now_, [&](std::string_view k, std::string_view v) { merged[std::string(k)] = std::string(v); }, from);
   for (const auto& k : dirty_) {
-    if (!std::string_view(k).starts_with(prefix)) continue;
+    if (!std::string_view(k).starts_with(prefix) || std::string_view(k) < from) continue;
     const entry& e = entries_.at(k);
     merged[k] = e.value && e.expires >= now_ ? e.value : std::nullopt;
   }

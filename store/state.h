@@ -21,8 +21,7 @@ class cached_state : public correlate::state_view {
   std::optional<std::string_view> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value, timestamp_ns expires) override;
   void erase(std::string_view key) override;
-  void for_each(std::string_view prefix,
-                const std::function<void(std::string_view, std::string_view)>& fn) override;
+  void for_each_from(std::string_view prefix, std::string_view from, const visitor& fn) override;
   void set_now(timestamp_ns watermark) override;
 
   /// Moves every change since the last call into `b`; after b commits, trim().

@@ -397,9 +397,11 @@ std::optional<std::string> durable_store::state_value(std::string_view key, std:
 }
 
 void durable_store::for_each_state(std::string_view prefix, std::int64_t now,
-                                   const std::function<void(std::string_view, std::string_view)>& fn) const {
+                                   const std::function<void(std::string_view, std::string_view)>& fn,
+                                   std::string_view from) const {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_state)));
-  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+  std::string_view start = from > prefix ? from : prefix;
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
     std::string_view k = it->key().ToStringView();
     if (!k.starts_with(prefix)) break;
     std::string_view v = it->value().ToStringView();

@@ -135,9 +135,10 @@ class durable_store {
 
   /// Operator state by key; nothing when absent or expired (expiry before `now`).
   std::optional<std::string> state_value(std::string_view key, std::int64_t now) const;
-  /// Live state entries whose key starts with `prefix`, in key order.
+  /// Live state entries whose key starts with `prefix` (and is not below `from`), in key order.
   void for_each_state(std::string_view prefix, std::int64_t now,
-                      const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+                      const std::function<void(std::string_view key, std::string_view value)>& fn,
+                      std::string_view from = {}) const;
   /// Event time that state expiry is judged against during compaction.
   void set_state_watermark(std::int64_t now);
   /// Approximate live bytes of state on disk and in memtables.

@@ -564,3 +564,58 @@ TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) 
   ASSERT_EQ(out.alerts[0].events.size(), 5u);  // the evidence moved to e/ on restore
   EXPECT_EQ(out.alerts[0].events[4].offset, 4);
 }
+
+TEST(engine, restores_a_reorder_buffer_that_named_its_rules_beside_the_evidence) {
+  // The version before this one kept the event as evidence (e/, no rules) and a
+  // reorder entry (r/) holding the rules it matched; a restore folds the rules
+  // into the evidence and drops the reorder entries.
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine_options options;
+  options.allowed_lateness = 0;
+  engine e(loaded.rules, options);
+  memory_state state;
+  const timestamp_ns t0 = *parse_rfc3339(at(0));
+  auto& names = ingest::field_table::global();
+  for (int i = 0; i < 5; ++i) {
+    timestamp_ns t = t0 + i * 10 * ns_per_second;
+    std::string key;
+    append_ordered_time(key, t);
+    key.push_back(static_cast<char>('a' + i));
+    std::string event;
+    encoder w(event);
+    w.bytes("web");
+    w.bytes("retail.web");
+    w.i64(0);
+    w.i64(i);
+    w.i64(t);
+    w.bytes("");  // no rules: they were in r/
+    w.u64(2);
+    for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
+                              std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
+      w.bytes(name);
+      w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
+      w.bytes(text);
+      w.f64(0);
+    }
+    state.put("e/" + key, event, INT64_MAX);
+    state.put("r/" + key, "t-web-login-failed", INT64_MAX);
+  }
+  e.restore(state);
+  EXPECT_EQ(e.counts().buffered, 5u);
+  int reorder_entries = 0;
+  state.for_each("r/", [&](std::string_view, std::string_view) { ++reorder_entries; });
+  EXPECT_EQ(reorder_entries, 0);
+  struct collect : alert_sink {
+    std::vector<alert> alerts;
+    void emit(const alert& a) override { alerts.push_back(a); }
+  } out;
+  // A second restore (a restart before anything was released) finds the same buffer.
+  engine again(loaded.rules, options);
+  again.restore(state);
+  EXPECT_EQ(again.counts().buffered, 5u);
+  again.flush(state, out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].rule_id, "t-five-failures");
+  EXPECT_EQ(out.alerts[0].events.size(), 5u);
+}

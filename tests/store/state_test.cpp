@@ -107,3 +107,48 @@ TEST(durable_state, expired_state_is_dropped_by_compaction) {
   EXPECT_TRUE((*db)->state_value("c/rule\x1enew", INT64_MIN));
   std::filesystem::remove_all(dir);
 }
+
+TEST(durable_state, the_reorder_buffer_is_the_evidence_after_the_watermark) {
+  // A buffered event is written once (its evidence, with the rules it matched),
+  // not also as a reorder entry; a restart reads the buffer back from it.
+  auto dir = fresh_dir("buffer");
+  auto loaded = rules::parse_rules(rules_yaml, "t.yml");
+  ingest::channel_catalog channels = ingest::default_catalog().value();
+  ingest::minimiser privacy("state-test-key-0123456789");
+  correlate::engine_options options;
+  options.idle_timeout = INT64_MAX;
+  options.allowed_lateness = 60 * ns_per_second;  // nothing below is released before the restart
+  {
+    correlate::engine engine(loaded.rules, options);
+    auto db = store::durable_store::open(dir, {.sync_writes = false});
+    ASSERT_TRUE(db) << db.message();
+    store::cached_state state(**db);
+    correlate::pipeline pipe(channels, engine, privacy, state);
+    run_result out;
+    for (int i = 0; i < 5; ++i) pipe.process(failed(i * 2, 1).json, *channels.by_name("web"), {"t", 0, i}, out, out);
+    pipe.advance(0, out);
+    store::batch b;
+    state.flush_into(b);
+    ASSERT_TRUE((*db)->commit(b).ok());
+    EXPECT_TRUE(out.ids().empty());
+    EXPECT_EQ(engine.counts().buffered, 5u);
+    int reorder_entries = 0, evidence = 0;
+    (*db)->for_each_state("r/", INT64_MIN, [&](std::string_view, std::string_view) { ++reorder_entries; });
+    (*db)->for_each_state("e/", INT64_MIN, [&](std::string_view, std::string_view) { ++evidence; });
+    EXPECT_EQ(reorder_entries, 0);
+    EXPECT_EQ(evidence, 5);
+  }
+  correlate::engine engine(loaded.rules, options);
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  store::cached_state state(**db);
+  engine.restore(state);
+  EXPECT_EQ(engine.counts().buffered, 5u);
+  correlate::pipeline pipe(channels, engine, privacy, state);
+  run_result out;
+  pipe.flush(out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].count, 5u);
+  EXPECT_EQ(out.alerts[0].events.size(), 5u);
+  std::filesystem::remove_all(dir);
+}
