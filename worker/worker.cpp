@@ -326,7 +326,7 @@ status worker::run(const std::atomic<bool>& stop) {
     for (const auto& p : rebalance.revoked) pipe.correlations().forget_partition(p, state);
     rebalance.assigned.clear();
     rebalance.revoked.clear();
-    auto caught_up = [&, &committed = start_offsets](std::string_view partition) {
+    auto caught_up = [&](std::string_view partition) {
       auto slash = partition.rfind('/');
       if (slash == std::string_view::npos) return true;
       std::string topic(partition.substr(0, slash));
@@ -347,7 +347,7 @@ status worker::run(const std::atomic<bool>& stop) {
       if (position < 0) {
         if (auto stored = db_.next_offset(topic, id)) {
           position = *stored;
-        } else if (auto c = committed.find(partition); c != committed.end()) {
+        } else if (auto c = start_offsets.find(partition); c != start_offsets.end()) {
           position = c->second;
         } else {
           std::vector<RdKafka::TopicPartition*> ask{RdKafka::TopicPartition::create(topic, id)};
@@ -355,7 +355,7 @@ status worker::run(const std::atomic<bool>& stop) {
           if (consumer->committed(ask, 2000) == RdKafka::ERR_NO_ERROR) from_group = ask[0]->offset();
           RdKafka::TopicPartition::destroy(ask);
           if (from_group < 0) from_group = starts_at_end ? high : low;
-          committed.emplace(std::string(partition), from_group);
+          start_offsets.emplace(std::string(partition), from_group);
           position = from_group;
         }
       }
