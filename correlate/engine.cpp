@@ -331,7 +331,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
                       event_completion* completion) {
   // Stage 1: detections, at once.
   std::string rule_ids;
-  for (const rules::detection_rule* rule : c_->rules->for_channel(e.channel)) {
+  for (const rules::detection_rule* rule : c_->rules->candidates(e.channel, e)) {
     if (!rule->matches(e)) continue;
     if (completion) {  // the event will be kept (alert, evidence): finish minimising it first
       completion->complete();

@@ -380,6 +380,68 @@ bool detection_rule::matches(const ingest::event& e) const {
   return compiled_->eval(e, compiled_->root);
 }
 
+namespace {
+using namespace detail;
+
+// Values `field` must equal (ignoring case) for selection `s` to hold, when every
+// alternative of it tests the field for plain, uncased equality.
+bool selection_requires(const selection& s, ingest::field_id field, std::vector<std::string>& out) {
+  if (s.alternatives.empty()) return false;
+  std::vector<std::string> found;
+  for (const auto& alternative : s.alternatives) {
+    auto test = std::find_if(alternative.begin(), alternative.end(), [&](const field_matcher& m) {
+      return m.id == field && !m.any_field && !m.negate && !m.all && m.part == time_part::none &&
+             !m.values.empty() && std::all_of(m.values.begin(), m.values.end(), [](const value_matcher& v) {
+               return v.kind == op::equals && !v.cased;
+             });
+    });
+    if (test == alternative.end()) return false;
+    for (const auto& v : test->values) found.push_back(v.text);
+  }
+  out.insert(out.end(), found.begin(), found.end());
+  return true;
+}
+
+// The same for condition node `node`: an AND needs one child that requires the
+// field, an OR needs every child to; a negation never tells.
+bool node_requires(const compiled& c, int node, ingest::field_id field, std::vector<std::string>& out) {
+  const cond_node& n = c.nodes[static_cast<std::size_t>(node)];
+  auto sel = [&](int i) -> const selection& { return c.selections[static_cast<std::size_t>(i)]; };
+  switch (n.kind) {
+    case node_kind::ref:
+      return selection_requires(sel(n.items[0]), field, out);
+    case node_kind::all:
+      for (int child : n.items)
+        if (node_requires(c, child, field, out)) return true;
+      return false;
+    case node_kind::all_of:
+      for (int s : n.items)
+        if (selection_requires(sel(s), field, out)) return true;
+      return false;
+    case node_kind::any:
+    case node_kind::one_of: {
+      std::vector<std::string> all;
+      for (int i : n.items) {
+        bool required = n.kind == node_kind::any ? node_requires(c, i, field, all) : selection_requires(sel(i), field, all);
+        if (!required) return false;
+      }
+      if (n.items.empty()) return false;
+      out.insert(out.end(), all.begin(), all.end());
+      return true;
+    }
+    case node_kind::negate:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool detection_rule::required_values(ingest::field_id field, std::vector<std::string>& out) const {
+  if (compiled_->root < 0) return false;
+  return node_requires(*compiled_, compiled_->root, field, out);
+}
+
 bool detection_rule::fields_read(std::vector<ingest::field_id>& out) const {
   for (const auto& sel : compiled_->selections) {
     for (const auto& alternative : sel.alternatives) {
@@ -423,8 +485,44 @@ std::string_view correlation_rule::field_for(std::string_view group_by_name,
 }
 
 std::span<const detection_rule* const> rule_set::for_channel(std::string_view channel) const {
-  if (auto it = by_channel_.find(channel); it != by_channel_.end()) return it->second;
-  return all_channels_;
+  if (auto it = by_channel_.find(channel); it != by_channel_.end()) return it->second.all;
+  return all_channels_.all;
+}
+
+std::span<const detection_rule* const> rule_set::candidates(std::string_view channel, const ingest::event& e) const {
+  auto it = by_channel_.find(channel);
+  const channel_rules& rules = it != by_channel_.end() ? it->second : all_channels_;
+  if (rules.by_action.empty()) return rules.all;
+  const ingest::field_value* action = e.get(ingest::fields::event_action);
+  if (action == nullptr) return rules.unindexed;  // no rule that requires an action can match
+  // Rules compare lowercase; fold into a stack buffer rather than allocate.
+  char folded[64];
+  if (action->text.size() > sizeof folded) return rules.all;
+  for (std::size_t i = 0; i < action->text.size(); ++i) folded[i] = detail::lower(action->text[i]);
+  auto hit = rules.by_action.find(std::string_view(folded, action->text.size()));
+  return hit != rules.by_action.end() ? std::span<const detection_rule* const>(hit->second) : rules.unindexed;
+}
+
+const std::vector<std::string>* rule_set::actions_of(const detection_rule& r, std::vector<std::string>& scratch) {
+  scratch.clear();
+  if (!r.required_values(ingest::fields::event_action, scratch)) return nullptr;
+  std::sort(scratch.begin(), scratch.end());
+  scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+  return &scratch;
+}
+
+void rule_set::channel_rules::add(const detection_rule* r, const std::vector<std::string>* actions) {
+  all.push_back(r);
+  if (!actions) {
+    unindexed.push_back(r);
+    for (auto& [value, list] : by_action) list.push_back(r);
+    return;
+  }
+  for (const auto& value : *actions) {
+    auto it = by_action.find(value);
+    if (it == by_action.end()) it = by_action.emplace(value, unindexed).first;  // load order: earlier unindexed first
+    it->second.push_back(r);
+  }
 }
 
 const detection_rule* rule_set::find(std::string_view id_or_name) const {
@@ -483,23 +581,25 @@ void rule_set::add(correlation_rule rule) {
 
 std::vector<std::string> rule_set::channels() const {
   std::vector<std::string> out;
-  for (const auto& [name, list] : by_channel_) out.push_back(name);
+  for (const auto& [name, rules] : by_channel_) out.push_back(name);
   return out;
 }
 
 void rule_set::add(std::unique_ptr<detection_rule> rule) {
   const detection_rule* r = rule.get();
   detections_.push_back(std::move(rule));
+  std::vector<std::string> scratch;
+  const std::vector<std::string>* actions = actions_of(*r, scratch);
   if (r->info().all_channels) {
-    all_channels_.push_back(r);
-    for (auto& [name, list] : by_channel_) list.push_back(r);
+    all_channels_.add(r, actions);
+    for (auto& [name, rules] : by_channel_) rules.add(r, actions);
     return;
   }
   for (const auto& ch : r->info().channels) {
     auto it = by_channel_.find(ch);
     if (it == by_channel_.end()) it = by_channel_.emplace(ch, all_channels_).first;
-    if (std::find(it->second.begin(), it->second.end(), r) == it->second.end())
-      it->second.push_back(r);
+    if (std::find(it->second.all.begin(), it->second.all.end(), r) == it->second.all.end())
+      it->second.add(r, actions);
   }
 }
 

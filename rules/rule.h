@@ -94,6 +94,10 @@ class detection_rule {
   /// Adds the interned fields the rule's condition reads to `out`; false when it
   /// may read any field (keywords, fields nobody interned), i.e. the set is unknown.
   bool fields_read(std::vector<ingest::field_id>& out) const;
+  /// True when the rule can match only events whose `field` equals, ignoring
+  /// case, one of the values added to `out` (lowercase); false when it cannot
+  /// tell (other operators, negation, keywords, cased values).
+  bool required_values(ingest::field_id field, std::vector<std::string>& out) const;
 
  private:
   rule_info info_;
@@ -183,6 +187,10 @@ class rule_set {
   /// Rules to try on an event of `channel`, in load order: the channel's own
   /// rules and the rules for all channels. Precomputed; never allocates.
   std::span<const detection_rule* const> for_channel(std::string_view channel) const;
+  /// The rules of for_channel(channel) that can match `e`, in load order: a rule
+  /// that requires event.action to be one of some values is left out when the
+  /// event's action is none of them. Precomputed; never allocates.
+  std::span<const detection_rule* const> candidates(std::string_view channel, const ingest::event& e) const;
   const std::vector<std::unique_ptr<detection_rule>>& detections() const { return detections_; }
   const std::vector<correlation_rule>& correlations() const { return correlations_; }
   /// A detection rule by id, else by name; nullptr when none.
@@ -206,10 +214,21 @@ class rule_set {
   /// Rule id or name -> whether some correlation referencing it generates.
   const bool* referenced(std::string_view id, std::string_view name) const;
 
+  /// One channel's rules, and the same indexed by the event.action value they
+  /// require: each list holds the rules for that value plus every rule that
+  /// requires none, in load order, so a lookup is one span.
+  struct channel_rules {
+    std::vector<const detection_rule*> all;
+    std::vector<const detection_rule*> unindexed;
+    std::map<std::string, std::vector<const detection_rule*>, std::less<>> by_action;
+    void add(const detection_rule* r, const std::vector<std::string>* actions);
+  };
+  static const std::vector<std::string>* actions_of(const detection_rule& r, std::vector<std::string>& scratch);
+
   std::vector<std::unique_ptr<detection_rule>> detections_;
   std::vector<correlation_rule> correlations_;
-  std::vector<const detection_rule*> all_channels_;
-  std::map<std::string, std::vector<const detection_rule*>, std::less<>> by_channel_;
+  channel_rules all_channels_;
+  std::map<std::string, channel_rules, std::less<>> by_channel_;
   std::map<std::string, bool, std::less<>> referenced_;
 };
 
