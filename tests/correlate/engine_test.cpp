@@ -517,6 +517,29 @@ TEST(geo_velocity, a_location_table_that_does_not_parse_is_reported) {
   std::filesystem::remove(csv);
 }
 
+// A failed web login from 203.0.113.9 at `t`, offset `offset`, in the first stored
+// event layout (no marker, a number after every field), matched by `rule_ids`.
+static std::string first_layout_event(timestamp_ns t, int offset, std::string_view rule_ids) {
+  auto& names = ingest::field_table::global();
+  std::string out;
+  encoder w(out);
+  w.bytes("web");
+  w.bytes("retail.web");
+  w.i64(0);
+  w.i64(offset);
+  w.i64(t);
+  w.bytes(rule_ids);
+  w.u64(2);
+  for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
+                            std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
+    w.bytes(name);
+    w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
+    w.bytes(text);
+    w.f64(0);
+  }
+  return out;
+}
+
 TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
   // Earlier versions kept each buffered event whole in its reorder entry (r/) and
   // wrote its evidence (e/) only on release; state written then must still
@@ -528,29 +551,12 @@ TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) 
   engine e(loaded.rules, options);
   memory_state state;
   const timestamp_ns t0 = *parse_rfc3339(at(0));
-  auto& names = ingest::field_table::global();
   for (int i = 0; i < 5; ++i) {
     timestamp_ns t = t0 + i * 10 * ns_per_second;
     std::string key;
     append_ordered_time(key, t);
     key.push_back(static_cast<char>('a' + i));
-    std::string old;
-    encoder w(old);
-    w.bytes("web");
-    w.bytes("retail.web");
-    w.i64(0);
-    w.i64(i);
-    w.i64(t);
-    w.bytes("t-web-login-failed");
-    w.u64(2);
-    for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
-                              std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
-      w.bytes(name);
-      w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
-      w.bytes(text);
-      w.f64(0);
-    }
-    state.put("r/" + key, old, INT64_MAX);
+    state.put("r/" + key, first_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
   }
   e.restore(state);
   EXPECT_EQ(e.counts().buffered, 5u);
@@ -576,29 +582,12 @@ TEST(engine, restores_a_reorder_buffer_that_named_its_rules_beside_the_evidence)
   engine e(loaded.rules, options);
   memory_state state;
   const timestamp_ns t0 = *parse_rfc3339(at(0));
-  auto& names = ingest::field_table::global();
   for (int i = 0; i < 5; ++i) {
     timestamp_ns t = t0 + i * 10 * ns_per_second;
     std::string key;
     append_ordered_time(key, t);
     key.push_back(static_cast<char>('a' + i));
-    std::string event;
-    encoder w(event);
-    w.bytes("web");
-    w.bytes("retail.web");
-    w.i64(0);
-    w.i64(i);
-    w.i64(t);
-    w.bytes("");  // no rules: they were in r/
-    w.u64(2);
-    for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
-                              std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
-      w.bytes(name);
-      w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
-      w.bytes(text);
-      w.f64(0);
-    }
-    state.put("e/" + key, event, INT64_MAX);
+    state.put("e/" + key, first_layout_event(t, i, ""), INT64_MAX);  // no rules: they were in r/
     state.put("r/" + key, "t-web-login-failed", INT64_MAX);
   }
   e.restore(state);
