@@ -540,15 +540,11 @@ static std::string first_layout_event(timestamp_ns t, int offset, std::string_vi
   return out;
 }
 
-TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
-  // Earlier versions kept each buffered event whole in its reorder entry (r/) and
-  // wrote its evidence (e/) only on release; state written then must still
-  // correlate, with evidence, after an upgrade.
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine_options options;
-  options.allowed_lateness = 0;
-  engine e(loaded.rules, options);
+// Five failed logins buffered by an earlier version, in one of its two layouts:
+// the whole event in its reorder entry (r/), or the event as evidence (e/, no
+// rules) beside a reorder entry holding the rules it matched.
+enum class old_layout { event_in_reorder_entry, rules_in_reorder_entry };
+static memory_state buffered_by_an_earlier_version(old_layout layout) {
   memory_state state;
   const timestamp_ns t0 = *parse_rfc3339(at(0));
   for (int i = 0; i < 5; ++i) {
@@ -556,14 +552,32 @@ TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) 
     std::string key;
     append_ordered_time(key, t);
     key.push_back(static_cast<char>('a' + i));
-    state.put("r/" + key, first_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
+    if (layout == old_layout::event_in_reorder_entry) {
+      state.put("r/" + key, first_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
+    } else {
+      state.put("e/" + key, first_layout_event(t, i, ""), INT64_MAX);
+      state.put("r/" + key, "t-web-login-failed", INT64_MAX);
+    }
   }
+  return state;
+}
+
+static engine_options no_lateness() {
+  engine_options options;
+  options.allowed_lateness = 0;
+  return options;
+}
+
+TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
+  // State written when buffered events lived whole in r/ must still correlate,
+  // with evidence, after an upgrade.
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine e(loaded.rules, no_lateness());
+  memory_state state = buffered_by_an_earlier_version(old_layout::event_in_reorder_entry);
   e.restore(state);
   EXPECT_EQ(e.counts().buffered, 5u);
-  struct collect : alert_sink {
-    std::vector<alert> alerts;
-    void emit(const alert& a) override { alerts.push_back(a); }
-  } out;
+  run_result out;
   e.flush(state, out);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].rule_id, "t-five-failures");
@@ -572,37 +586,21 @@ TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) 
 }
 
 TEST(engine, restores_a_reorder_buffer_that_named_its_rules_beside_the_evidence) {
-  // The version before this one kept the event as evidence (e/, no rules) and a
-  // reorder entry (r/) holding the rules it matched; a restore folds the rules
-  // into the evidence and drops the reorder entries.
+  // A restore folds the rules of r/ into the evidence and drops the reorder entries.
   auto loaded = rules::parse_rules(count_rule(), "test.yml");
   ASSERT_FALSE(loaded.has_errors());
-  engine_options options;
-  options.allowed_lateness = 0;
-  engine e(loaded.rules, options);
-  memory_state state;
-  const timestamp_ns t0 = *parse_rfc3339(at(0));
-  for (int i = 0; i < 5; ++i) {
-    timestamp_ns t = t0 + i * 10 * ns_per_second;
-    std::string key;
-    append_ordered_time(key, t);
-    key.push_back(static_cast<char>('a' + i));
-    state.put("e/" + key, first_layout_event(t, i, ""), INT64_MAX);  // no rules: they were in r/
-    state.put("r/" + key, "t-web-login-failed", INT64_MAX);
-  }
+  engine e(loaded.rules, no_lateness());
+  memory_state state = buffered_by_an_earlier_version(old_layout::rules_in_reorder_entry);
   e.restore(state);
   EXPECT_EQ(e.counts().buffered, 5u);
   int reorder_entries = 0;
   state.for_each("r/", [&](std::string_view, std::string_view) { ++reorder_entries; });
   EXPECT_EQ(reorder_entries, 0);
-  struct collect : alert_sink {
-    std::vector<alert> alerts;
-    void emit(const alert& a) override { alerts.push_back(a); }
-  } out;
   // A second restore (a restart before anything was released) finds the same buffer.
-  engine again(loaded.rules, options);
+  engine again(loaded.rules, no_lateness());
   again.restore(state);
   EXPECT_EQ(again.counts().buffered, 5u);
+  run_result out;
   again.flush(state, out);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].rule_id, "t-five-failures");
