@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A/B of two (or more) sentrail binaries, alternating, on the same input, since
+# this machine's speed drifts by ±20% between minutes and single runs mislead.
+#   scripts/bench-ab.sh replay ROUNDS BIN...   pack replay of 1M generated events: events/s and max RSS
+#   scripts/bench-ab.sh drain ROUNDS BIN...    one broker, COUNT (default 500000) events preloaded;
+#                                             each binary drains them with its own group and state
+# Example: build the old revision into another build dir, then
+#   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
+set -euo pipefail
+mode=${1:-}; rounds=${2:-}
+if [[ "$mode" != replay && "$mode" != drain ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] || [[ $# -lt 3 ]]; then
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+fi
+shift 2
+bins=()
+for b in "$@"; do bins+=("$(realpath "$b")"); done
+rules=$(realpath rules/pack)
+gen=${bins[-1]}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-ab.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+
+if [[ $mode == replay ]]; then
+  "$gen" gen --seed 42 --count "${COUNT:-1000000}" --out "$work/events" >/dev/null 2>&1
+  for _ in $(seq "$rounds"); do
+    for b in "${bins[@]}"; do
+      out=$(/usr/bin/time -f "max RSS %M KiB" "$b" replay --rules "$rules" --output none "$work"/events/{web,mobile,pos,supplier,badge}.jsonl 2>&1 >/dev/null)
+      echo "$b: $(grep -o '[0-9]* alerts' <<<"$out"), $(grep -o '[0-9]* events/s' <<<"$out"), $(grep -o 'max RSS.*' <<<"$out")"
+    done
+  done
+  exit 0
+fi
+
+count=${COUNT:-500000}
+"$gen" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+"$gen" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
+n=0
+for _ in $(seq "$rounds"); do
+  for b in "${bins[@]}"; do
+    n=$((n + 1))
+    "$b" run --brokers "$bootstrap" --rules "$rules" --state "$work/state$n" --group "ab$n" --metrics-port 0 \
+      --output none --status-interval 1 > /dev/null 2> "$work/run$n.err" &
+    engine=$!
+    first=""; first_n=0
+    for _ in $(seq 1200); do
+      sleep 0.5
+      c=$(grep -o 'events [0-9]*' "$work/run$n.err" | tail -1 | cut -d' ' -f2 || true)
+      [[ -n "$c" && "$c" -gt 0 && -z "$first" ]] && first=$(date +%s.%N) && first_n=$c
+      [[ -n "$c" && "$c" -ge "$count" ]] && break
+    done
+    last=$(date +%s.%N)
+    kill -TERM "$engine"; wait "$engine" || true
+    awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" -v b="$b" \
+      'BEGIN { printf "%s: drained at %.0f events/s\n", b, (n - f) / (z - a) }'
+  done
+done
