@@ -2,10 +2,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <deque>
 #include <set>
 #include <unordered_set>
 
+#include "common/arena.h"
 #include "common/json_writer.h"
 #include "correlate/codec.h"
 #include "correlate/op.h"
@@ -20,22 +20,27 @@ constexpr std::size_t max_evidence = 20;      // evidence events carried by one 
 constexpr std::size_t max_window_entries = 10000;  // per group; counts saturate beyond
 
 // The window of one group: matches still inside the timespan, oldest first.
+// Text is held by view, not copied: into the stored value the window was decoded
+// from, into the match being added, or into the window's own arena (text built
+// here). Every one of those outlives the op call that decodes, updates and stores
+// the window, so a call allocates nothing once its scratch window has warmed up.
 struct entry {
   timestamp_ns time = 0;
   std::uint32_t rule = 0;
   double number = 0;
-  std::string text;
-  std::string evidence;
+  std::string_view text;
+  std::string_view evidence;
 };
 
 struct window_state {
-  std::deque<entry> entries;
+  std::vector<entry> entries;
   timestamp_ns mark = INT64_MIN;  // op-specific: last bucket, last location time...
   double a = 0, b = 0, c = 0;     // op-specific scalars
   std::uint64_t n = 0;
 
   void decode(std::optional<std::string_view> raw) {
     entries.clear();
+    own_.reset();
     mark = INT64_MIN;
     a = b = c = 0;
     n = 0;
@@ -48,20 +53,19 @@ struct window_state {
     n = d.u64();
     std::uint64_t count = d.u64();
     for (std::uint64_t i = 0; i < count && !d.failed(); ++i) {
-      entry e;
+      entry& e = entries.emplace_back();
       e.time = d.i64();
       e.rule = static_cast<std::uint32_t>(d.u64());
       e.number = d.f64();
       e.text = d.bytes();
       e.evidence = d.bytes();
-      entries.push_back(std::move(e));
     }
     if (d.failed()) entries.clear();
   }
-  std::string encode() const {
-    std::string out;
-    out.reserve(64 + entries.size() * 48);
-    encoder e(out);
+  /// The window's bytes; valid until the next encode() or decode().
+  std::string_view encode() {
+    encoded_.clear();
+    encoder e(encoded_);
     e.i64(mark);
     e.f64(a);
     e.f64(b);
@@ -75,15 +79,24 @@ struct window_state {
       e.bytes(x.text);
       e.bytes(x.evidence);
     }
-    return out;
+    return encoded_;
+  }
+  /// `first` + '\n' + `second` (either may be empty), kept until the next decode().
+  std::string_view join_lines(std::string_view first, std::string_view second) {
+    if (first.empty() || second.empty()) return first.empty() ? second : first;
+    char* p = own_.allocate(first.size() + 1 + second.size());
+    std::memcpy(p, first.data(), first.size());
+    p[first.size()] = '\n';
+    std::memcpy(p + first.size() + 1, second.data(), second.size());
+    return {p, first.size() + 1 + second.size()};
   }
   void evict_before(timestamp_ns t) {
-    while (!entries.empty() && entries.front().time < t) entries.pop_front();
+    auto kept = std::find_if(entries.begin(), entries.end(), [&](const entry& e) { return e.time >= t; });
+    entries.erase(entries.begin(), kept);
   }
   void push(const match& m, double number = 0, std::string_view text = {}) {
-    entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, std::string(text),
-                       std::string(m.evidence_key)});
-    if (entries.size() > max_window_entries) entries.pop_front();
+    entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, text, m.evidence_key});
+    if (entries.size() > max_window_entries) entries.erase(entries.begin());
   }
   firing fire(timestamp_ns now) const {
     firing f;
@@ -92,11 +105,15 @@ struct window_state {
     f.count = entries.size();
     std::size_t start = entries.size() > max_evidence ? entries.size() - max_evidence : 0;
     for (std::size_t i = start; i < entries.size(); ++i)
-      if (!entries[i].evidence.empty()) f.evidence_keys.push_back(entries[i].evidence);
+      if (!entries[i].evidence.empty()) f.evidence_keys.emplace_back(entries[i].evidence);
     // The window [first, last]: a repeat after suppression is a new alert, not the old one again.
     f.window_id = std::to_string(f.first_seen) + "-" + std::to_string(now);
     return f;
   }
+
+ private:
+  arena own_{1024};
+  std::string encoded_;
 };
 
 // Shared shape of the sliding-window operators: load, evict, add, judge, store.
@@ -218,10 +235,10 @@ class temporal_ordered_op : public op {
     std::size_t k = m.rule_index;
     std::optional<firing> result;
     if (k == 0) {
-      w.entries[0] = entry{m.time, 1, 0, std::string(m.evidence_key), {}};
+      w.entries[0] = entry{m.time, 1, 0, m.evidence_key, {}};
     } else if (w.entries[k - 1].time != INT64_MIN) {
       entry next = w.entries[k - 1];
-      if (!m.evidence_key.empty()) next.text += (next.text.empty() ? "" : "\n") + std::string(m.evidence_key);
+      next.text = w.join_lines(next.text, m.evidence_key);
       next.rule = static_cast<std::uint32_t>(k + 1);
       w.entries[k] = std::move(next);
     }
@@ -296,7 +313,7 @@ class absence_op : public op {
       firing f;
       f.first_seen = f.last_seen = a_time;
       f.count = 1;
-      if (!it->evidence.empty()) f.evidence_keys.push_back(it->evidence);
+      if (!it->evidence.empty()) f.evidence_keys.emplace_back(it->evidence);
       f.window_id = std::to_string(a_time);
       w.entries.erase(it);
       state.put(key, w.encode(), deadline + timespan_);
@@ -333,7 +350,8 @@ class first_seen_op : public op {
       result = std::move(f);
     }
     w.push(m, 0, *m.field_text);
-    while (w.entries.size() > max_values_) w.entries.pop_front();  // forget the least recently seen
+    if (w.entries.size() > max_values_)  // forget the least recently seen
+      w.entries.erase(w.entries.begin(), w.entries.end() - static_cast<std::ptrdiff_t>(max_values_));
     ++w.n;
     state.put(key, w.encode(), m.time + lookback_);
     return result;
@@ -386,7 +404,7 @@ class geo_velocity_op : public op {
         f.last_seen = m.time;
         f.count = 2;
         f.value = std::isfinite(kmh) ? std::round(kmh) : 1e9;
-        if (!w.entries.empty() && !w.entries.front().evidence.empty()) f.evidence_keys.push_back(w.entries.front().evidence);
+        if (!w.entries.empty() && !w.entries.front().evidence.empty()) f.evidence_keys.emplace_back(w.entries.front().evidence);
         if (!m.evidence_key.empty()) f.evidence_keys.emplace_back(m.evidence_key);
         f.window_id = std::to_string(w.mark) + ">" + std::to_string(m.time);
         result = std::move(f);
