@@ -92,6 +92,29 @@ evidence decode_evidence(std::string_view in) {
   return evidence::of(e);
 }
 
+// An evidence key (after e/): time, content hash, then where the event came from.
+void append_evidence_key(std::string& key, const ingest::event& e) {
+  append_ordered_time(key, e.time);
+  std::uint64_t h = stable_hash(e.channel);
+  for (const auto& f : e.fields()) h = stable_hash(f.value.text, stable_hash(f.name, h));
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((h >> shift) & 0xFF));
+  key.append(e.source.topic).push_back('\0');
+  append_ordered_time(key, e.source.partition);
+  append_ordered_time(key, e.source.offset);
+}
+
+std::optional<ingest::source_position> evidence_source(std::string_view key) {
+  if (key.size() < 16 + 1 + 16) return std::nullopt;
+  std::string_view rest = key.substr(16);
+  auto end = rest.size() - 16;
+  if (rest[end - 1] != '\0') return std::nullopt;
+  ingest::source_position from;
+  from.topic = rest.substr(0, end - 1);
+  from.partition = static_cast<std::int32_t>(read_ordered_time(rest.substr(end)));
+  from.offset = read_ordered_time(rest.substr(end + 8));
+  return from;
+}
+
 }  // namespace
 
 struct engine::compiled {
@@ -366,20 +389,15 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   // Stage 2 waits: buffer in event-time order (ties broken by content, then source).
   std::string key;
   key.reserve(40);
-  append_ordered_time(key, e.time);
-  std::uint64_t h = stable_hash(e.channel);
-  for (const auto& f : e.fields()) h = stable_hash(f.value.text, stable_hash(f.name, h));
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((h >> shift) & 0xFF));
-  key.append(e.source.topic).push_back('\0');
-  append_ordered_time(key, e.source.partition);
-  append_ordered_time(key, e.source.offset);
+  append_evidence_key(key, e);
   // The event is written once, as the evidence alerts will cite, with the rules
   // it matched: until the watermark passes it, that entry is its place in the
-  // reorder buffer too (restore() reads the buffer back from it).
+  // reorder buffer too (restore() reads the buffer back from it). Inputs that
+  // can be read again keep it by reference instead.
   std::string event;
   event.reserve(512);
   encode_event(event, e, rule_ids);
-  state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
+  if (!options_.reread) state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
   buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
@@ -573,8 +591,15 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     a.emitted_at = now_();
     a.count = f.count;
     a.value = f.value;
-    for (const auto& k : f.evidence_keys)
-      if (auto v = state.get(std::string(evidence_prefix) + k)) a.events.push_back(decode_evidence(*v));
+    for (const auto& k : f.evidence_keys) {
+      if (options_.reread) {
+        auto from = evidence_source(k);
+        ingest::event e;
+        if (from && options_.reread(*from, e)) a.events.push_back(evidence::of(e));
+      } else if (auto v = state.get(std::string(evidence_prefix) + k)) {
+        a.events.push_back(decode_evidence(*v));
+      }
+    }
     std::stable_sort(a.events.begin(), a.events.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
     a.id = stable_id({a.rule_id, group_key, f.window_id});
     out.emit(a);

@@ -34,6 +34,12 @@ struct engine_options {
   /// Store/site → (lat, lon) tables for geo_velocity, by resolved path. Default:
   /// CSV files (`id,lat,lon`, header optional) read once, relative to the rule file.
   std::function<result<const std::map<std::string, std::pair<double, double>>*>(const std::string&)> locations;
+  /// Reads an input event again, fully minimised, from where it came (replay's
+  /// files, which outlive the run). With it, evidence is kept by reference: the
+  /// engine stores no copy of correlated events in state and rereads the few
+  /// that alerts cite. Without it (Kafka), each is stored under e/, which is
+  /// also the durable reorder buffer. Returns false when the event is gone.
+  std::function<bool(const ingest::source_position& from, ingest::event& out)> reread;
 };
 
 struct engine_counts {

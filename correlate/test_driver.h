@@ -45,10 +45,13 @@ class test_driver {
   /// Correlations that could not be built.
   const std::vector<std::string>& problems() const { return problems_; }
   engine& correlations() { return *engine_; }
+  state_view& state() { return state_; }
+  /// The key events are minimised with (a test that decodes them again needs it).
+  static constexpr std::string_view hmac_key = "sentrail-test-driver-key-0123456789";
 
  private:
   const ingest::channel_catalog& channels_;
-  ingest::minimiser privacy_{"sentrail-test-driver-key-0123456789"};
+  ingest::minimiser privacy_{std::string(hmac_key)};
   std::vector<std::string> problems_;
   std::unique_ptr<engine> engine_;
   memory_state state_;

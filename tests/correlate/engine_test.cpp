@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "correlate/codec.h"
+#include "ingest/decoder.h"
 #include "harness.h"
 
 using namespace sentrail;
@@ -111,6 +112,44 @@ TEST(event_count, fires_once_when_the_count_reaches_the_threshold_in_the_window)
   ASSERT_EQ(alerts[0].events.size(), 5u);  // evidence, in time order
   EXPECT_EQ(alerts[0].events[0].time, *parse_rfc3339(at(0)));
   EXPECT_EQ(h.correlations().counts().suppressed, 2u);
+}
+
+TEST(engine, evidence_kept_by_reference_is_read_again_from_its_input_and_equals_the_stored_copy) {
+  // Replay keeps evidence by reference (its files outlive the run): the engine
+  // stores no copy and rereads the events an alert cites. The alerts must be
+  // those of the stored copies, byte for byte, and the state must hold no copy.
+  std::vector<raw_event> events = {failed(0, "203.0.113.9", "alice"), failed(10, "203.0.113.9", "bob"),
+                                   login(15),                           failed(20, "203.0.113.9", "carol"),
+                                   failed(30, "198.51.100.7", "dave"),  failed(35, "203.0.113.9", "erin"),
+                                   failed(40, "203.0.113.9", "frank")};
+  harness by_copy(count_rule());
+  auto stored = by_copy.run(events);
+
+  auto catalog = ingest::default_catalog().value();
+  ingest::minimiser privacy{std::string(test_driver::hmac_key)};
+  ingest::decoder decoder(privacy);
+  std::vector<std::int64_t> reread;
+  engine_options options;
+  options.reread = [&](const ingest::source_position& from, ingest::event& out) {
+    reread.push_back(from.offset);
+    if (from.topic != "test" || from.offset < 0 || static_cast<std::size_t>(from.offset) >= events.size()) return false;
+    const raw_event& e = events[static_cast<std::size_t>(from.offset)];
+    return !decoder.decode(e.json, *catalog.by_name(e.channel), from, out);
+  };
+  harness by_reference(count_rule(), options);
+  auto referenced = by_reference.run(events);
+
+  ASSERT_EQ(stored.of("t-five-failures").size(), 1u);
+  ASSERT_EQ(referenced.alerts.size(), stored.alerts.size());
+  for (std::size_t i = 0; i < stored.alerts.size(); ++i)
+    EXPECT_EQ(to_json(referenced.alerts[i]), to_json(stored.alerts[i]));
+  EXPECT_EQ(referenced.of("t-five-failures")[0].events.size(), 5u);
+  EXPECT_EQ(reread, (std::vector<std::int64_t>{0, 1, 3, 5, 6}));  // the five failures from 203.0.113.9
+  int copies = 0;
+  by_reference.state().for_each("e/", [&](std::string_view, std::string_view) { ++copies; });
+  EXPECT_EQ(copies, 0);
+  by_copy.state().for_each("e/", [&](std::string_view, std::string_view) { ++copies; });
+  EXPECT_EQ(copies, 6);  // every failure was kept, cited or not
 }
 
 TEST(engine, counts_matches_per_rule_for_detections_and_correlations) {

@@ -38,6 +38,7 @@ class harness {
   }
   run_result run(const std::vector<raw_event>& events, bool flush = true) { return driver_->run(events, flush); }
   engine& correlations() { return driver_->correlations(); }
+  state_view& state() { return driver_->state(); }
 
  private:
   ingest::channel_catalog channels_ = ingest::default_catalog().value();

@@ -129,6 +129,42 @@ class ReplayTest(unittest.TestCase):
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def test_correlation_evidence_is_read_back_from_the_cited_lines_of_the_files(self):
+        # Replay keeps evidence by reference: an alert cites its events by file and
+        # line and they are decoded again when it fires. Blank and CRLF lines must
+        # not shift the count, two files must not be confused, and what is read
+        # back is minimised like everything else (no card number leaves).
+        work = tempfile.mkdtemp(prefix="sentrail-replay-evidence-")
+        try:
+            rule = os.path.join(work, "burst.yml")
+            with open(rule, "w") as f:
+                f.write("title: Failed login\nname: failed\nid: t-failed\n"
+                        "logsource: {product: retail, service: web}\n"
+                        "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                        "title: Three failures per IP\nid: t-burst\n"
+                        "correlation: {type: event_count, rules: [failed], group-by: [source.ip], "
+                        "timespan: 60s, condition: {gte: 3}}\n")
+            def line(second, user, ip="198.51.100.1"):
+                return json.dumps({"ts": f"2026-11-23T03:00:{second:02d}Z", "event": "login_failed",
+                                   "user": user, "client_ip": ip, "note": "card 4111111111111111"})
+            first = os.path.join(work, "web.jsonl")
+            with open(first, "w", newline="") as f:
+                f.write("\n" + line(1, "ann") + "\r\n" + line(2, "bo", "203.0.113.5") + "\n\n" + line(3, "cy") + "\n")
+            second = os.path.join(work, "more-web.jsonl")
+            with open(second, "w") as f:
+                f.write(line(4, "di") + "\n")
+            env = dict(os.environ, SENTRAIL_HMAC_KEY="replay-test-key-0123456789")
+            run = subprocess.run([SENTRAIL, "replay", "--rules", rule, "--channel", "web", first, second],
+                                 capture_output=True, text=True, env=env, timeout=60)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            alerts = [json.loads(l) for l in run.stdout.splitlines()]
+            self.assertEqual([a["rule"]["id"] for a in alerts], ["t-burst"])
+            cited = [(os.path.basename(e["topic"]), e["offset"], e["fields"]["user.name"]) for e in alerts[0]["events"]]
+            self.assertEqual(cited, [("web.jsonl", 2, "ann"), ("web.jsonl", 5, "cy"), ("more-web.jsonl", 1, "di")])
+            self.assertNotIn("4111111111111111", run.stdout)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_generated_traffic_replays_with_no_dead_letter_and_finds_every_stateless_incident(self):
         dead = os.path.join(self.tmp, "dead.jsonl")
         alerts, stderr = replay("--deadletter", dead, *self.files)
