@@ -34,11 +34,15 @@ std::string rule_key(const rules::correlation_rule& r) { return !r.id.empty() ? 
 // and stores a number only for numeric fields: a text field's unused 8 bytes
 // were a quarter of every stored event. Layout 1 (no marker) still decodes.
 constexpr std::uint64_t event_layout = 2;
+// The reorder buffer's copy in memory names fields by their interned id, which
+// is valid in this process only, so it is never stored: releasing an event then
+// looks up no name and copies no byte.
+constexpr std::uint64_t in_process_layout = 1u << 20;
 
-void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids) {
+void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids, bool in_process = false) {
   encoder w(out);
   w.bytes({});
-  w.u64(event_layout);
+  w.u64(in_process ? in_process_layout : event_layout);
   w.bytes(e.channel);
   w.bytes(e.source.topic);
   w.i64(e.source.partition);
@@ -47,26 +51,33 @@ void encode_event(std::string& out, const ingest::event& e, std::string_view rul
   w.bytes(rule_ids);
   w.u64(e.fields().size());
   for (const auto& f : e.fields()) {
-    w.bytes(f.name);
+    if (in_process) {
+      w.u64(f.id == ingest::no_field ? 0 : std::uint64_t{f.id} + 1);
+      if (f.id == ingest::no_field) w.bytes(f.name);
+    } else {
+      w.bytes(f.name);
+    }
     w.u64(static_cast<std::uint64_t>(f.value.kind));
     w.bytes(f.value.text);
     if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
   }
 }
 
-// Decodes into `e` (cleared first); returns the matched rule ids.
-std::string_view decode_event(std::string_view in, ingest::event& e) {
+// Decodes into `e` (cleared first); returns the matched rule ids. With
+// `by_view`, e's text points into `in`, which must then outlive e's use.
+std::string_view decode_event(std::string_view in, ingest::event& e, bool by_view = false) {
   e.clear();
   decoder_view d(in);
   std::string_view channel = d.bytes();
   std::uint64_t layout = 1;
   if (channel.empty()) {
     layout = d.u64();
-    if (layout != event_layout) return {};  // written by a newer version: not ours to read
+    if (layout != event_layout && layout != in_process_layout) return {};  // a newer version's: not ours to read
     channel = d.bytes();
   }
-  e.channel = e.store(channel);
-  e.source.topic = e.store(d.bytes());
+  auto keep = [&](std::string_view text) { return by_view ? text : e.store(text); };
+  e.channel = keep(channel);
+  e.source.topic = keep(d.bytes());
   e.source.partition = static_cast<std::int32_t>(d.i64());
   e.source.offset = d.i64();
   e.time = d.i64();
@@ -74,13 +85,22 @@ std::string_view decode_event(std::string_view in, ingest::event& e) {
   std::uint64_t n = d.u64();
   auto& names = ingest::field_table::global();
   for (std::uint64_t i = 0; i < n && !d.failed(); ++i) {
-    std::string_view name = d.bytes();
+    ingest::field_id id;
+    std::string_view name;
+    if (layout == in_process_layout) {
+      std::uint64_t stored = d.u64();
+      id = stored == 0 ? ingest::no_field : static_cast<ingest::field_id>(stored - 1);
+      name = stored == 0 ? d.bytes() : names.name(id);
+    } else {
+      name = d.bytes();
+      id = names.find(name);
+    }
     ingest::field_value v;
     v.kind = static_cast<ingest::value_kind>(d.u64());
     v.text = d.bytes();
     if (layout == 1 || v.kind == ingest::value_kind::number) v.number = d.f64();
-    ingest::field_id id = names.find(name);
-    if (id != ingest::no_field) e.append_copy(id, v);
+    if (by_view) e.append_view(id, id == ingest::no_field ? name : names.name(id), v);
+    else if (id != ingest::no_field) e.append_copy(id, v);
     else e.add_extra(name, v);
   }
   return rule_ids;
@@ -293,7 +313,9 @@ void engine::restore(state_view& state) {
   state.for_each_from(evidence_prefix, from, [&](std::string_view k, std::string_view v) {
     std::string_view rule_ids = decode_event(v, e);
     if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
-    buffer_.emplace(std::string(k.substr(evidence_prefix.size())), buffered{std::string(rule_ids), std::string(v)});
+    std::string event;
+    encode_event(event, e, rule_ids, /*in_process=*/true);
+    buffer_.emplace(std::string(k.substr(evidence_prefix.size())), buffered{std::string(rule_ids), std::move(event)});
   });
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
@@ -394,10 +416,15 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   // it matched: until the watermark passes it, that entry is its place in the
   // reorder buffer too (restore() reads the buffer back from it). Inputs that
   // can be read again keep it by reference instead.
+  if (!options_.reread) {
+    std::string& stored = scratch_event_;
+    stored.clear();
+    encode_event(stored, e, rule_ids);
+    state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
+  }
   std::string event;
-  event.reserve(512);
-  encode_event(event, e, rule_ids);
-  if (!options_.reread) state.put(std::string(evidence_prefix) + key, event, e.time + c_->retention);
+  event.reserve(256);
+  encode_event(event, e, rule_ids, /*in_process=*/true);
   buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
@@ -456,7 +483,7 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
     std::string key = it->first;
     buffered entry = std::move(it->second);
     buffer_.erase(it);
-    decode_event(entry.event, e);
+    decode_event(entry.event, e, /*by_view=*/true);  // entry outlives e's use below
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
     correlate_event(e, entry.rule_ids, key, state, out);
   }

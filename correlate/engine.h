@@ -137,7 +137,7 @@ class engine {
   // In-memory mirrors of durable state, ordered for release.
   struct buffered {
     std::string rule_ids;  // the detections it matched that feed correlations
-    std::string event;     // encoded as evidence (also stored under e/ from arrival)
+    std::string event;     // encoded for this process (stored under e/ in the durable layout)
   };
   std::map<std::string, buffered, std::less<>> buffer_;  // reorder key → event
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
@@ -148,6 +148,7 @@ class engine {
   };
   std::map<std::string, input, std::less<>> inputs_;
   std::string scratch_key_;
+  std::string scratch_event_;
 };
 
 }  // namespace sentrail::correlate
