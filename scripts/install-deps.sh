@@ -8,6 +8,7 @@ build_packages=(
   librdkafka-dev libsimdjson-dev librocksdb-dev prometheus-cpp-dev libfmt-dev
   libgtest-dev libgmock-dev libyaml-cpp-dev libbenchmark-dev libssl-dev
   libcli11-dev libre2-dev libcpp-httplib-dev libjemalloc-dev libxxhash-dev
+  libabsl-dev
 )
 # Independent clients the integration tests use to talk to the embedded broker,
 # Prometheus (with promtool) for the observability tests and `make dashboards`,
