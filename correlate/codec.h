@@ -8,8 +8,7 @@
 #include <string>
 #include <string_view>
 
-#define XXH_INLINE_ALL  // header-only: the hash inlines into its callers
-#include <xxhash.h>
+#include "common/xxhash.h"
 
 namespace sentrail::correlate {
 

@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
+#include "common/string_hash.h"
 
-#include "correlate/codec.h"
 #include "correlate/op.h"
 
 namespace sentrail::correlate {
@@ -58,11 +57,7 @@ class memory_state : public state_view {
   // Open addressing (Abseil): a lookup reads a control byte group and one slot,
   // where std::unordered_map chased a bucket, a node and its neighbour; lookups
   // were a quarter of a pack replay, nearly all of it cache misses.
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const { return stable_hash(key); }
-  };
-  absl::flat_hash_map<std::string, entry, key_hash, std::equal_to<>> values_;
+  flat_string_map<entry> values_;
   timestamp_ns now_ = INT64_MIN;
   std::size_t sets_ = 0;
 };

@@ -86,7 +86,7 @@ void cached_state::trim() {
     if (it->second.dirty) {
       ++it;
     } else {
-      it = entries_.erase(it);
+      entries_.erase(it++);  // erasing leaves the other iterators valid
     }
   }
 }

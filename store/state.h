@@ -39,7 +39,7 @@ class cached_state : public correlate::state_view {
   };
   durable_store& db_;
   std::size_t capacity_;
-  string_map<entry> entries_;  // transparent: looked up by view, no key copy per get
+  flat_string_map<entry> entries_;  // looked up by view, no key copy per get
   std::vector<std::string> dirty_;
   timestamp_ns now_ = INT64_MIN;
 };
