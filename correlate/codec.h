@@ -16,11 +16,14 @@ class encoder {
  public:
   explicit encoder(std::string& out) : out_(out) {}
   void u64(std::uint64_t v) {
+    char b[10];  // one append, not a push_back (and its capacity check) per byte
+    std::size_t n = 0;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>(v | 0x80));
+      b[n++] = static_cast<char>(v | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    b[n++] = static_cast<char>(v);
+    out_.append(b, n);
   }
   void i64(std::int64_t v) { u64((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
   void f64(double v) {
@@ -89,7 +92,9 @@ class decoder_view {
 /// Big-endian encoding of a signed time, so byte order is time order in keys.
 inline void append_ordered_time(std::string& key, std::int64_t t) {
   auto u = static_cast<std::uint64_t>(t) ^ (std::uint64_t{1} << 63);
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((u >> shift) & 0xFF));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> (56 - 8 * i)) & 0xFF);
+  key.append(b, 8);
 }
 inline std::int64_t read_ordered_time(std::string_view key) {
   std::uint64_t u = 0;

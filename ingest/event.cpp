@@ -3,6 +3,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace sentrail::ingest {
 
@@ -21,6 +22,7 @@ struct field_table::impl {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::deque<std::string> names;  // deque: interned views never move
+  std::vector<std::string_view> views;  // views[id] = names[id]: name() is one load
   std::unordered_map<std::string_view, field_id, hash, std::equal_to<>> ids;
 };
 
@@ -37,6 +39,7 @@ field_id field_table::intern(std::string_view name) {
   if (auto it = impl_->ids.find(name); it != impl_->ids.end()) return it->second;
   auto id = static_cast<field_id>(impl_->names.size());
   impl_->names.emplace_back(name);
+  impl_->views.push_back(impl_->names.back());
   impl_->ids.emplace(impl_->names.back(), id);
   return id;
 }
@@ -47,7 +50,7 @@ field_id field_table::find(std::string_view name) const {
 }
 
 std::string_view field_table::name(field_id id) const {
-  return id < impl_->names.size() ? std::string_view(impl_->names[id]) : std::string_view{};
+  return id < impl_->views.size() ? impl_->views[id] : std::string_view{};
 }
 
 std::size_t field_table::size() const { return impl_->names.size(); }
