@@ -34,6 +34,7 @@ if [[ $mode == replay ]]; then
   exit 0
 fi
 
+source "$(dirname "$0")/lib/drain.sh"
 count=${COUNT:-500000}
 "$gen" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
 pids+=($!)
@@ -44,19 +45,7 @@ n=0
 for _ in $(seq "$rounds"); do
   for b in "${bins[@]}"; do
     n=$((n + 1))
-    "$b" run --brokers "$bootstrap" --rules "$rules" --state "$work/state$n" --group "ab$n" --metrics-port 0 \
-      --output none --status-interval 1 > /dev/null 2> "$work/run$n.err" &
-    engine=$!
-    first=""; first_n=0
-    for _ in $(seq 1200); do
-      sleep 0.5
-      c=$(grep -o 'events [0-9]*' "$work/run$n.err" | tail -1 | cut -d' ' -f2 || true)
-      [[ -n "$c" && "$c" -gt 0 && -z "$first" ]] && first=$(date +%s.%N) && first_n=$c
-      [[ -n "$c" && "$c" -ge "$count" ]] && break
-    done
-    last=$(date +%s.%N)
-    kill -TERM "$engine"; wait "$engine" || true
-    awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" -v b="$b" \
-      'BEGIN { printf "%s: drained at %.0f events/s\n", b, (n - f) / (z - a) }'
+    rate=$(drain_rate "$b" "$bootstrap" "$rules" "$work/state$n" "ab$n" "$count" "$work/run$n.err")
+    echo "$b: drained at $rate events/s"
   done
 done

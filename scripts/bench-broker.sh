@@ -19,26 +19,8 @@ pids+=($!)
 for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
 bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-# Drains the preloaded events with its own group and state; prints events/s,
-# timed by the engine's own status lines (one per 0.1 s) from the first line
-# with events to the first with all of them, so polling adds no error.
-drain() {
-  local rules=$1 name=$2 engine n
-  "$build/sentrail" run --brokers "$bootstrap" --rules "$rules" --state "$work/state-$name" --group "$name" \
-    --metrics-port 0 --output none --status-interval 0.1 > /dev/null 2> "$work/$name.err" &
-  engine=$!
-  for _ in $(seq 1200); do
-    sleep 0.5
-    n=$(grep -o 'events [0-9]*' "$work/$name.err" | tail -1 | cut -d' ' -f2 || true)
-    [[ -n "$n" && "$n" -ge "$count" ]] && break
-  done
-  kill -TERM "$engine"; wait "$engine" || true
-  grep -o '^sentrail: events [0-9]*' "$work/$name.err" | awk -v n="$count" '
-    { k++; c = $3 }
-    c > 0 && !first { first = k; first_n = c }
-    c >= n && !last { last = k }
-    END { printf "%.0f", (last > first ? (n - first_n) / ((last - first) * 0.1) : 0) }'
-}
+source "$(dirname "$0")/lib/drain.sh"
+drain() { drain_rate "$build/sentrail" "$bootstrap" "$1" "$work/state-$2" "$2" "$count" "$work/$2.err"; }
 sustained=$(drain rules/pack drain-pack)
 echo "sustained: $count events drained at $sustained events/s (one worker, 16 partitions x 5 topics)"
 # The baseline in the same run: the same events, consumed, decoded, minimised and
