@@ -270,6 +270,16 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
 
 engine::~engine() = default;
 
+engine::buffer_key::buffer_key(std::string key) : bytes(std::move(key)) {
+  auto be64 = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = at; i < at + 8; ++i) v = (v << 8) | (i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0u);
+    return v;
+  };
+  time = be64(0);
+  hash = be64(8);
+}
+
 void engine::expect_partition(std::string_view partition) {
   inputs_.try_emplace(std::string(partition));
 }
@@ -315,7 +325,8 @@ void engine::restore(state_view& state) {
     if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
     std::string event;
     encode_event(event, e, rule_ids, /*in_process=*/true);
-    buffer_.emplace(std::string(k.substr(evidence_prefix.size())), buffered{std::string(rule_ids), std::move(event)});
+    buffer_.emplace(buffer_key(std::string(k.substr(evidence_prefix.size()))),
+                    buffered{std::string(rule_ids), std::move(event)});
   });
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
@@ -425,7 +436,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   std::string event;
   event.reserve(256);
   encode_event(event, e, rule_ids, /*in_process=*/true);
-  buffer_.insert_or_assign(std::move(key), buffered{std::move(rule_ids), std::move(event)});
+  buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
 }
@@ -476,13 +487,13 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
   ingest::event e;
   while (!buffer_.empty()) {
     auto it = buffer_.begin();
-    timestamp_ns t = read_ordered_time(it->first);
+    timestamp_ns t = read_ordered_time(it->first.bytes);
     if (t > limit) break;
     // Timers due strictly before this event fire first: an event at the deadline still counts.
     fire_timers_until(t, /*inclusive=*/false, state, out);
-    std::string key = it->first;
-    buffered entry = std::move(it->second);
-    buffer_.erase(it);
+    auto node = buffer_.extract(it);
+    std::string key = std::move(node.key().bytes);
+    buffered entry = std::move(node.mapped());
     decode_event(entry.event, e, /*by_view=*/true);  // entry outlives e's use below
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
     correlate_event(e, entry.rule_ids, key, state, out);

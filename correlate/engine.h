@@ -139,7 +139,21 @@ class engine {
     std::string rule_ids;  // the detections it matched that feed correlations
     std::string event;     // encoded for this process (stored under e/ in the durable layout)
   };
-  std::map<std::string, buffered, std::less<>> buffer_;  // reorder key → event
+  /// A reorder key with its first 16 bytes (big-endian time, content hash) held
+  /// as integers: comparing those first orders keys as the bytes do, without
+  /// reading each key's bytes from the heap at every level of a deep tree (the
+  /// buffer holds 100k+ events during a backlog).
+  struct buffer_key {
+    std::uint64_t time = 0, hash = 0;
+    std::string bytes;
+    explicit buffer_key(std::string key);
+    bool operator<(const buffer_key& o) const {
+      if (time != o.time) return time < o.time;
+      if (hash != o.hash) return hash < o.hash;
+      return bytes < o.bytes;
+    }
+  };
+  std::map<buffer_key, buffered> buffer_;  // reorder key → event
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
   struct input {
     timestamp_ns max_time = INT64_MIN;
