@@ -26,6 +26,19 @@ def replay(*args, key="replay-test-key-0123456789"):
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()], p.stderr
 
 
+def write_three_failures_rule(folder):
+    """A detection of failed web logins and its correlation t-three-failures (3 per IP in 60 s)."""
+    rule = os.path.join(folder, "rules.yml")
+    with open(rule, "w") as f:
+        f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
+                "logsource: {product: retail, service: web}\n"
+                "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
+                "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
+                "timespan: 60s, condition: {gte: 3}}\n")
+    return rule
+
+
 class ReplayTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -89,14 +102,7 @@ class ReplayTest(unittest.TestCase):
         # Either way the alerts are those of the two files merged in time order.
         work = tempfile.mkdtemp(prefix="sentrail-replay-merge-")
         try:
-            rule = os.path.join(work, "rules.yml")
-            with open(rule, "w") as f:
-                f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
-                        "logsource: {product: retail, service: web}\n"
-                        "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
-                        "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
-                        "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
-                        "timespan: 60s, condition: {gte: 3}}\n")
+            rule = write_three_failures_rule(work)
             lines = {"a": [], "b": []}
             for second in range(3000):
                 for name, offset in (("a", 0), ("b", 1)):
@@ -136,14 +142,7 @@ class ReplayTest(unittest.TestCase):
         # back is minimised like everything else (no card number leaves).
         work = tempfile.mkdtemp(prefix="sentrail-replay-evidence-")
         try:
-            rule = os.path.join(work, "burst.yml")
-            with open(rule, "w") as f:
-                f.write("title: Failed login\nname: failed\nid: t-failed\n"
-                        "logsource: {product: retail, service: web}\n"
-                        "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
-                        "title: Three failures per IP\nid: t-burst\n"
-                        "correlation: {type: event_count, rules: [failed], group-by: [source.ip], "
-                        "timespan: 60s, condition: {gte: 3}}\n")
+            rule = write_three_failures_rule(work)
             def line(second, user, ip="198.51.100.1"):
                 return json.dumps({"ts": f"2026-11-23T03:00:{second:02d}Z", "event": "login_failed",
                                    "user": user, "client_ip": ip, "note": "card 4111111111111111"})
@@ -158,7 +157,7 @@ class ReplayTest(unittest.TestCase):
                                  capture_output=True, text=True, env=env, timeout=60)
             self.assertEqual(run.returncode, 0, run.stderr)
             alerts = [json.loads(l) for l in run.stdout.splitlines()]
-            self.assertEqual([a["rule"]["id"] for a in alerts], ["t-burst"])
+            self.assertEqual([a["rule"]["id"] for a in alerts], ["t-three-failures"])
             cited = [(os.path.basename(e["topic"]), e["offset"], e["fields"]["user.name"]) for e in alerts[0]["events"]]
             self.assertEqual(cited, [("web.jsonl", 2, "ann"), ("web.jsonl", 5, "cy"), ("more-web.jsonl", 1, "di")])
             self.assertNotIn("4111111111111111", run.stdout)
