@@ -22,6 +22,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+source "$(dirname "$0")/lib/bench.sh"
 
 if [[ $mode == replay ]]; then
   "$gen" gen --seed 42 --count "${COUNT:-1000000}" --out "$work/events" >/dev/null 2>&1
@@ -34,12 +35,8 @@ if [[ $mode == replay ]]; then
   exit 0
 fi
 
-source "$(dirname "$0")/lib/drain.sh"
 count=${COUNT:-500000}
-"$gen" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+start_broker "$gen" 16
 "$gen" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
 n=0
 for _ in $(seq "$rounds"); do

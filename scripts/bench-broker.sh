@@ -14,12 +14,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
-"$build/sentrail" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+source "$(dirname "$0")/lib/bench.sh"
+start_broker "$build/sentrail" 16
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-source "$(dirname "$0")/lib/drain.sh"
 drain() { drain_rate "$build/sentrail" "$bootstrap" "$1" "$work/state-$2" "$2" "$count" "$work/$2.err"; }
 sustained=$(drain rules/pack drain-pack)
 echo "sustained: $count events drained at $sustained events/s (one worker, 16 partitions x 5 topics)"

@@ -20,10 +20,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
-"$build/sentrail" broker --partitions 16 > "$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+source "$(dirname "$0")/lib/bench.sh"
+start_broker "$build/sentrail" 16
 port=$((20000 + RANDOM % 20000))
 "$build/sentrail" run ${config:+--config "$config"} --brokers "$bootstrap" --rules rules/pack --state "$work/state" \
   --metrics-port "$port" --output json > "$work/alerts.jsonl" 2> "$work/run.err" &

@@ -21,10 +21,8 @@ store:
   block_cache_mb: 32
   write_buffer_mb: 16
 YAML
-"$build/sentrail" broker --partitions 4 > "$work/broker.out" 2>/dev/null &
-pids+=($!)
-sleep 1
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+source "$(dirname "$0")/lib/bench.sh"
+start_broker "$build/sentrail" 4
 "$build/sentrail" run --brokers "$bootstrap" --rules "${RULES:-bench/soak-rules.yml}" --state "$work/state" --config "$work/sentrail.yaml" \
   --metrics-port 0 --output none --status-interval 30 > /dev/null 2> "$work/engine.err" &
 engine=$!

@@ -1,4 +1,16 @@
-# Sourced by the benchmark scripts. drain_rate BIN BOOTSTRAP RULES STATE GROUP COUNT LOG
+# Sourced by the benchmark scripts, which keep their children's pids in `pids`
+# and a scratch directory in `work`.
+
+# start_broker BIN PARTITIONS: runs the embedded broker in the background and
+# sets `bootstrap` to its address once it prints it.
+start_broker() {
+  "$1" broker --partitions "$2" > "$work/broker.out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
+  bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+}
+
+# drain_rate BIN BOOTSTRAP RULES STATE GROUP COUNT LOG
 # runs `BIN run` with its own group and state until its status lines report COUNT
 # events, then prints the rate in events/s: from the first status line with
 # events to the first with all of them, by the wall clock, read every 50 ms. (A
