@@ -1,0 +1,54 @@
+// memory_state is what replay and rule tests correlate against; these pin the
+// state_view contract the engine relies on (rewrites, erasure, expiry, ordered scans).
+#include "correlate/memory_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using sentrail::correlate::memory_state;
+
+TEST(memory_state, a_rewritten_value_reads_back_whole_while_other_keys_come_and_go) {
+  memory_state state;
+  std::string value = "x";
+  for (int i = 0; i < 200; ++i) {
+    value += std::to_string(i);
+    state.put("c/rule\x1egroup", value, 1000);
+    state.put("c/other\x1e" + std::to_string(i), "v" + std::to_string(i), 1000);  // the table grows and rehashes
+    auto back = state.get("c/rule\x1egroup");
+    ASSERT_TRUE(back);
+    ASSERT_EQ(*back, value);
+  }
+  state.put("c/rule\x1egroup", "short", 1000);
+  EXPECT_EQ(state.get("c/rule\x1egroup").value_or("absent"), "short");
+  EXPECT_EQ(state.get("c/other\x1e" "199").value_or("absent"), "v199");
+  EXPECT_EQ(state.size(), 201u);
+}
+
+TEST(memory_state, erased_and_expired_entries_are_gone_and_a_sweep_drops_the_expired) {
+  memory_state state;
+  state.put("c/a", "1", 10);
+  state.put("c/b", "2", 100);
+  state.put("c/c", "3", 100);
+  state.erase("c/c");
+  state.erase("c/never");  // absent: nothing happens
+  EXPECT_FALSE(state.get("c/c"));
+  state.set_now(50);
+  EXPECT_FALSE(state.get("c/a"));  // expired: invisible at once
+  EXPECT_EQ(state.get("c/b").value_or("absent"), "2");
+  for (int i = 0; i < 5000; ++i) state.set_now(50);  // enough calls for a sweep
+  EXPECT_EQ(state.size(), 1u);
+}
+
+TEST(memory_state, for_each_from_lists_live_keys_of_a_prefix_in_key_order_from_a_bound) {
+  memory_state state;
+  for (const char* k : {"e/3", "e/1", "c/x", "e/2", "e/0"}) state.put(k, std::string("v") + k, 100);
+  state.put("e/4", "old", 5);
+  state.set_now(10);
+  std::vector<std::string> seen;
+  state.for_each_from("e/", "e/1", [&](std::string_view k, std::string_view v) {
+    seen.push_back(std::string(k) + "=" + std::string(v));
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"e/1=ve/1", "e/2=ve/2", "e/3=ve/3"}));
+}
