@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Where a broker drain's CPU goes: COUNT events (default 1,000,000) are produced
+# to the embedded broker, `sentrail run` drains them with the shipped pack, and
+# over SECONDS (default 4) in the middle of the drain this prints
+#   - the machine's idle share (/proc/stat), and
+#   - CPU per thread of the engine and the broker (utime+stime from
+#     /proc/PID/task/*/stat; one core = 100%), threads of one name summed, and
+#     each process's total (exited threads included) and CPU per event.
+#   scripts/bench-cpu.sh            COUNT=500000 SECONDS_MEASURED=3 scripts/bench-cpu.sh
+set -euo pipefail
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+build=${BUILD:-build}
+count=${COUNT:-1000000}
+seconds=${SECONDS_MEASURED:-4}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench-cpu.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+source "$(dirname "$0")/lib/bench.sh"
+start_broker "$build/sentrail" 16
+broker=${pids[0]}
+"$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
+"$build/sentrail" run --brokers "$bootstrap" --rules rules/pack --state "$work/state" --group cpu --metrics-port 0 \
+  --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
+engine=$!
+pids+=("$engine")
+for _ in $(seq 600); do sleep 0.1; grep -q '^sentrail: events [1-9]' "$work/run.err" && break; done
+sleep 0.5  # past the first batches
+ticks=$(getconf CLK_TCK)
+threads() {  # pid name ticks, one line per thread
+  for p in "$engine" "$broker"; do
+    for t in /proc/"$p"/task/*; do
+      # A thread may end between the listing and the read: skip it.
+      local stat comm
+      stat=$(cat "$t/stat" 2>/dev/null) && comm=$(cat "$t/comm" 2>/dev/null) || continue
+      stat=${stat##*) }  # comm may hold spaces and parentheses; the fields after it start past the last ')'
+      awk -v p="$p" -v c="${comm// /_}" '{ print p, c, $12 + $13 }' <<<"$stat"
+    done
+  done
+}
+idle() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+# The whole process, threads that have exited included.
+process() { local s; s=$(cat /proc/"$1"/stat); s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
+threads > "$work/before"; read -r idle0 total0 < <(idle)
+engine0=$(process "$engine"); broker0=$(process "$broker")
+events0=$(grep -o '^sentrail: events [0-9]*' "$work/run.err" | tail -1 | cut -d' ' -f3)
+sleep "$seconds"
+threads > "$work/after"; read -r idle1 total1 < <(idle)
+engine1=$(process "$engine"); broker1=$(process "$broker")
+events1=$(grep -o '^sentrail: events [0-9]*' "$work/run.err" | tail -1 | cut -d' ' -f3)
+if [[ "$events1" -ge "$count" ]]; then
+  echo "the drain ended inside the window; raise COUNT or lower SECONDS_MEASURED" >&2
+  exit 1
+fi
+awk -v n=$((events1 - events0)) -v secs="$seconds" -v idle=$((idle1 - idle0)) -v total=$((total1 - total0)) \
+  -v e=$((engine1 - engine0)) -v b=$((broker1 - broker0)) -v ticks="$ticks" -v count="$count" 'BEGIN {
+  printf "drain of %d events: %d events in %d s (%.0f/s); machine idle %.0f%%\n", count, n, secs, n / secs, 100 * idle / total
+  printf "engine process %.0f%%, broker process %.0f%%: %.1f us of CPU per event\n",
+    100 * e / ticks / secs, 100 * b / ticks / secs, 1e6 * (e + b) / ticks / n }' 
+awk -v ticks="$ticks" -v secs="$seconds" -v engine="$engine" '
+  NR == FNR { before[$1 " " $2] += $3; next }
+  { after[$1 " " $2] += $3 }
+  END {
+    for (k in after) {
+      split(k, id, " ")
+      share = 100 * (after[k] - before[k]) / ticks / secs
+      if (share >= 0.5) printf "%-7s %-20s %5.1f%%\n", (id[1] == engine ? "engine" : "broker"), id[2], share
+    }
+  }' "$work/before" "$work/after" | sort -k3 -nr
