@@ -6,9 +6,10 @@
 #   - CPU per thread of the engine and the broker (utime+stime from
 #     /proc/PID/task/*/stat; one core = 100%), threads of one name summed, and
 #     each process's total (exited threads included) and CPU per event.
-#   scripts/bench-cpu.sh            COUNT=500000 SECONDS_MEASURED=3 scripts/bench-cpu.sh
+#   scripts/bench-cpu.sh    COUNT=500000 SECONDS_MEASURED=3 scripts/bench-cpu.sh
+#   CONFIG=no-fsync.yml scripts/bench-cpu.sh    # an engine config, e.g. store: {sync_writes: false}
 set -euo pipefail
-if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 build=${BUILD:-build}
 count=${COUNT:-1000000}
 seconds=${SECONDS_MEASURED:-4}
@@ -21,7 +22,7 @@ source "$(dirname "$0")/lib/bench.sh"
 start_broker "$build/sentrail" 16
 broker=${pids[0]}
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-"$build/sentrail" run --brokers "$bootstrap" --rules rules/pack --state "$work/state" --group cpu --metrics-port 0 \
+"$build/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules rules/pack --state "$work/state" --group cpu --metrics-port 0 \
   --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
 engine=$!
 pids+=("$engine")
