@@ -17,12 +17,8 @@ bins=()
 for b in "$@"; do bins+=("$(realpath "$b")"); done
 rules=$(realpath rules/pack)
 gen=${bins[-1]}
-work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-ab.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
 source "$(dirname "$0")/lib/bench.sh"
+bench_setup ab
 
 if [[ $mode == replay ]]; then
   "$gen" gen --seed 42 --count "${COUNT:-1000000}" --out "$work/events" >/dev/null 2>&1

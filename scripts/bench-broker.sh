@@ -9,12 +9,8 @@
 set -euo pipefail
 build=${BUILD:-build}
 count=${COUNT:-1000000}
-work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench-broker.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
 source "$(dirname "$0")/lib/bench.sh"
+bench_setup bench-broker
 start_broker "$build/sentrail" 16
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
 drain() { drain_rate "$build/sentrail" "$bootstrap" "$1" "$work/state-$2" "$2" "$count" "$work/$2.err"; }

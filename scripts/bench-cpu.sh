@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a broker drain's CPU goes: COUNT events (default 1,000,000) are produced
 # to the embedded broker, `sentrail run` drains them with the shipped pack, and
-# over SECONDS (default 4) in the middle of the drain this prints
+# over SECONDS_MEASURED (whole seconds, default 4) in the middle of the drain this prints
 #   - the machine's idle share (/proc/stat), and
 #   - CPU per thread of the engine and the broker (utime+stime from
 #     /proc/PID/task/*/stat; one core = 100%), threads of one name summed, and
@@ -13,12 +13,8 @@ if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,10p' "$0" | sed 's
 build=${BUILD:-build}
 count=${COUNT:-1000000}
 seconds=${SECONDS_MEASURED:-4}
-work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench-cpu.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
 source "$(dirname "$0")/lib/bench.sh"
+bench_setup bench-cpu
 start_broker "$build/sentrail" 16
 broker=${pids[0]}
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
@@ -58,7 +54,7 @@ awk -v n=$((events1 - events0)) -v secs="$seconds" -v idle=$((idle1 - idle0)) -v
   -v e=$((engine1 - engine0)) -v b=$((broker1 - broker0)) -v ticks="$ticks" -v count="$count" 'BEGIN {
   printf "drain of %d events: %d events in %d s (%.0f/s); machine idle %.0f%%\n", count, n, secs, n / secs, 100 * idle / total
   printf "engine process %.0f%%, broker process %.0f%%: %.1f us of CPU per event\n",
-    100 * e / ticks / secs, 100 * b / ticks / secs, 1e6 * (e + b) / ticks / n }' 
+    100 * e / ticks / secs, 100 * b / ticks / secs, 1e6 * (e + b) / ticks / n }'
 awk -v ticks="$ticks" -v secs="$seconds" -v engine="$engine" '
   NR == FNR { before[$1 " " $2] += $3; next }
   { after[$1 " " $2] += $3 }

@@ -15,12 +15,8 @@ if ! [[ "$rate" =~ ^[0-9]+$ ]]; then
 fi
 config=${2:-}
 build=${BUILD:-build}
-work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-latency.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
 source "$(dirname "$0")/lib/bench.sh"
+bench_setup latency
 start_broker "$build/sentrail" 16
 port=$((20000 + RANDOM % 20000))
 "$build/sentrail" run ${config:+--config "$config"} --brokers "$bootstrap" --rules rules/pack --state "$work/state" \

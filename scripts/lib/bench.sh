@@ -1,6 +1,15 @@
 # Sourced by the benchmark scripts, which keep their children's pids in `pids`
 # and a scratch directory in `work`.
 
+# bench_setup NAME: a scratch directory `work` (removed on exit), an empty `pids`
+# whose processes are stopped on exit, and the HMAC key the engine needs.
+bench_setup() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-$1.XXXXXX")
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+  export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+}
+
 # start_broker BIN PARTITIONS: runs the embedded broker in the background and
 # sets `bootstrap` to its address once it prints it.
 start_broker() {
