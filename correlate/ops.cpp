@@ -81,14 +81,37 @@ struct window_state {
     }
     return encoded_;
   }
-  /// `first` + '\n' + `second` (either may be empty), kept until the next decode().
-  std::string_view join_lines(std::string_view first, std::string_view second) {
-    if (first.empty() || second.empty()) return first.empty() ? second : first;
-    char* p = own_.allocate(first.size() + 1 + second.size());
-    std::memcpy(p, first.data(), first.size());
-    p[first.size()] = '\n';
-    std::memcpy(p + first.size() + 1, second.data(), second.size());
-    return {p, first.size() + 1 + second.size()};
+  /// `list` with `key` appended, kept until the next decode(). A list of evidence
+  /// keys is '\0' and then each key length-prefixed: keys are binary (their time,
+  /// hash and offset may hold any byte), so no separator byte can join them. (Lists
+  /// written before were joined by '\n' and lost a key holding one; they start
+  /// with a key's time byte, never '\0', and are still read.)
+  std::string_view append_key(std::string_view list, std::string_view key) {
+    if (key.empty()) return list;
+    join_.clear();
+    if (list.empty()) join_.push_back('\0');
+    else join_.append(list);
+    encoder(join_).bytes(key);
+    char* p = own_.allocate(join_.size());
+    std::memcpy(p, join_.data(), join_.size());
+    return {p, join_.size()};
+  }
+  static void split_keys(std::string_view list, std::vector<std::string>& out) {
+    if (list.empty()) return;
+    if (list.front() != '\0') {
+      while (!list.empty()) {
+        auto nl = list.find('\n');
+        out.emplace_back(list.substr(0, nl));
+        list.remove_prefix(nl == std::string_view::npos ? list.size() : nl + 1);
+      }
+      return;
+    }
+    decoder_view d(list.substr(1));
+    while (!d.at_end()) {
+      std::string_view key = d.bytes();
+      if (d.failed()) break;
+      out.emplace_back(key);
+    }
   }
   void evict_before(timestamp_ns t) {
     auto kept = std::find_if(entries.begin(), entries.end(), [&](const entry& e) { return e.time >= t; });
@@ -113,6 +136,7 @@ struct window_state {
 
  private:
   arena own_{1024};
+  std::string join_;  // append_key's scratch
   std::string encoded_;
 };
 
@@ -228,17 +252,17 @@ class temporal_ordered_op : public op {
   std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
     window_state& w = scratch_;
     w.decode(state.get(key));
-    // entries[i] = step i's partial sequence: time = its start, text = evidence keys joined by '\n'.
+    // entries[i] = step i's partial sequence: time = its start, text = its evidence keys (append_key).
     if (w.entries.size() != steps_) w.entries.assign(steps_, entry{INT64_MIN, 0, 0, {}, {}});
     for (auto& e : w.entries)
       if (e.time != INT64_MIN && e.time < m.time - timespan_) e = entry{INT64_MIN, 0, 0, {}, {}};
     std::size_t k = m.rule_index;
     std::optional<firing> result;
     if (k == 0) {
-      w.entries[0] = entry{m.time, 1, 0, m.evidence_key, {}};
+      w.entries[0] = entry{m.time, 1, 0, w.append_key({}, m.evidence_key), {}};
     } else if (w.entries[k - 1].time != INT64_MIN) {
       entry next = w.entries[k - 1];
-      next.text = w.join_lines(next.text, m.evidence_key);
+      next.text = w.append_key(next.text, m.evidence_key);
       next.rule = static_cast<std::uint32_t>(k + 1);
       w.entries[k] = std::move(next);
     }
@@ -247,12 +271,7 @@ class temporal_ordered_op : public op {
       f.first_seen = w.entries[k].time;
       f.last_seen = m.time;
       f.count = steps_;
-      std::string_view keys = w.entries[k].text;
-      while (!keys.empty()) {
-        auto nl = keys.find('\n');
-        f.evidence_keys.emplace_back(keys.substr(0, nl));
-        keys.remove_prefix(nl == std::string_view::npos ? keys.size() : nl + 1);
-      }
+      window_state::split_keys(w.entries[k].text, f.evidence_keys);
       f.window_id = std::to_string(f.first_seen);
       result = std::move(f);
       w.entries.assign(steps_, entry{INT64_MIN, 0, 0, {}, {}});

@@ -152,6 +152,30 @@ TEST(engine, evidence_kept_by_reference_is_read_again_from_its_input_and_equals_
   EXPECT_EQ(copies, 6);  // every failure was kept, cited or not
 }
 
+TEST(temporal_ordered, cites_every_step_when_an_evidence_key_holds_a_newline_byte) {
+  // Evidence keys are binary: the event at offset 10 has 0x0A as its key's last
+  // byte. A sequence used to join its keys with '\n' and cited neither half.
+  std::string rule = base_rules + R"(title: Failure then success
+id: t-fail-then-login
+correlation:
+  type: temporal_ordered
+  rules: [web_login_failed, web_login]
+  group-by: [user.name]
+  timespan: 10m
+)";
+  std::vector<raw_event> events;
+  for (int i = 0; i < 10; ++i) events.push_back(login(i, "198.51.100.1", "someone-else"));
+  events.push_back(failed(20));  // offset 10
+  events.push_back(login(30));   // offset 11
+  harness h(rule);
+  auto r = h.run(events);
+  ASSERT_EQ(r.of("t-fail-then-login").size(), 1u);
+  const auto& cited = r.of("t-fail-then-login")[0].events;
+  ASSERT_EQ(cited.size(), 2u);
+  EXPECT_EQ(cited[0].offset, 10);
+  EXPECT_EQ(cited[1].offset, 11);
+}
+
 TEST(engine, counts_matches_per_rule_for_detections_and_correlations) {
   harness h(count_rule());
   h.run({failed(0), failed(10), failed(20)});
