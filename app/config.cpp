@@ -174,8 +174,14 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       if (i["max_message_bytes"]) c.worker.decoding.max_message_bytes = i["max_message_bytes"].as<std::size_t>();
     }
     if (auto k = root["correlation"]) {
-      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout", "evidence_retention"}); !s)
+      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout", "evidence_retention", "evidence"}); !s)
         return error{s.message()};
+      if (auto ev = k["evidence"]) {
+        std::string mode = ev.IsScalar() ? ev.as<std::string>() : "";
+        if (mode != "stored" && mode != "reference")
+          return error{where(file, ev) + ": evidence must be stored or reference"};
+        c.evidence_by_reference = mode == "reference";
+      }
       for (auto [name, slot] : {std::pair{"allowed_lateness", &c.correlation.allowed_lateness},
                                 std::pair{"idle_timeout", &c.correlation.idle_timeout},
                                 std::pair{"evidence_retention", &c.correlation.evidence_margin}}) {

@@ -20,6 +20,10 @@ struct engine_config {
   worker::worker_options worker;
   correlate::engine_options correlation;
   store::store_options store;
+  /// correlation.evidence: `stored` keeps a copy of each correlated event in
+  /// state; `reference` keeps where it came from and reads it back from its topic
+  /// when an alert cites it or a restart buffers it again. Default: stored.
+  bool evidence_by_reference = false;
   std::string rules_path;                    // file or folder of Sigma rules
   /// `logsources:` (Sigma logsources outside product retail → channel) and
   /// `placeholders:` (values of %name% for the expand modifier). Default: none.

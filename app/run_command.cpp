@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "triage/http_api.h"
 #include "triage/incidents.h"
+#include "worker/kafka_rereader.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
@@ -110,6 +111,23 @@ int run_engine(const run_flags& f) {
   std::signal(SIGINT, [](int) { run_stop = true; });
   // A bad rule is refused with file:line:cause and the engine runs with the rest;
   // later edits (or SIGHUP) reload, keeping the last good set when a reload is bad.
+  // Evidence by reference: engines read cited and restored events back from the topics.
+  std::unique_ptr<worker::kafka_rereader> rereader;
+  if (config.evidence_by_reference) {
+    auto opened = worker::kafka_rereader::open(config.worker, *channels, privacy);
+    if (!opened) {
+      std::fprintf(stderr, "sentrail run: %s\n", opened.message().c_str());
+      return 2;
+    }
+    rereader = std::move(opened).value();
+    auto* r = rereader.get();
+    config.correlation.reread = [r](const ingest::source_position& from, ingest::event& out) {
+      return r->reread(from, out);
+    };
+    config.correlation.prefetch = [r](const std::vector<ingest::source_position>& at) { r->prefetch(at); };
+    config.correlation.durable_references = true;
+    config.correlation.batch_evidence = true;
+  }
   static rule_reloader* reloader_for_signal = nullptr;
   rule_reloader reloader(config.rules_path, config.correlation, metrics.get(), config.rule_loading);
   reloader.load_initial();

@@ -90,6 +90,7 @@ std::string to_json(const alert& a) {
     w.end_object();
   }
   w.end_array();
+  if (a.evidence_unavailable) w.key("evidence_unavailable").value(static_cast<std::int64_t>(a.evidence_unavailable));
   if (a.loss_exposure) {
     w.key("loss_exposure").begin_object();
     w.key("low").value(a.loss_exposure->low);

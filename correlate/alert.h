@@ -46,6 +46,8 @@ struct alert {
   std::uint64_t count = 0;
   std::optional<double> value;
   std::vector<evidence> events;
+  /// Events kept by reference that their topic no longer held (retention) when the alert was raised.
+  std::uint64_t evidence_unavailable = 0;
   std::string status = "new";
   /// What one incident of the rule may cost, for weighing alerts by money at risk.
   struct exposure {

@@ -1,6 +1,7 @@
 #include "correlate/engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "correlate/codec.h"
@@ -38,6 +39,25 @@ constexpr std::uint64_t event_layout = 2;
 // is valid in this process only, so it is never stored: releasing an event then
 // looks up no name and copies no byte.
 constexpr std::uint64_t in_process_layout = 1u << 20;
+// Evidence by reference (engine_options::durable_references): only the rules the
+// event matched; the key says where the event is to be read again.
+constexpr std::uint64_t reference_layout = 3;
+
+void encode_reference(std::string& out, std::string_view rule_ids) {
+  encoder w(out);
+  w.bytes({});
+  w.u64(reference_layout);
+  w.bytes(rule_ids);
+}
+
+// The rules of a reference entry; nothing when `in` is a stored event.
+std::optional<std::string_view> reference_rule_ids(std::string_view in) {
+  decoder_view d(in);
+  if (!d.bytes().empty() || d.failed() || d.u64() != reference_layout || d.failed()) return std::nullopt;
+  std::string_view ids = d.bytes();
+  if (d.failed()) return std::nullopt;
+  return ids;
+}
 
 void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids, bool in_process = false) {
   encoder w(out);
@@ -270,6 +290,71 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
 
 engine::~engine() = default;
 
+std::vector<ingest::source_position> engine::positions_of(const std::vector<std::string>& evidence_keys) {
+  std::vector<ingest::source_position> positions;
+  for (const auto& k : evidence_keys)
+    if (auto from = evidence_source(k)) positions.push_back(*from);
+  return positions;
+}
+
+void engine::add_evidence(alert& a, const std::vector<std::string>& evidence_keys, state_view& state) {
+  for (const auto& k : evidence_keys) {
+    if (options_.reread) {
+      auto from = evidence_source(k);
+      ingest::event e;
+      if (from && options_.reread(*from, e)) {
+        a.events.push_back(evidence::of(e));
+      } else {
+        ++counts_.unreadable;
+        ++a.evidence_unavailable;
+      }
+    } else if (auto v = state.get(std::string(evidence_prefix) + k)) {
+      a.events.push_back(decode_evidence(*v));
+    }
+  }
+  std::stable_sort(a.events.begin(), a.events.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
+}
+
+void engine::emit_pending(state_view& state, alert_sink& out) {
+  if (pending_.empty()) return;
+  if (options_.prefetch) {
+    std::vector<ingest::source_position> all;
+    for (const auto& p : pending_) {
+      auto some = positions_of(p.evidence_keys);
+      all.insert(all.end(), some.begin(), some.end());
+    }
+    options_.prefetch(all);
+  }
+  for (auto& p : pending_) {
+    add_evidence(p.raised, p.evidence_keys, state);
+    out.emit(p.raised);
+  }
+  pending_.clear();
+}
+
+// Buffered events kept by reference are read back from their source, together.
+// One the source no longer holds cannot be correlated: it is counted, not hidden.
+void engine::restore_references(const std::vector<std::pair<std::string, std::string>>& references) {
+  if (references.empty()) return;
+  std::vector<ingest::source_position> positions;
+  positions.reserve(references.size());
+  for (const auto& [key, ids] : references)
+    if (auto at = evidence_source(key)) positions.push_back(*at);
+  if (options_.reread && options_.prefetch) options_.prefetch(positions);
+  ingest::event e;
+  for (const auto& [key, ids] : references) {
+    auto at = evidence_source(key);
+    if (!at || !options_.reread || !options_.reread(*at, e)) {
+      ++counts_.unreadable;
+      continue;
+    }
+    std::string event;
+    encode_event(event, e, ids, /*in_process=*/true);
+    buffer_.emplace(buffer_key(key), buffered{ids, std::move(event)});
+    ++counts_.restored_by_reference;
+  }
+}
+
 engine::buffer_key::buffer_key(std::string key) : bytes(std::move(key)) {
   auto be64 = [&](std::size_t at) {
     std::uint64_t v = 0;
@@ -320,7 +405,12 @@ void engine::restore(state_view& state) {
   // What waits is the evidence after the watermark (all of it if there is none yet).
   std::string from(evidence_prefix);
   if (watermark_ != INT64_MIN && watermark_ != INT64_MAX) append_ordered_time(from, watermark_ + 1);
+  std::vector<std::pair<std::string, std::string>> references;  // key after e/, rule ids
   state.for_each_from(evidence_prefix, from, [&](std::string_view k, std::string_view v) {
+    if (auto ids = reference_rule_ids(v)) {
+      if (!ids->empty()) references.emplace_back(k.substr(evidence_prefix.size()), *ids);
+      return;
+    }
     std::string_view rule_ids = decode_event(v, e);
     if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
     std::string event;
@@ -328,6 +418,7 @@ void engine::restore(state_view& state) {
     buffer_.emplace(buffer_key(std::string(k.substr(evidence_prefix.size()))),
                     buffered{std::string(rule_ids), std::move(event)});
   });
+  restore_references(references);
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
   });
@@ -427,10 +518,11 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   // it matched: until the watermark passes it, that entry is its place in the
   // reorder buffer too (restore() reads the buffer back from it). Inputs that
   // can be read again keep it by reference instead.
-  if (!options_.reread) {
+  if (!options_.reread || options_.durable_references) {
     std::string& stored = scratch_event_;
     stored.clear();
-    encode_event(stored, e, rule_ids);
+    if (options_.reread) encode_reference(stored, rule_ids);
+    else encode_event(stored, e, rule_ids);
     state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
   }
   std::string event;
@@ -471,6 +563,7 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
   if (wm <= watermark_) return;
   release_until(wm, state, out);
   fire_timers_until(wm, /*inclusive=*/true, state, out);
+  emit_pending(state, out);
   watermark_ = wm;
   std::string v;
   encoder(v).i64(wm);
@@ -481,6 +574,7 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
 void engine::flush(state_view& state, alert_sink& out) {
   release_until(INT64_MAX, state, out);
   fire_timers_until(INT64_MAX, true, state, out);
+  emit_pending(state, out);
 }
 
 void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out) {
@@ -629,18 +723,14 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     a.emitted_at = now_();
     a.count = f.count;
     a.value = f.value;
-    for (const auto& k : f.evidence_keys) {
-      if (options_.reread) {
-        auto from = evidence_source(k);
-        ingest::event e;
-        if (from && options_.reread(*from, e)) a.events.push_back(evidence::of(e));
-      } else if (auto v = state.get(std::string(evidence_prefix) + k)) {
-        a.events.push_back(decode_evidence(*v));
-      }
-    }
-    std::stable_sort(a.events.begin(), a.events.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
     a.id = stable_id({a.rule_id, group_key, f.window_id});
-    out.emit(a);
+    if (options_.reread && options_.batch_evidence) {
+      pending_.push_back({std::move(a), f.evidence_keys});
+    } else {
+      if (options_.reread && options_.prefetch) options_.prefetch(positions_of(f.evidence_keys));
+      add_evidence(a, f.evidence_keys, state);
+      out.emit(a);
+    }
   }
   // Chains: this correlation's firing is a match for the correlations that name it.
   for (const auto& t : c.downstream) {

@@ -40,6 +40,18 @@ struct engine_options {
   /// that alerts cite. Without it (Kafka), each is stored under e/, which is
   /// also the durable reorder buffer. Returns false when the event is gone.
   std::function<bool(const ingest::source_position& from, ingest::event& out)> reread;
+  /// With reread: positions about to be reread, so the source can fetch them in
+  /// one pass rather than a round trip each (Kafka). Optional.
+  std::function<void(const std::vector<ingest::source_position>&)> prefetch;
+  /// With reread: still write each correlated event's rules under e/ (a few bytes
+  /// where a copy was hundreds) as the durable reorder buffer, which restore()
+  /// reads back through reread. For inputs that outlive a restart (Kafka topics);
+  /// replay never restarts and writes nothing.
+  bool durable_references = false;
+  /// With reread from a source where each read is a round trip (Kafka): the
+  /// correlation alerts one advance() or flush() raises go out at its end, their
+  /// evidence read in one pass. Without it each goes out as raised.
+  bool batch_evidence = false;
 };
 
 struct engine_counts {
@@ -52,6 +64,8 @@ struct engine_counts {
   std::uint64_t late = 0;                 // arrived behind the watermark: matched, not correlated
   std::uint64_t buffered = 0;             // waiting for the watermark now
   std::uint64_t buffered_peak = 0;        // the most that ever waited at once
+  std::uint64_t unreadable = 0;           // by reference, gone from their source: not restored, or not cited
+  std::uint64_t restored_by_reference = 0;  // buffered events read back from their source by restore()
 };
 
 /// How often one rule matched since its engine started.
@@ -163,6 +177,17 @@ class engine {
   std::map<std::string, input, std::less<>> inputs_;
   std::string scratch_key_;
   std::string scratch_event_;
+  void restore_references(const std::vector<std::pair<std::string, std::string>>& references);
+  // The alerts held back by engine_options::batch_evidence, their evidence read
+  // together: at the end of advance() and flush(), where correlations fire.
+  void emit_pending(state_view& state, alert_sink& out);
+  static std::vector<ingest::source_position> positions_of(const std::vector<std::string>& evidence_keys);
+  void add_evidence(alert& a, const std::vector<std::string>& evidence_keys, state_view& state);
+  struct pending_alert {
+    alert raised;
+    std::vector<std::string> evidence_keys;
+  };
+  std::vector<pending_alert> pending_;  // batch_evidence: raised, evidence not read yet
 };
 
 }  // namespace sentrail::correlate

@@ -299,7 +299,20 @@ status worker::run(const std::atomic<bool>& stop) {
 
   // Correlation state, restored from the store: what a restart resumes with.
   store::cached_state state(db_, options_.state_cache_entries);
-  rules_.current().restore(state);
+  // Restoring events kept by reference reads them from their topics; one that is
+  // gone cannot be correlated, and the operator must hear of it.
+  auto restore = [&] {
+    auto before = rules_.current().counts().unreadable;
+    auto reread_before = rules_.current().counts().restored_by_reference;
+    rules_.current().restore(state);
+    if (auto reread = rules_.current().counts().restored_by_reference - reread_before)
+      std::fprintf(stderr, "sentrail: read %llu buffered events back from their topics\n",
+                   static_cast<unsigned long long>(reread));
+    if (auto lost = rules_.current().counts().unreadable - before)
+      std::fprintf(stderr, "sentrail: %llu buffered events are gone from their topics and were not restored\n",
+                   static_cast<unsigned long long>(lost));
+  };
+  restore();
   correlate::pipeline pipe(channels_, rules_.current(), privacy_, state, options_.decoding);
   alert::console_sink console(stdout, options_.stdout_format, options_.colour);
   store::batch batch;
@@ -496,7 +509,7 @@ status worker::run(const std::atomic<bool>& stop) {
     // Between batches: a new rule set takes over the state where the old one left it.
     if (rules_.poll_reload()) {
       counts_.alerts_before_reloads = counts_.alerts_raised;
-      rules_.current().restore(state);
+      restore();
       pipe.set_engine(rules_.current());
       engine_reported = {};
       matches_reported.clear();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <map>
 
 #include <filesystem>
@@ -150,6 +152,115 @@ TEST(engine, evidence_kept_by_reference_is_read_again_from_its_input_and_equals_
   EXPECT_EQ(copies, 0);
   by_copy.state().for_each("e/", [&](std::string_view, std::string_view) { ++copies; });
   EXPECT_EQ(copies, 6);  // every failure was kept, cited or not
+}
+
+// Reads events of `events` again by offset, as a Kafka topic would, recording the
+// prefetched batches and leaving out the offsets in `gone` (retention).
+struct topic_of_events {
+  const std::vector<raw_event>& events;
+  std::set<std::int64_t> gone;
+  std::vector<std::vector<std::int64_t>> prefetched;
+  ingest::channel_catalog catalog = ingest::default_catalog().value();
+  ingest::minimiser privacy{std::string(test_driver::hmac_key)};
+  ingest::decoder decoder{privacy};
+
+  engine_options options() {
+    engine_options o;
+    o.allowed_lateness = 3600 * ns_per_second;  // everything waits until the flush
+    o.durable_references = true;
+    o.reread = [this](const ingest::source_position& from, ingest::event& out) {
+      if (from.topic != "test" || from.offset < 0 || static_cast<std::size_t>(from.offset) >= events.size() ||
+          gone.count(from.offset))
+        return false;
+      const raw_event& e = events[static_cast<std::size_t>(from.offset)];
+      return !decoder.decode(e.json, *catalog.by_name(e.channel), from, out);
+    };
+    o.prefetch = [this](const std::vector<ingest::source_position>& at) {
+      auto& batch = prefetched.emplace_back();
+      for (const auto& p : at) batch.push_back(p.offset);
+    };
+    return o;
+  }
+};
+
+TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_restore) {
+  // The streaming engine with evidence by reference writes only the rules each
+  // buffered event matched; a restart reads the events back from their topic,
+  // all at once, and correlates them as if it had never stopped.
+  std::vector<raw_event> events = {failed(0, "203.0.113.9", "alice"), failed(10, "203.0.113.9", "bob"),
+                                   failed(20, "203.0.113.9", "carol"), failed(30, "203.0.113.9", "dave"),
+                                   failed(40, "203.0.113.9", "erin")};
+  harness by_copy(count_rule());
+  auto expected = by_copy.run(events);
+  ASSERT_EQ(expected.of("t-five-failures").size(), 1u);
+
+  topic_of_events topic{events};
+  harness before_restart(count_rule(), topic.options());
+  EXPECT_TRUE(before_restart.run(events, /*flush=*/false).alerts.empty());
+  EXPECT_EQ(before_restart.correlations().counts().buffered, 5u);
+  std::size_t stored_bytes = 0;
+  before_restart.state().for_each("e/", [&](std::string_view, std::string_view v) { stored_bytes += v.size(); });
+  EXPECT_LT(stored_bytes, 5u * 32);  // rule ids, not events
+
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine after_restart(loaded.rules, topic.options());
+  after_restart.restore(before_restart.state());
+  EXPECT_EQ(after_restart.counts().buffered, 5u);
+  EXPECT_EQ(after_restart.counts().unreadable, 0u);
+  ASSERT_EQ(topic.prefetched.size(), 1u);
+  EXPECT_EQ(topic.prefetched[0], (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  run_result out;
+  after_restart.flush(before_restart.state(), out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  auto want = expected.of("t-five-failures")[0];
+  out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
+  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+}
+
+TEST(engine, events_gone_from_their_topic_are_counted_not_hidden) {
+  std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40), failed(50)};
+  topic_of_events topic{events};
+  harness before_restart(count_rule(), topic.options());
+  before_restart.run(events, /*flush=*/false);
+  topic.gone = {0};  // retention removed the first before the restart
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine after_restart(loaded.rules, topic.options());
+  after_restart.restore(before_restart.state());
+  EXPECT_EQ(after_restart.counts().buffered, 5u);
+  EXPECT_EQ(after_restart.counts().unreadable, 1u);
+  topic.gone = {1};  // and then the second, before the alert cites it
+  run_result out;
+  after_restart.flush(before_restart.state(), out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].events.size(), 4u);
+  EXPECT_EQ(out.alerts[0].evidence_unavailable, 1u);
+  EXPECT_NE(to_json(out.alerts[0]).find(R"("evidence_unavailable":1)"), std::string::npos);
+  EXPECT_EQ(after_restart.counts().unreadable, 2u);
+}
+
+TEST(engine, with_batched_evidence_the_alerts_of_one_advance_read_their_evidence_in_one_pass) {
+  // Each read from Kafka is a round trip: two alerts fired by one flush ask for
+  // their ten events at once, and go out as the stored copies would have.
+  std::vector<raw_event> events;
+  for (int i = 0; i < 5; ++i) {
+    events.push_back(failed(i * 10, "203.0.113.9", "alice"));
+    events.push_back(failed(i * 10 + 1, "198.51.100.7", "bob"));
+  }
+  harness by_copy(count_rule());
+  auto expected = by_copy.run(events);
+  ASSERT_EQ(expected.of("t-five-failures").size(), 2u);
+
+  topic_of_events topic{events};
+  engine_options options = topic.options();
+  options.batch_evidence = true;
+  harness batched(count_rule(), options);
+  auto out = batched.run(events);
+  ASSERT_EQ(topic.prefetched.size(), 1u);
+  EXPECT_EQ(topic.prefetched[0].size(), 10u);
+  ASSERT_EQ(out.alerts.size(), expected.alerts.size());
+  for (std::size_t i = 0; i < out.alerts.size(); ++i) EXPECT_EQ(to_json(out.alerts[i]), to_json(expected.alerts[i]));
 }
 
 TEST(temporal_ordered, cites_every_step_when_an_evidence_key_holds_a_newline_byte) {

@@ -353,6 +353,8 @@ class SinkConfigTest(unittest.TestCase):
             ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n  - name: a\n    type: jsonl\n    path: y\n",
              "FILE:5:11: a second sink named a"),
             ("sinks:\n  - name: a\n    type: webhook\n", "FILE:2:5: a webhook sink needs a url"),
+            # Not a sink, but refused the same way.
+            ("correlation:\n  evidence: copies\n", "FILE:2:13: evidence must be stored or reference"),
         ]
         for text, expected in cases:
             with self.subTest(expected=expected):

@@ -1,0 +1,188 @@
+#include "worker/kafka_rereader.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "worker/worker.h"
+
+namespace sentrail::worker {
+namespace {
+
+// Records further apart than this in one partition are reached by a new
+// assignment at the later one rather than by reading every record between.
+constexpr std::int64_t max_read_ahead = 500;
+// However many records are asked for, a broker that does not answer costs no more.
+constexpr auto give_up_after = std::chrono::seconds(15);
+
+}  // namespace
+
+result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_options& options,
+                                                             const ingest::channel_catalog& channels,
+                                                             const ingest::minimiser& privacy) {
+  std::string err;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  auto set = [&](const std::string& k, const std::string& v) -> status {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return error{"kafka property " + k + "=" + v + ": " + err};
+    return {};
+  };
+  // The worker's consumer properties first (security, client settings), then what
+  // this reader needs: its own group that never commits, and small fetches,
+  // since it wants a few records, not the partition's next megabyte.
+  for (const auto& [k, v] : options.kafka_properties) {
+    if (k.rfind("producer.", 0) == 0) continue;
+    if (auto s = set(k.rfind("consumer.", 0) == 0 ? k.substr(9) : k, v); !s) return error{s.message()};
+  }
+  for (auto [k, v] : std::initializer_list<std::pair<std::string, std::string>>{
+           {"bootstrap.servers", options.brokers},
+           {"group.id", options.group + ".evidence"},
+           {"enable.auto.commit", "false"},
+           {"enable.partition.eof", "false"},
+           {"auto.offset.reset", "error"},  // a record retention removed is gone, not a reason to read elsewhere
+           // The records wanted are there already: a fetch need not wait for more
+           // (a broker that holds fetches for the full wait would add it to every alert).
+           {"fetch.wait.max.ms", "0"},
+           {"max.partition.fetch.bytes", "65536"},
+           {"queued.max.messages.kbytes", "65536"},
+           {"queued.min.messages", "1000000"},
+           {"fetch.error.backoff.ms", "0"}}) {
+    if (auto s = set(k, v); !s) return error{s.message()};
+  }
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer) return error{"cannot create a Kafka consumer to read evidence back: " + err};
+  return std::unique_ptr<kafka_rereader>(
+      new kafka_rereader(std::move(consumer), channels, privacy, options.decoding));
+}
+
+kafka_rereader::kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer,
+                               const ingest::channel_catalog& channels, const ingest::minimiser& privacy,
+                               ingest::decoder_options decoding)
+    : consumer_(std::move(consumer)), channels_(channels), decoder_(privacy, decoding) {}
+
+kafka_rereader::~kafka_rereader() {
+  if (consumer_) consumer_->close();
+}
+
+void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positions) {
+  fetched_.clear();
+  using partition_key = std::pair<std::string, std::int32_t>;
+  std::map<partition_key, std::set<std::int64_t>> wanted;
+  for (const auto& p : positions) wanted[{std::string(p.topic), p.partition}].insert(p.offset);
+  auto forget = [&](const partition_key& tp, std::int64_t offset) {
+    fetched_[{tp.first, {tp.second, offset}}] = std::nullopt;
+    ++gone_;
+  };
+  // What retention removed (below the low mark) is gone before anything is read.
+  for (auto it = wanted.begin(); it != wanted.end();) {
+    std::int64_t low = -1, high = -1;
+    // What this consumer last heard costs no round trip; it is asked only of a
+    // partition it has not read yet. (A stale high mark is no harm: only records
+    // below the low mark are judged gone here, and retention only raises it.)
+    auto asked = consumer_->get_watermark_offsets(it->first.first, it->first.second, &low, &high);
+    if (asked != RdKafka::ERR_NO_ERROR || low < 0 || high < 0)
+      asked = consumer_->query_watermark_offsets(it->first.first, it->first.second, &low, &high, 5000);
+    else
+      high = INT64_MAX;
+    if (asked != RdKafka::ERR_NO_ERROR) {
+      // No such topic or partition (any more), or no broker answers for it: nothing to wait for.
+      std::fprintf(stderr, "sentrail: reading evidence from %s/%d: %s\n", it->first.first.c_str(), it->first.second,
+                   RdKafka::err2str(asked).c_str());
+      for (auto offset : it->second) forget(it->first, offset);
+      it->second.clear();
+    } else {
+      while (!it->second.empty() && (*it->second.begin() < low || *it->second.begin() >= high)) {
+        forget(it->first, *it->second.begin());
+        it->second.erase(it->second.begin());
+      }
+      while (!it->second.empty() && *it->second.rbegin() >= high) {
+        forget(it->first, *it->second.rbegin());
+        it->second.erase(std::prev(it->second.end()));
+      }
+    }
+    it = it->second.empty() ? wanted.erase(it) : std::next(it);
+  }
+  // Every partition reads from its first wanted record. One that has what it
+  // wants is paused, so it stops streaming records nobody asked for; one whose
+  // next wanted record lies far ahead seeks to it rather than reading up to it.
+  // Partitions stay assigned between calls, paused, and seek: a partition's
+  // first fetch after it is assigned can take a second (librdkafka 2.0.2).
+  std::vector<RdKafka::TopicPartition*> fresh, again;
+  for (const auto& [tp, offsets] : wanted) {
+    auto* at = RdKafka::TopicPartition::create(tp.first, tp.second, *offsets.begin());
+    if (assigned_.insert(tp).second) {
+      fresh.push_back(at);
+    } else {
+      consumer_->seek(*at, 0);
+      again.push_back(at);
+    }
+  }
+  if (!fresh.empty()) delete consumer_->incremental_assign(fresh);
+  if (!again.empty()) consumer_->resume(again);
+  RdKafka::TopicPartition::destroy(fresh);
+  RdKafka::TopicPartition::destroy(again);
+  std::size_t reading = wanted.size();
+  const auto deadline = std::chrono::steady_clock::now() + give_up_after;
+  while (reading > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+    if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
+    partition_key tp{m->topic_name(), m->partition()};
+    auto w = wanted.find(tp);
+    if (w == wanted.end() || w->second.empty()) continue;  // done already: a record fetched before the pause
+    if (m->err() != RdKafka::ERR_NO_ERROR) {
+      // Most likely the offset is out of range (retention ran between the
+      // watermark check and the fetch): what this partition still wants is gone.
+      std::fprintf(stderr, "sentrail: reading evidence from %s/%d: %s\n", tp.first.c_str(), tp.second,
+                   m->errstr().c_str());
+      for (auto offset : w->second) forget(tp, offset);
+      w->second.clear();
+    } else {
+      std::int64_t at = m->offset();
+      if (w->second.erase(at))
+        fetched_[{tp.first, {tp.second, at}}] = std::string(static_cast<const char*>(m->payload()), m->len());
+      // Offsets a compacted or transactional topic skipped are not there to read.
+      while (!w->second.empty() && *w->second.begin() < at) {
+        forget(tp, *w->second.begin());
+        w->second.erase(w->second.begin());
+      }
+      if (!w->second.empty()) {
+        if (*w->second.begin() > at + max_read_ahead) {
+          std::unique_ptr<RdKafka::TopicPartition> next(
+              RdKafka::TopicPartition::create(tp.first, tp.second, *w->second.begin()));
+          consumer_->seek(*next, 0);  // asynchronous: records before it still queued are skipped above
+        }
+        continue;
+      }
+    }
+    std::vector<RdKafka::TopicPartition*> done{RdKafka::TopicPartition::create(tp.first, tp.second)};
+    consumer_->pause(done);
+    RdKafka::TopicPartition::destroy(done);
+    --reading;
+  }
+  for (auto it = wanted.begin(); it != wanted.end();) it = it->second.empty() ? wanted.erase(it) : std::next(it);
+  std::vector<RdKafka::TopicPartition*> unfinished;
+  for (const auto& [tp, offsets] : wanted) unfinished.push_back(RdKafka::TopicPartition::create(tp.first, tp.second));
+  if (!unfinished.empty()) consumer_->pause(unfinished);
+  RdKafka::TopicPartition::destroy(unfinished);
+  for (const auto& [tp, offsets] : wanted) {
+    std::fprintf(stderr, "sentrail: %zu evidence records of %s/%d were not read back in time\n", offsets.size(),
+                 tp.first.c_str(), tp.second);
+    for (auto offset : offsets) forget(tp, offset);
+  }
+}
+
+bool kafka_rereader::reread(const ingest::source_position& from, ingest::event& out) {
+  position_key key{std::string(from.topic), {from.partition, from.offset}};
+  auto it = fetched_.find(key);
+  if (it == fetched_.end()) {
+    prefetch({from});
+    it = fetched_.find(key);
+  }
+  if (it == fetched_.end() || !it->second) return false;
+  const ingest::channel_mapping* channel = channels_.by_topic(from.topic);
+  if (!channel) return false;
+  return !decoder_.decode(*it->second, *channel, from, out);
+}
+
+}  // namespace sentrail::worker

@@ -1,0 +1,66 @@
+#pragma once
+// Evidence by reference for the streaming engine: instead of a copy of every
+// correlated event in RocksDB (kept for the longest window plus a margin, and
+// three quarters of what a drain writes), the engine keeps where each event came
+// from and reads the few that alerts cite, or that a restart must buffer again,
+// back from their topics. The topics' retention must then cover the longest
+// correlation window plus the evidence margin (Kafka's default is 7 days).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "ingest/decoder.h"
+#include "ingest/event.h"
+#include "ingest/mapping.h"
+#include "ingest/minimise.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+}
+
+namespace sentrail::worker {
+
+struct worker_options;
+
+class kafka_rereader {
+ public:
+  /// Reads with its own consumer (group `<group>.evidence`, nothing committed),
+  /// configured like the worker's: brokers and the consumer's Kafka properties.
+  static result<std::unique_ptr<kafka_rereader>> open(const worker_options& options,
+                                                     const ingest::channel_catalog& channels,
+                                                     const ingest::minimiser& privacy);
+  ~kafka_rereader();
+
+  /// Fetches these records together (one pass per partition, not a round trip
+  /// each), for the reread() calls that follow. Records no longer in their
+  /// topic (retention) are remembered as gone.
+  void prefetch(const std::vector<ingest::source_position>& positions);
+  /// The record at `from`, decoded and minimised again as ingest did; false when
+  /// it is gone or no longer decodes. Fetches it first unless prefetched.
+  bool reread(const ingest::source_position& from, ingest::event& out);
+
+  /// Records asked for that their topic no longer held.
+  std::uint64_t gone() const { return gone_; }
+
+ private:
+  kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer, const ingest::channel_catalog& channels,
+                 const ingest::minimiser& privacy, ingest::decoder_options decoding);
+  using position_key = std::pair<std::string, std::pair<std::int32_t, std::int64_t>>;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  const ingest::channel_catalog& channels_;
+  ingest::decoder decoder_;
+  // Payloads fetched by the last prefetch (empty optional: gone). Replaced by the
+  // next one, so memory is bounded by what one alert or one restore asks for.
+  std::map<position_key, std::optional<std::string>> fetched_;
+  std::uint64_t gone_ = 0;
+  std::set<std::pair<std::string, std::int32_t>> assigned_;  // kept assigned, paused between calls
+};
+
+}  // namespace sentrail::worker
