@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <future>
+#include <thread>
 #include <cstdio>
 #include <set>
 
@@ -13,7 +15,7 @@ namespace {
 
 // Records further apart than this in one partition are reached by a new
 // assignment at the later one rather than by reading every record between.
-constexpr std::int64_t max_read_ahead = 500;
+constexpr std::int64_t max_read_ahead = 100;
 // However many records are asked for, a broker that does not answer costs no more.
 constexpr auto give_up_after = std::chrono::seconds(15);
 
@@ -47,7 +49,8 @@ result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_option
            {"max.partition.fetch.bytes", "65536"},
            {"queued.max.messages.kbytes", "65536"},
            {"queued.min.messages", "1000000"},
-           {"fetch.error.backoff.ms", "0"}}) {
+           {"fetch.error.backoff.ms", "0"},
+           {"socket.nagle.disable", "true"}}) {
     if (auto s = set(k, v); !s) return error{s.message()};
   }
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
@@ -62,7 +65,18 @@ kafka_rereader::kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer,
     : consumer_(std::move(consumer)), channels_(channels), decoder_(privacy, decoding) {}
 
 kafka_rereader::~kafka_rereader() {
-  if (consumer_) consumer_->close();
+  // close() talks to the broker, which may be gone by shutdown, and then waits
+  // for ever; this consumer has no group to leave and nothing to commit, so it
+  // gets a few seconds and the process goes on without it.
+  auto closed = std::make_shared<std::promise<void>>();
+  auto closing = closed->get_future();
+  std::thread([c = consumer_.release(), closed] {
+    c->close();
+    delete c;
+    closed->set_value();
+  }).detach();
+  if (closing.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    std::fprintf(stderr, "sentrail: the evidence reader did not close within 5 s (is the broker gone?); leaving anyway\n");
 }
 
 void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positions) {
@@ -74,62 +88,49 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
     fetched_[{tp.first, {tp.second, offset}}] = std::nullopt;
     ++gone_;
   };
-  // What retention removed (below the low mark) is gone before anything is read.
+  // What retention removed (below the low mark) is gone before anything is read,
+  // as far as this consumer has heard from its fetches: asking the broker here
+  // (query_watermark_offsets) waited far past its timeout once the broker was
+  // gone. A record retention removed since then is reported by the fetch instead
+  // (auto.offset.reset is error).
   for (auto it = wanted.begin(); it != wanted.end();) {
     std::int64_t low = -1, high = -1;
-    // What this consumer last heard costs no round trip; it is asked only of a
-    // partition it has not read yet. (A stale high mark is no harm: only records
-    // below the low mark are judged gone here, and retention only raises it.)
-    auto asked = consumer_->get_watermark_offsets(it->first.first, it->first.second, &low, &high);
-    if (asked != RdKafka::ERR_NO_ERROR || low < 0 || high < 0)
-      asked = consumer_->query_watermark_offsets(it->first.first, it->first.second, &low, &high, 5000);
-    else
-      high = INT64_MAX;
-    if (asked != RdKafka::ERR_NO_ERROR) {
-      // No such topic or partition (any more), or no broker answers for it: nothing to wait for.
-      std::fprintf(stderr, "sentrail: reading evidence from %s/%d: %s\n", it->first.first.c_str(), it->first.second,
-                   RdKafka::err2str(asked).c_str());
-      for (auto offset : it->second) forget(it->first, offset);
-      it->second.clear();
-    } else {
-      while (!it->second.empty() && (*it->second.begin() < low || *it->second.begin() >= high)) {
+    if (consumer_->get_watermark_offsets(it->first.first, it->first.second, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        low >= 0) {
+      while (!it->second.empty() && *it->second.begin() < low) {
         forget(it->first, *it->second.begin());
         it->second.erase(it->second.begin());
-      }
-      while (!it->second.empty() && *it->second.rbegin() >= high) {
-        forget(it->first, *it->second.rbegin());
-        it->second.erase(std::prev(it->second.end()));
       }
     }
     it = it->second.empty() ? wanted.erase(it) : std::next(it);
   }
-  // Every partition reads from its first wanted record. One that has what it
-  // wants is paused, so it stops streaming records nobody asked for; one whose
-  // next wanted record lies far ahead seeks to it rather than reading up to it.
-  // Partitions stay assigned between calls, paused, and seek: a partition's
-  // first fetch after it is assigned can take a second (librdkafka 2.0.2).
-  std::vector<RdKafka::TopicPartition*> fresh, again;
-  for (const auto& [tp, offsets] : wanted) {
-    auto* at = RdKafka::TopicPartition::create(tp.first, tp.second, *offsets.begin());
-    if (assigned_.insert(tp).second) {
-      fresh.push_back(at);
-    } else {
-      consumer_->seek(*at, 0);
-      again.push_back(at);
-    }
-  }
-  if (!fresh.empty()) delete consumer_->incremental_assign(fresh);
-  if (!again.empty()) consumer_->resume(again);
-  RdKafka::TopicPartition::destroy(fresh);
-  RdKafka::TopicPartition::destroy(again);
-  std::size_t reading = wanted.size();
   const auto deadline = std::chrono::steady_clock::now() + give_up_after;
+  // Every partition reads from its first wanted record. One that has what it
+  // wants leaves the assignment, so it stops streaming records nobody asked for;
+  // one whose next wanted record lies far ahead is assigned again there rather
+  // than read up to it. (Pausing and seeking instead stalled the next call's
+  // first fetch for a second on librdkafka 2.0.2; a fresh assignment does not.)
+  auto reassign = [&](const partition_key& tp, std::optional<std::int64_t> from) {
+    std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.first, tp.second)};
+    delete consumer_->incremental_unassign(one);
+    if (from) {
+      one[0]->set_offset(*from);
+      delete consumer_->incremental_assign(one);
+    }
+    RdKafka::TopicPartition::destroy(one);
+  };
+  std::vector<RdKafka::TopicPartition*> starts;
+  for (const auto& [tp, offsets] : wanted)
+    starts.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, *offsets.begin()));
+  consumer_->assign(starts);
+  RdKafka::TopicPartition::destroy(starts);
+  std::size_t reading = wanted.size();
   while (reading > 0 && std::chrono::steady_clock::now() < deadline) {
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
     if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
     partition_key tp{m->topic_name(), m->partition()};
     auto w = wanted.find(tp);
-    if (w == wanted.end() || w->second.empty()) continue;  // done already: a record fetched before the pause
+    if (w == wanted.end() || w->second.empty()) continue;  // done already
     if (m->err() != RdKafka::ERR_NO_ERROR) {
       // Most likely the offset is out of range (retention ran between the
       // watermark check and the fetch): what this partition still wants is gone.
@@ -147,24 +148,15 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
         w->second.erase(w->second.begin());
       }
       if (!w->second.empty()) {
-        if (*w->second.begin() > at + max_read_ahead) {
-          std::unique_ptr<RdKafka::TopicPartition> next(
-              RdKafka::TopicPartition::create(tp.first, tp.second, *w->second.begin()));
-          consumer_->seek(*next, 0);  // asynchronous: records before it still queued are skipped above
-        }
+        if (*w->second.begin() > at + max_read_ahead) reassign(tp, *w->second.begin());
         continue;
       }
     }
-    std::vector<RdKafka::TopicPartition*> done{RdKafka::TopicPartition::create(tp.first, tp.second)};
-    consumer_->pause(done);
-    RdKafka::TopicPartition::destroy(done);
+    reassign(tp, std::nullopt);
     --reading;
   }
   for (auto it = wanted.begin(); it != wanted.end();) it = it->second.empty() ? wanted.erase(it) : std::next(it);
-  std::vector<RdKafka::TopicPartition*> unfinished;
-  for (const auto& [tp, offsets] : wanted) unfinished.push_back(RdKafka::TopicPartition::create(tp.first, tp.second));
-  if (!unfinished.empty()) consumer_->pause(unfinished);
-  RdKafka::TopicPartition::destroy(unfinished);
+  consumer_->unassign();
   for (const auto& [tp, offsets] : wanted) {
     std::fprintf(stderr, "sentrail: %zu evidence records of %s/%d were not read back in time\n", offsets.size(),
                  tp.first.c_str(), tp.second);

@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,7 +59,6 @@ class kafka_rereader {
   // next one, so memory is bounded by what one alert or one restore asks for.
   std::map<position_key, std::optional<std::string>> fetched_;
   std::uint64_t gone_ = 0;
-  std::set<std::pair<std::string, std::int32_t>> assigned_;  // kept assigned, paused between calls
 };
 
 }  // namespace sentrail::worker
