@@ -4,17 +4,24 @@
 #   scripts/bench-ab.sh replay ROUNDS BIN...   pack replay of 1M generated events: events/s and max RSS
 #   scripts/bench-ab.sh drain ROUNDS BIN...    one broker, COUNT (default 500000) events preloaded;
 #                                             each binary drains them with its own group and state
+#                                             (BIN,CONFIG runs BIN with that engine config); prints
+#                                             events/s and the state directory's size at the end
 # Example: build the old revision into another build dir, then
 #   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
+#   scripts/bench-ab.sh drain 3 build/sentrail build/sentrail,by-reference.yml
 set -euo pipefail
 mode=${1:-}; rounds=${2:-}
 if [[ "$mode" != replay && "$mode" != drain ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] || [[ $# -lt 3 ]]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
-bins=()
-for b in "$@"; do bins+=("$(realpath "$b")"); done
+bins=() configs=()
+for b in "$@"; do
+  config=""
+  [[ "$b" == *,* ]] && config=$(realpath "${b#*,}") && b=${b%%,*}
+  bins+=("$(realpath "$b")") configs+=("$config")
+done
 rules=$(realpath rules/pack)
 gen=${bins[-1]}
 source "$(dirname "$0")/lib/bench.sh"
@@ -36,9 +43,10 @@ start_broker "$gen" 16
 "$gen" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
 n=0
 for _ in $(seq "$rounds"); do
-  for b in "${bins[@]}"; do
+  for i in "${!bins[@]}"; do
     n=$((n + 1))
-    rate=$(drain_rate "$b" "$bootstrap" "$rules" "$work/state$n" "ab$n" "$count" "$work/run$n.err")
-    echo "$b: drained at $rate events/s"
+    b=${bins[$i]} config=${configs[$i]}
+    rate=$(drain_rate "$b" "$bootstrap" "$rules" "$work/state$n" "ab$n" "$count" "$work/run$n.err" "$config")
+    echo "$b${config:+ ($config)}: drained at $rate events/s; state $(du -sm "$work/state$n" | cut -f1) MiB"
   done
 done

@@ -19,16 +19,16 @@ start_broker() {
   bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 }
 
-# drain_rate BIN BOOTSTRAP RULES STATE GROUP COUNT LOG
+# drain_rate BIN BOOTSTRAP RULES STATE GROUP COUNT LOG [CONFIG]
 # runs `BIN run` with its own group and state until its status lines report COUNT
 # events, then prints the rate in events/s: from the first status line with
 # events to the first with all of them, by the wall clock, read every 50 ms. (A
 # status line comes at the end of a batch, so counting lines × interval would
 # overstate the rate whenever batches take longer than the interval.)
 drain_rate() {
-  local bin=$1 bootstrap=$2 rules=$3 state=$4 group=$5 count=$6 log=$7 engine n
+  local bin=$1 bootstrap=$2 rules=$3 state=$4 group=$5 count=$6 log=$7 config=${8:-} engine n
   local first="" first_n=0 last=""
-  "$bin" run --brokers "$bootstrap" --rules "$rules" --state "$state" --group "$group" --metrics-port 0 \
+  "$bin" run ${config:+--config "$config"} --brokers "$bootstrap" --rules "$rules" --state "$state" --group "$group" --metrics-port 0 \
     --output none --status-interval 0.05 > /dev/null 2> "$log" &
   engine=$!
   for _ in $(seq 12000); do
