@@ -16,8 +16,11 @@ namespace {
 // Records further apart than this in one partition are reached by a new
 // assignment at the later one rather than by reading every record between.
 constexpr std::int64_t max_read_ahead = 100;
-// However many records are asked for, a broker that does not answer costs no more.
+// A broker that does not answer costs this much per call, plus a little per
+// record: a restart or rule reload during a backlog rereads the whole reorder
+// buffer (100k+ records), which a live broker serves in a second or two.
 constexpr auto give_up_after = std::chrono::seconds(15);
+constexpr auto per_record = std::chrono::microseconds(200);
 
 }  // namespace
 
@@ -104,7 +107,8 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
     }
     it = it->second.empty() ? wanted.erase(it) : std::next(it);
   }
-  const auto deadline = std::chrono::steady_clock::now() + give_up_after;
+  const auto deadline = std::chrono::steady_clock::now() + give_up_after +
+                        per_record * static_cast<std::int64_t>(positions.size());
   // Every partition reads from its first wanted record. One that has what it
   // wants leaves the assignment, so it stops streaming records nobody asked for;
   // one whose next wanted record lies far ahead is assigned again there rather
