@@ -164,6 +164,16 @@ struct topic_of_events {
   ingest::minimiser privacy{std::string(test_driver::hmac_key)};
   ingest::decoder decoder{privacy};
 
+  rules::load_result loaded = rules::parse_rules(count_rule(), "test.yml");
+
+  /// A new engine on `state`, as after a restart: restore() reads the buffer back from this topic.
+  std::unique_ptr<engine> restart(state_view& state) {
+    EXPECT_FALSE(loaded.has_errors());
+    auto e = std::make_unique<engine>(loaded.rules, options());
+    e->restore(state);
+    return e;
+  }
+
   engine_options options() {
     engine_options o;
     o.allowed_lateness = 3600 * ns_per_second;  // everything waits until the flush
@@ -202,10 +212,8 @@ TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_rest
   before_restart.state().for_each("e/", [&](std::string_view, std::string_view v) { stored_bytes += v.size(); });
   EXPECT_LT(stored_bytes, 5u * 32);  // rule ids, not events
 
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine after_restart(loaded.rules, topic.options());
-  after_restart.restore(before_restart.state());
+  auto restarted = topic.restart(before_restart.state());
+  engine& after_restart = *restarted;
   EXPECT_EQ(after_restart.counts().buffered, 5u);
   EXPECT_EQ(after_restart.counts().unreadable, 0u);
   ASSERT_EQ(topic.prefetched.size(), 1u);
@@ -224,10 +232,8 @@ TEST(engine, events_gone_from_their_topic_are_counted_not_hidden) {
   harness before_restart(count_rule(), topic.options());
   before_restart.run(events, /*flush=*/false);
   topic.gone = {0};  // retention removed the first before the restart
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine after_restart(loaded.rules, topic.options());
-  after_restart.restore(before_restart.state());
+  auto restarted = topic.restart(before_restart.state());
+  engine& after_restart = *restarted;
   EXPECT_EQ(after_restart.counts().buffered, 5u);
   EXPECT_EQ(after_restart.counts().unreadable, 1u);
   topic.gone = {1};  // and then the second, before the alert cites it
