@@ -336,15 +336,16 @@ void engine::emit_pending(state_view& state, alert_sink& out) {
 // One the source no longer holds cannot be correlated: it is counted, not hidden.
 void engine::restore_references(const std::vector<std::pair<std::string, std::string>>& references) {
   if (references.empty()) return;
+  std::vector<std::optional<ingest::source_position>> at;
   std::vector<ingest::source_position> positions;
-  positions.reserve(references.size());
+  at.reserve(references.size());
   for (const auto& [key, ids] : references)
-    if (auto at = evidence_source(key)) positions.push_back(*at);
+    if ((at.emplace_back(evidence_source(key)))) positions.push_back(*at.back());
   if (options_.reread && options_.prefetch) options_.prefetch(positions);
   ingest::event e;
-  for (const auto& [key, ids] : references) {
-    auto at = evidence_source(key);
-    if (!at || !options_.reread || !options_.reread(*at, e)) {
+  for (std::size_t i = 0; i < references.size(); ++i) {
+    const auto& [key, ids] = references[i];
+    if (!at[i] || !options_.reread || !options_.reread(*at[i], e)) {
       ++counts_.unreadable;
       continue;
     }

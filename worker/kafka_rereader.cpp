@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "worker/kafka_config.h"
 #include "worker/worker.h"
 
 namespace sentrail::worker {
@@ -29,17 +30,10 @@ result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_option
                                                              const ingest::minimiser& privacy) {
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  auto set = [&](const std::string& k, const std::string& v) -> status {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) return error{"kafka property " + k + "=" + v + ": " + err};
-    return {};
-  };
   // The worker's consumer properties first (security, client settings), then what
   // this reader needs: its own group that never commits, and small fetches,
   // since it wants a few records, not the partition's next megabyte.
-  for (const auto& [k, v] : options.kafka_properties) {
-    if (k.rfind("producer.", 0) == 0) continue;
-    if (auto s = set(k.rfind("consumer.", 0) == 0 ? k.substr(9) : k, v); !s) return error{s.message()};
-  }
+  if (auto s = configure_passthrough(*conf, options.kafka_properties, /*consumer=*/true); !s) return error{s.message()};
   for (auto [k, v] : std::initializer_list<std::pair<std::string, std::string>>{
            {"bootstrap.servers", options.brokers},
            {"group.id", options.group + ".evidence"},
@@ -50,11 +44,10 @@ result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_option
            // (a broker that holds fetches for the full wait would add it to every alert).
            {"fetch.wait.max.ms", "0"},
            {"max.partition.fetch.bytes", "65536"},
-           {"queued.max.messages.kbytes", "65536"},
-           {"queued.min.messages", "1000000"},
+           {"queued.max.messages.kbytes", "4096"},
            {"fetch.error.backoff.ms", "0"},
            {"socket.nagle.disable", "true"}}) {
-    if (auto s = set(k, v); !s) return error{s.message()};
+    if (auto s = configure(*conf, k, v); !s) return error{s.message()};
   }
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return error{"cannot create a Kafka consumer to read evidence back: " + err};
@@ -89,7 +82,6 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
   for (const auto& p : positions) wanted[{std::string(p.topic), p.partition}].insert(p.offset);
   auto forget = [&](const partition_key& tp, std::int64_t offset) {
     fetched_[{tp.first, {tp.second, offset}}] = std::nullopt;
-    ++gone_;
   };
   // What retention removed (below the low mark) is gone before anything is read,
   // as far as this consumer has heard from its fetches: asking the broker here

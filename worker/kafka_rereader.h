@@ -45,9 +45,6 @@ class kafka_rereader {
   /// it is gone or no longer decodes. Fetches it first unless prefetched.
   bool reread(const ingest::source_position& from, ingest::event& out);
 
-  /// Records asked for that their topic no longer held.
-  std::uint64_t gone() const { return gone_; }
-
  private:
   kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer, const ingest::channel_catalog& channels,
                  const ingest::minimiser& privacy, ingest::decoder_options decoding);
@@ -58,7 +55,6 @@ class kafka_rereader {
   // Payloads fetched by the last prefetch (empty optional: gone). Replaced by the
   // next one, so memory is bounded by what one alert or one restore asks for.
   std::map<position_key, std::optional<std::string>> fetched_;
-  std::uint64_t gone_ = 0;
 };
 
 }  // namespace sentrail::worker

@@ -13,18 +13,12 @@
 
 #include "ingest/dead_letter.h"
 #include "store/state.h"
+#include "worker/kafka_config.h"
 
 namespace sentrail::worker {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-status configure(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
-  std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK)
-    return error{"kafka property " + key + "=" + value + ": " + err};
-  return {};
-}
 
 // Collects what one batch raises, in the batch that will make it durable.
 class batch_collector : public correlate::alert_sink, public correlate::rejection_sink {
@@ -183,11 +177,7 @@ status worker::run(const std::atomic<bool>& stop) {
            {"message.timeout.ms", "30000"}}) {
     if (auto s = configure(*pconf, k, v); !s) return s;
   }
-  for (const auto& [k, v] : options_.kafka_properties) {
-    if (k.rfind("consumer.", 0) == 0) continue;
-    std::string key = k.rfind("producer.", 0) == 0 ? k.substr(9) : k;
-    if (auto s = configure(*pconf, key, v); !s) return s;
-  }
+  if (auto s = configure_passthrough(*pconf, options_.kafka_properties, /*consumer=*/false); !s) return s;
   pconf->set("dr_cb", &deliveries, err);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
   if (!producer) return error{"cannot create the Kafka producer: " + err};
@@ -280,11 +270,7 @@ status worker::run(const std::atomic<bool>& stop) {
            {"fetch.wait.max.ms", "10"}}) {
     if (auto s = configure(*cconf, k, v); !s) return s;
   }
-  for (const auto& [k, v] : options_.kafka_properties) {
-    if (k.rfind("producer.", 0) == 0) continue;
-    std::string key = k.rfind("consumer.", 0) == 0 ? k.substr(9) : k;
-    if (auto s = configure(*cconf, key, v); !s) return s;
-  }
+  if (auto s = configure_passthrough(*cconf, options_.kafka_properties, /*consumer=*/true); !s) return s;
   // Where a partition with no stored and no committed offset starts: an input is
   // caught up only once its position is known, and before the first message that
   // is this policy's end of the partition.
