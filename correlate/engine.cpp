@@ -35,10 +35,6 @@ std::string rule_key(const rules::correlation_rule& r) { return !r.id.empty() ? 
 // and stores a number only for numeric fields: a text field's unused 8 bytes
 // were a quarter of every stored event. Layout 1 (no marker) still decodes.
 constexpr std::uint64_t event_layout = 2;
-// The reorder buffer's copy in memory names fields by their interned id, which
-// is valid in this process only, so it is never stored: releasing an event then
-// looks up no name and copies no byte.
-constexpr std::uint64_t in_process_layout = 1u << 20;
 // Evidence by reference (engine_options::durable_references): only the rules the
 // event matched; the key says where the event is to be read again.
 constexpr std::uint64_t reference_layout = 3;
@@ -59,10 +55,10 @@ std::optional<std::string_view> reference_rule_ids(std::string_view in) {
   return ids;
 }
 
-void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids, bool in_process = false) {
+void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids) {
   encoder w(out);
   w.bytes({});
-  w.u64(in_process ? in_process_layout : event_layout);
+  w.u64(event_layout);
   w.bytes(e.channel);
   w.bytes(e.source.topic);
   w.i64(e.source.partition);
@@ -71,33 +67,26 @@ void encode_event(std::string& out, const ingest::event& e, std::string_view rul
   w.bytes(rule_ids);
   w.u64(e.fields().size());
   for (const auto& f : e.fields()) {
-    if (in_process) {
-      w.u64(f.id == ingest::no_field ? 0 : std::uint64_t{f.id} + 1);
-      if (f.id == ingest::no_field) w.bytes(f.name);
-    } else {
-      w.bytes(f.name);
-    }
+    w.bytes(f.name);
     w.u64(static_cast<std::uint64_t>(f.value.kind));
     w.bytes(f.value.text);
     if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
   }
 }
 
-// Decodes into `e` (cleared first); returns the matched rule ids. With
-// `by_view`, e's text points into `in`, which must then outlive e's use.
-std::string_view decode_event(std::string_view in, ingest::event& e, bool by_view = false) {
+// Decodes into `e` (cleared first); returns the matched rule ids.
+std::string_view decode_event(std::string_view in, ingest::event& e) {
   e.clear();
   decoder_view d(in);
   std::string_view channel = d.bytes();
   std::uint64_t layout = 1;
   if (channel.empty()) {
     layout = d.u64();
-    if (layout != event_layout && layout != in_process_layout) return {};  // a newer version's: not ours to read
+    if (layout != event_layout) return {};  // a newer version's: not ours to read
     channel = d.bytes();
   }
-  auto keep = [&](std::string_view text) { return by_view ? text : e.store(text); };
-  e.channel = keep(channel);
-  e.source.topic = keep(d.bytes());
+  e.channel = e.store(channel);
+  e.source.topic = e.store(d.bytes());
   e.source.partition = static_cast<std::int32_t>(d.i64());
   e.source.offset = d.i64();
   e.time = d.i64();
@@ -105,25 +94,59 @@ std::string_view decode_event(std::string_view in, ingest::event& e, bool by_vie
   std::uint64_t n = d.u64();
   auto& names = ingest::field_table::global();
   for (std::uint64_t i = 0; i < n && !d.failed(); ++i) {
-    ingest::field_id id;
-    std::string_view name;
-    if (layout == in_process_layout) {
-      std::uint64_t stored = d.u64();
-      id = stored == 0 ? ingest::no_field : static_cast<ingest::field_id>(stored - 1);
-      name = stored == 0 ? d.bytes() : names.name(id);
-    } else {
-      name = d.bytes();
-      id = names.find(name);
-    }
+    std::string_view name = d.bytes();
+    ingest::field_id id = names.find(name);
     ingest::field_value v;
     v.kind = static_cast<ingest::value_kind>(d.u64());
     v.text = d.bytes();
     if (layout == 1 || v.kind == ingest::value_kind::number) v.number = d.f64();
-    if (by_view) e.append_view(id, id == ingest::no_field ? name : names.name(id), v);
-    else if (id != ingest::no_field) e.append_copy(id, v);
+    if (id != ingest::no_field) e.append_copy(id, v);
     else e.add_extra(name, v);
   }
   return rule_ids;
+}
+
+// The reorder buffer's copy of an event lives in this process only, so it names
+// fields by interned id (a release looks up no name), and it keeps only the
+// fields in `kept`: those the correlations it feeds read, a few of the event's
+// dozen or more. Encoding and decoding every field was a sixth of a pack replay.
+// Fields run to the end of the copy.
+void encode_buffered(std::string& out, const ingest::event& e, const std::vector<ingest::field_id>& kept) {
+  encoder w(out);
+  w.bytes(e.channel);
+  w.bytes(e.source.topic);
+  w.i64(e.source.partition);
+  w.i64(e.source.offset);
+  w.i64(e.time);
+  for (const auto& f : e.fields()) {
+    if (std::find(kept.begin(), kept.end(), f.id) == kept.end()) continue;  // extras (no_field) never are
+    w.u64(f.id);
+    w.u64(static_cast<std::uint64_t>(f.value.kind));
+    w.bytes(f.value.text);
+    if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
+  }
+}
+
+// Decodes a buffered copy into `e` (cleared first); e's text points into `in`,
+// which must outlive e's use.
+void decode_buffered(std::string_view in, ingest::event& e) {
+  e.clear();
+  decoder_view d(in);
+  e.channel = d.bytes();
+  e.source.topic = d.bytes();
+  e.source.partition = static_cast<std::int32_t>(d.i64());
+  e.source.offset = d.i64();
+  e.time = d.i64();
+  auto& names = ingest::field_table::global();
+  while (!d.at_end()) {
+    auto id = static_cast<ingest::field_id>(d.u64());
+    ingest::field_value v;
+    v.kind = static_cast<ingest::value_kind>(d.u64());
+    v.text = d.bytes();
+    if (v.kind == ingest::value_kind::number) v.number = d.f64();
+    if (d.failed()) break;
+    e.append_view(id, names.name(id), v);
+  }
 }
 
 evidence decode_evidence(std::string_view in) {
@@ -167,6 +190,7 @@ struct engine::compiled {
     std::string id;
     bool generates = true;
     std::vector<target> feeds;
+    std::vector<ingest::field_id> fields_read;  // by the correlations it feeds
     std::uint64_t matches = 0;
   };
   struct correlation {
@@ -270,7 +294,14 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
     for (std::size_t ri = 0; ri < c.rule->rules.size(); ++ri) {
       const std::string& ref = c.rule->rules[ri];
       if (auto it = c_->detection_by_id.find(ref); it != c_->detection_by_id.end()) {
-        c_->detections[it->second].feeds.push_back({ci, ri});
+        auto& d = c_->detections[it->second];
+        d.feeds.push_back({ci, ri});
+        std::vector<ingest::field_id> read = c.operation->event_fields_read();
+        read.insert(read.end(), c.group_fields[ri].begin(), c.group_fields[ri].end());
+        read.push_back(c.value_field[ri]);
+        for (ingest::field_id id : read)
+          if (id != ingest::no_field && std::find(d.fields_read.begin(), d.fields_read.end(), id) == d.fields_read.end())
+            d.fields_read.push_back(id);
       } else if (auto jt = c_->correlation_by_id.find(ref); jt != c_->correlation_by_id.end()) {
         c_->correlations[jt->second].downstream.push_back({ci, ri});
       } else {
@@ -350,9 +381,22 @@ void engine::restore_references(const std::vector<std::pair<std::string, std::st
       continue;
     }
     std::string event;
-    encode_event(event, e, ids, /*in_process=*/true);
+    fields_read_by(ids, scratch_fields_);
+    encode_buffered(event, e, scratch_fields_);
     buffer_.emplace(buffer_key(key), buffered{ids, std::move(event)});
     ++counts_.restored_by_reference;
+  }
+}
+
+void engine::fields_read_by(std::string_view rule_ids, std::vector<ingest::field_id>& out) const {
+  out.clear();
+  while (!rule_ids.empty()) {
+    auto nl = rule_ids.find('\n');
+    auto it = c_->detection_by_id.find(std::string(rule_ids.substr(0, nl)));
+    rule_ids.remove_prefix(nl == std::string_view::npos ? rule_ids.size() : nl + 1);
+    if (it == c_->detection_by_id.end()) continue;  // removed by a reload: feeds nothing now
+    for (ingest::field_id id : c_->detections[it->second].fields_read)
+      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
   }
 }
 
@@ -415,7 +459,8 @@ void engine::restore(state_view& state) {
     std::string_view rule_ids = decode_event(v, e);
     if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
     std::string event;
-    encode_event(event, e, rule_ids, /*in_process=*/true);
+    fields_read_by(rule_ids, scratch_fields_);
+    encode_buffered(event, e, scratch_fields_);
     buffer_.emplace(buffer_key(std::string(k.substr(evidence_prefix.size()))),
                     buffered{std::string(rule_ids), std::move(event)});
   });
@@ -479,6 +524,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
                       event_completion* completion) {
   // Stage 1: detections, at once.
   std::string rule_ids;
+  scratch_fields_.clear();
   for (const rules::detection_rule* rule : c_->rules->candidates(e.channel, e)) {
     if (!rule->matches(e)) continue;
     if (completion) {  // the event will be kept (alert, evidence): finish minimising it first
@@ -495,6 +541,9 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     if (!d.feeds.empty()) {
       if (!rule_ids.empty()) rule_ids.push_back('\n');
       rule_ids += d.id;
+      for (ingest::field_id id : d.fields_read)
+        if (std::find(scratch_fields_.begin(), scratch_fields_.end(), id) == scratch_fields_.end())
+          scratch_fields_.push_back(id);
     }
   }
   // The input's event time moves the watermark, whether or not the event correlates.
@@ -528,7 +577,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   }
   std::string event;
   event.reserve(256);
-  encode_event(event, e, rule_ids, /*in_process=*/true);
+  encode_buffered(event, e, scratch_fields_);
   buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
@@ -589,7 +638,7 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
     auto node = buffer_.extract(it);
     std::string key = std::move(node.key().bytes);
     buffered entry = std::move(node.mapped());
-    decode_event(entry.event, e, /*by_view=*/true);  // entry outlives e's use below
+    decode_buffered(entry.event, e);  // entry outlives e's use below
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
     correlate_event(e, entry.rule_ids, key, state, out);
   }

@@ -177,6 +177,9 @@ class engine {
   std::map<std::string, input, std::less<>> inputs_;
   std::string scratch_key_;
   std::string scratch_event_;
+  std::vector<ingest::field_id> scratch_fields_;
+  // The fields the correlations fed by `rule_ids` read: all a buffered copy keeps.
+  void fields_read_by(std::string_view rule_ids, std::vector<ingest::field_id>& out) const;
   void restore_references(const std::vector<std::pair<std::string, std::string>>& references);
   // The alerts held back by engine_options::batch_evidence, their evidence read
   // together: at the end of advance() and flush(), where correlations fire.

@@ -73,6 +73,10 @@ class op {
     (void)deadline, (void)key, (void)state;
     return std::nullopt;
   }
+  /// Fields of `match::event` this op reads beyond the correlation's group-by and
+  /// `field`. An event waits in the reorder buffer with only the fields some
+  /// correlation reads, so a field not named here is absent by the time it matches.
+  virtual std::vector<ingest::field_id> event_fields_read() const { return {}; }
   /// Deadlines this op wants after a match (absence): the engine stores and fires them.
   virtual std::optional<timestamp_ns> timer_after(const match& m) const {
     (void)m;

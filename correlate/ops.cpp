@@ -406,6 +406,11 @@ class geo_velocity_op : public op {
     lon_ = ingest::field_table::global().intern(c_.lon_field);
     if (!c_.location_key.empty()) key_ = ingest::field_table::global().intern(c_.location_key);
   }
+  std::vector<ingest::field_id> event_fields_read() const override {
+    std::vector<ingest::field_id> read{lat_, lon_};
+    if (key_ != ingest::no_field) read.push_back(key_);
+    return read;
+  }
   std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
     if (!m.event) return std::nullopt;
     double lat, lon;
