@@ -4,6 +4,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/string_hash.h"
 #include "correlate/codec.h"
 
 namespace sentrail::correlate {
@@ -181,10 +182,7 @@ std::optional<ingest::source_position> evidence_source(std::string_view key) {
 }  // namespace
 
 struct engine::compiled {
-  struct target {
-    std::size_t corr;
-    std::size_t rule_index;
-  };
+  using target = engine::target;
   struct detection {
     const rules::detection_rule* rule;
     std::string id;
@@ -209,9 +207,9 @@ struct engine::compiled {
   };
   std::vector<detection> detections;
   std::unordered_map<const rules::detection_rule*, std::size_t> detection_index;
-  std::unordered_map<std::string, std::size_t> detection_by_id;
+  string_map<std::size_t> detection_by_id;  // looked up per released event: by view
   std::vector<correlation> correlations;
-  std::unordered_map<std::string, std::size_t> correlation_by_id;
+  string_map<std::size_t> correlation_by_id;
   timestamp_ns retention = 0;  // how long evidence must outlive its event
   const rules::rule_set* rules = nullptr;
   std::map<std::string, std::map<std::string, std::pair<double, double>>> location_tables;
@@ -392,7 +390,7 @@ void engine::fields_read_by(std::string_view rule_ids, std::vector<ingest::field
   out.clear();
   while (!rule_ids.empty()) {
     auto nl = rule_ids.find('\n');
-    auto it = c_->detection_by_id.find(std::string(rule_ids.substr(0, nl)));
+    auto it = c_->detection_by_id.find(rule_ids.substr(0, nl));
     rule_ids.remove_prefix(nl == std::string_view::npos ? rule_ids.size() : nl + 1);
     if (it == c_->detection_by_id.end()) continue;  // removed by a reload: feeds nothing now
     for (ingest::field_id id : c_->detections[it->second].fields_read)
@@ -669,10 +667,11 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
                              state_view& state, alert_sink& out) {
   // Which (correlation, rule index) pairs this event feeds, last rule first so one
   // event cannot fill two steps of an ordered sequence.
-  std::vector<compiled::target> targets;
+  std::vector<target>& targets = scratch_targets_;  // not re-entered: chains feed through emit()
+  targets.clear();
   while (!rule_ids.empty()) {
     auto nl = rule_ids.find('\n');
-    std::string id(rule_ids.substr(0, nl));
+    std::string_view id = rule_ids.substr(0, nl);
     rule_ids.remove_prefix(nl == std::string_view::npos ? rule_ids.size() : nl + 1);
     auto it = c_->detection_by_id.find(id);
     if (it == c_->detection_by_id.end()) continue;
@@ -707,8 +706,7 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
         if (v->kind == ingest::value_kind::number) m.field_number = v->number;
       }
     }
-    std::string group_copy = group;
-    m.group_key = group_copy;
+    m.group_key = group;
     feed(t.corr, m, state, out);
   }
 }
@@ -717,7 +715,9 @@ void engine::feed(std::size_t corr, const match& m, state_view& state, alert_sin
   auto& c = c_->correlations[corr];
   ++counts_.correlation_matches;
   ++c.matches;
-  std::string key = std::string(op_prefix) + c.id + '\x1e' + std::string(m.group_key);
+  // A chain's downstream feed() reuses this key, but only after on_match is done with it.
+  std::string& key = scratch_op_key_;
+  key.assign(op_prefix).append(c.id).append(1, '\x1e').append(m.group_key);
   if (auto deadline = c.operation->timer_after(m)) {
     std::string tkey;
     append_ordered_time(tkey, *deadline);

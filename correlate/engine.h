@@ -133,6 +133,11 @@ class engine {
 
  private:
   struct compiled;
+  /// A correlation and the position of a rule in it: where a match goes.
+  struct target {
+    std::size_t corr;
+    std::size_t rule_index;
+  };
   struct pending;
   void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
@@ -178,6 +183,8 @@ class engine {
   std::string scratch_key_;
   std::string scratch_event_;
   std::vector<ingest::field_id> scratch_fields_;
+  std::vector<target> scratch_targets_;
+  std::string scratch_op_key_;
   // The fields the correlations fed by `rule_ids` read: all a buffered copy keeps.
   void fields_read_by(std::string_view rule_ids, std::vector<ingest::field_id>& out) const;
   void restore_references(const std::vector<std::pair<std::string, std::string>>& references);
