@@ -194,6 +194,11 @@ status worker::run(const std::atomic<bool>& stop) {
   std::vector<store::outbox_record> to_send = std::move(unpublished);
   std::map<std::uint64_t, store::outbox_record> awaiting;  // produced, not yet acknowledged
   std::size_t resending = to_send.size();  // left over from the last run, or failed: retries
+  // A failed record goes out again after this pause, whether or not input comes:
+  // a quiet stream has no next batch to carry it (an alert raised as the input
+  // went idle would wait for unrelated traffic or a shutdown).
+  constexpr auto retry_pause = std::chrono::seconds(1);
+  auto retry_after = clock::time_point{};
   // Alerts whose publication is timed for the latency histogram: sequence → kind, last event time.
   std::map<std::uint64_t, std::pair<std::string_view, timestamp_ns>> timed;
   auto send = [&] {
@@ -242,9 +247,11 @@ status worker::run(const std::atomic<bool>& stop) {
       awaiting.erase(it);
       ++failed;
     }
-    if (failed)
+    if (failed) {
       std::fprintf(stderr, "sentrail: %zu records not yet published (%s); will retry\n", failed,
                    deliveries.last_error.c_str());
+      retry_after = clock::now() + retry_pause;
+    }
     if (metrics_) metrics_->publish_attempt(failed, awaiting.size() + to_send.size(), 0);
     resending += failed;
     deliveries.acked.clear();
@@ -325,6 +332,7 @@ status worker::run(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
     if (auto s = settle(0); !s) return s;
+    if (!to_send.empty() && clock::now() >= retry_after) send();
     batch.clear();
     fresh.clear();
     batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts, observers_);

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import unittest
@@ -223,6 +224,65 @@ class EndToEndTest(unittest.TestCase):
             self.assertTrue(alerts, "no correlation alert: the quiet partition held event time back\n" + engine.stderr())
             self.assertEqual(alerts[0]["count"], 3)
             self.assertTrue(alerts[0]["group"]["source.ip"].startswith("198.51.100."))
+            engine.cleanup()
+
+    def test_an_alert_whose_publication_failed_goes_out_again_while_input_is_quiet(self):
+        """The broker stops answering just as a correlation alert is raised (the
+        input has gone idle, which is what releases it). Its publication times
+        out; once the broker answers again the alert must reach the alerts topic
+        with no further input and without a restart."""
+        rules = os.path.join(self.tmp, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
+                    "logsource: {product: retail, service: web}\n"
+                    "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                    "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
+                    "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
+                    "timespan: 60s, condition: {gte: 3}}\n")
+        with open(self.config, "w") as f:
+            # A short delivery timeout, so that publishing fails while the broker is stopped;
+            # a long session, so that the pause costs no rebalance.
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '30000'\n"
+                    "    producer.message.timeout.ms: '1500'\n"
+                    "correlation:\n  idle_timeout: 4s\n")
+        with harness.Broker(partitions=1) as broker:
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
+                                    extra=["--config", self.config, "--status-interval", "0.5"])
+            stopped = False
+            try:
+                harness.produce(broker.bootstrap, [
+                    ("retail.web", {"ts": f"2026-11-23T04:00:0{s}.000Z", "client_ip": "203.0.113.77",
+                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
+                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
+                    for s in (1, 2, 3)])
+                harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
+                                 what="the engine to read the three events")
+                # The alert is raised once the input has been idle for 4 s: stop the broker before.
+                broker.proc.send_signal(signal.SIGSTOP)
+                stopped = True
+                harness.wait_for(lambda: "t-three-failures" in engine.stdout(), timeout=30,
+                                 what="the correlation alert to be raised")
+                harness.wait_for(lambda: "not yet published" in engine.stderr(), timeout=30,
+                                 what="the engine to report the failed publication")
+                broker.proc.send_signal(signal.SIGCONT)
+                stopped = False
+                published = []
+
+                def arrived():
+                    nonlocal published
+                    published = [json.loads(m.value()) for m in
+                                 harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
+                    return any(a["rule"]["id"] == "t-three-failures" for a in published)
+
+                harness.wait_for(arrived, timeout=60, what="the alert to be published after the broker came back")
+                self.assertIsNone(engine.proc.poll(), "the engine should still be running")
+            finally:
+                if stopped:
+                    broker.proc.send_signal(signal.SIGCONT)
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            ids = {a["id"] for a in published if a["rule"]["id"] == "t-three-failures"}
+            self.assertEqual(len(ids), 1, "a resend is the same alert (same id), never a new one")
+            self.assertEqual([a["count"] for a in published if a["rule"]["id"] == "t-three-failures"][0], 3)
             engine.cleanup()
 
 
