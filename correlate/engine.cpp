@@ -107,6 +107,10 @@ std::string_view decode_event(std::string_view in, ingest::event& e) {
   return rule_ids;
 }
 
+void add_field_once(std::vector<ingest::field_id>& fields, ingest::field_id id) {
+  if (id != ingest::no_field && std::find(fields.begin(), fields.end(), id) == fields.end()) fields.push_back(id);
+}
+
 // The reorder buffer's copy of an event lives in this process only, so it names
 // fields by interned id (a release looks up no name), and it keeps only the
 // fields in `kept`: those the correlations it feeds read, a few of the event's
@@ -297,9 +301,7 @@ engine::engine(const rules::rule_set& rules, engine_options options, std::vector
         std::vector<ingest::field_id> read = c.operation->event_fields_read();
         read.insert(read.end(), c.group_fields[ri].begin(), c.group_fields[ri].end());
         read.push_back(c.value_field[ri]);
-        for (ingest::field_id id : read)
-          if (id != ingest::no_field && std::find(d.fields_read.begin(), d.fields_read.end(), id) == d.fields_read.end())
-            d.fields_read.push_back(id);
+        for (ingest::field_id id : read) add_field_once(d.fields_read, id);
       } else if (auto jt = c_->correlation_by_id.find(ref); jt != c_->correlation_by_id.end()) {
         c_->correlations[jt->second].downstream.push_back({ci, ri});
       } else {
@@ -393,8 +395,7 @@ void engine::fields_read_by(std::string_view rule_ids, std::vector<ingest::field
     auto it = c_->detection_by_id.find(rule_ids.substr(0, nl));
     rule_ids.remove_prefix(nl == std::string_view::npos ? rule_ids.size() : nl + 1);
     if (it == c_->detection_by_id.end()) continue;  // removed by a reload: feeds nothing now
-    for (ingest::field_id id : c_->detections[it->second].fields_read)
-      if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    for (ingest::field_id id : c_->detections[it->second].fields_read) add_field_once(out, id);
   }
 }
 
@@ -539,9 +540,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     if (!d.feeds.empty()) {
       if (!rule_ids.empty()) rule_ids.push_back('\n');
       rule_ids += d.id;
-      for (ingest::field_id id : d.fields_read)
-        if (std::find(scratch_fields_.begin(), scratch_fields_.end(), id) == scratch_fields_.end())
-          scratch_fields_.push_back(id);
+      for (ingest::field_id id : d.fields_read) add_field_once(scratch_fields_, id);
     }
   }
   // The input's event time moves the watermark, whether or not the event correlates.
