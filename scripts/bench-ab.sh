@@ -2,6 +2,9 @@
 # A/B of two (or more) sentrail binaries, alternating, on the same input, since
 # this machine's speed drifts by ±20% between minutes and single runs mislead.
 #   scripts/bench-ab.sh replay ROUNDS BIN...   pack replay of 1M generated events: events/s and max RSS
+#   scripts/bench-ab.sh instructions ROUNDS BIN...  pack replay of COUNT (default 200000) events under
+#                                             valgrind (cachegrind): instructions, which do not drift
+#                                             with the machine, and whether the alerts are identical
 #   scripts/bench-ab.sh drain ROUNDS BIN...    one broker, COUNT (default 500000) events preloaded;
 #                                             each binary drains them with its own group and state
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
@@ -11,8 +14,9 @@
 #   scripts/bench-ab.sh drain 3 build/sentrail build/sentrail,by-reference.yml
 set -euo pipefail
 mode=${1:-}; rounds=${2:-}
-if [[ "$mode" != replay && "$mode" != drain ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] || [[ $# -lt 3 ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+if [[ "$mode" != replay && "$mode" != drain && "$mode" != instructions ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] ||
+  [[ $# -lt 3 ]]; then
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
@@ -33,6 +37,26 @@ if [[ $mode == replay ]]; then
     for b in "${bins[@]}"; do
       out=$(/usr/bin/time -f "max RSS %M KiB" "$b" replay --rules "$rules" --output none "$work"/events/{web,mobile,pos,supplier,badge}.jsonl 2>&1 >/dev/null)
       echo "$b: $(grep -o '[0-9]* alerts' <<<"$out"), $(grep -o '[0-9]* events/s' <<<"$out"), $(grep -o 'max RSS.*' <<<"$out")"
+    done
+  done
+  exit 0
+fi
+
+if [[ $mode == instructions ]]; then
+  if ! command -v valgrind >/dev/null; then
+    echo "bench-ab.sh instructions needs valgrind (apt-get install valgrind)" >&2
+    exit 2
+  fi
+  "$gen" gen --seed 42 --count "${COUNT:-200000}" --out "$work/events" >/dev/null 2>&1
+  n=0
+  for _ in $(seq "$rounds"); do
+    for b in "${bins[@]}"; do
+      n=$((n + 1))
+      out=$(valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$b" replay --rules "$rules" \
+        --output json "$work"/events/{web,mobile,pos,supplier,badge}.jsonl 2>&1 >"$work/alerts$n.json")
+      same=identical
+      cmp -s "$work/alerts1.json" "$work/alerts$n.json" || same="DIFFERENT from the first binary's"
+      echo "$b: $(grep -o 'I *refs: *[0-9,]*' <<<"$out" | tr -s ' '), $(wc -l <"$work/alerts$n.json") alerts, $same"
     done
   done
   exit 0
