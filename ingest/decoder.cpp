@@ -95,29 +95,47 @@ struct decoder::impl {
   }
 
   // What a raw field name resolves to, remembered per channel and position:
-  // events of a channel repeat their key order, so a key compare usually
-  // replaces a hash lookup and the timestamp-name compare.
+  // events of a channel repeat their key order, nested fields included, so a key
+  // compare usually replaces a hash lookup and the timestamp-name compare.
   struct resolved {
     std::string key;
     const mapped_field* mapped = nullptr;
     field_id extra = no_field;
     bool is_timestamp = false;
   };
-  std::unordered_map<const channel_mapping*, std::vector<resolved>> predicted;
-  std::vector<resolved>* order = nullptr;  // this message's channel's predictions
-  const channel_mapping* order_channel = nullptr;
-  std::size_t position = 0;                // top-level field index in this message
+  // A required raw field, resolved once per channel: its mapped target, or
+  // no_field when it stays under its raw name.
+  struct required_field {
+    field_id target = no_field;
+    std::string_view raw;
+  };
+  struct channel_memory {
+    std::vector<resolved> order;  // predictions by field position
+    std::vector<required_field> required;
+  };
+  std::unordered_map<const channel_mapping*, channel_memory> remembered;
+  channel_memory* memory = nullptr;  // this message's channel's
+  const channel_mapping* memory_channel = nullptr;
+  std::size_t position = 0;          // field index in this message, in document order
 
-  const resolved& resolve(std::string_view raw_name, bool top_level) {
-    if (top_level && order) {
-      std::size_t i = position++;
-      if (i < order->size() && (*order)[i].key == raw_name) return (*order)[i];
-      if (i >= order->size()) order->resize(i + 1);
-      fill((*order)[i], raw_name);
-      return (*order)[i];
+  void remember(const channel_mapping& c) {
+    auto [it, fresh] = remembered.try_emplace(&c);
+    memory = &it->second;
+    memory_channel = &c;
+    if (!fresh) return;
+    for (const auto& raw : c.required) {
+      const mapped_field* m = c.find(raw);
+      memory->required.push_back({m ? m->target : no_field, raw});
     }
-    fill(scratch, raw_name);
-    return scratch;
+  }
+
+  const resolved& resolve(std::string_view raw_name) {
+    auto& order = memory->order;
+    std::size_t i = position++;
+    if (i < order.size() && order[i].key == raw_name) return order[i];
+    if (i >= order.size()) order.resize(i + 1);
+    fill(order[i], raw_name);
+    return order[i];
   }
   void fill(resolved& r, std::string_view raw_name) {
     r.key.assign(raw_name);
@@ -125,11 +143,10 @@ struct decoder::impl {
     r.extra = r.mapped ? no_field : names_.find(raw_name);
     r.is_timestamp = raw_name == channel->timestamp_field;
   }
-  resolved scratch;
 
   // One raw field, whatever format it came in.
-  void put(std::string_view raw_name, field_value v, bool top_level = false) {
-    const resolved& r = resolve(raw_name, top_level);
+  void put(std::string_view raw_name, field_value v) {
+    const resolved& r = resolve(raw_name);
     if (r.is_timestamp) {
       saw_time = true;
       if (v.kind == value_kind::string) {
@@ -203,10 +220,10 @@ struct decoder::impl {
             std::string_view raw;
             if (value.get_object().get(deep) || deep.raw_json().get(raw))
               return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
-            put(name, field_value::of_string(trim_right(raw)), depth == 1);
+            put(name, field_value::of_string(trim_right(raw)));
             break;
           }
-          if (depth == 1) ++position;  // nested fields are not predicted; keep the slots aligned
+          ++position;  // the object's slot: keeps its fields' predictions in place
           od::object inner;
           if (value.get_object().get(inner))
             return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
@@ -220,13 +237,13 @@ struct decoder::impl {
           std::string_view raw;
           if (value.get_array().get(items) || items.raw_json().get(raw))
             return fail(rejection_reason::invalid_json, "malformed array at '" + std::string(name) + "'");
-          put(name, field_value::of_string(trim_right(raw)), depth == 1);
+          put(name, field_value::of_string(trim_right(raw)));
           break;
         }
         case od::json_type::string: {
           std::string_view s;
           if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + std::string(name) + "'");
-          put(name, field_value::of_string(s), depth == 1);
+          put(name, field_value::of_string(s));
           break;
         }
         case od::json_type::number: {
@@ -234,20 +251,20 @@ struct decoder::impl {
           double number;
           if (value.get_double().get(number))
             return fail(rejection_reason::invalid_json, "malformed number at '" + std::string(name) + "'");
-          put(name, field_value::of_number(trim_right(literal), number), depth == 1);
+          put(name, field_value::of_number(trim_right(literal), number));
           break;
         }
         case od::json_type::boolean: {
           bool b;
           if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + std::string(name) + "'");
-          put(name, field_value::of_bool(b), depth == 1);
+          put(name, field_value::of_bool(b));
           break;
         }
         case od::json_type::null: {
           bool is_null;
           if (value.is_null().get(is_null) || !is_null)
             return fail(rejection_reason::invalid_json, "malformed null at '" + std::string(name) + "'");
-          put(name, field_value{}, depth == 1);
+          put(name, field_value{});
           break;
         }
       }
@@ -331,10 +348,7 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
   s.channel = &channel;
   s.out = &out;
   // Events come in runs of one channel: look its predictions up only on a change.
-  if (s.order_channel != &channel) {
-    s.order = &s.predicted[&channel];
-    s.order_channel = &channel;
-  }
+  if (s.memory_channel != &channel) s.remember(channel);
   s.position = 0;
   s.failure.reset();
   s.saw_time = false;
@@ -375,11 +389,10 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
                          "' is not RFC 3339, Common Log Format or an epoch number"};
   out.time = *t;
 
-  for (const auto& raw_name : channel.required) {
-    const mapped_field* m = channel.find(raw_name);
-    const field_value* v = m ? out.get(m->target) : out.get(std::string_view(raw_name));
+  for (const auto& req : s.memory->required) {
+    const field_value* v = req.target != no_field ? out.get(req.target) : out.get(req.raw);
     if (!v || v->kind == value_kind::null)
-      return rejection{rejection_reason::missing_field, "required field '" + raw_name + "' is missing"};
+      return rejection{rejection_reason::missing_field, "required field '" + std::string(req.raw) + "' is missing"};
   }
   if (!out.get(fields::event_outcome)) {
     if (const field_value* action = out.get(fields::event_action)) {
