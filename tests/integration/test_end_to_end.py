@@ -12,6 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fixtures  # noqa: E402
 import harness  # noqa: E402
 
 PAN_VISA = "4111111111111111"
@@ -181,14 +182,7 @@ class EndToEndTest(unittest.TestCase):
         """A new group with auto.offset.reset latest: a partition holding only old
         events gets nothing new. It must count as caught up (and go idle), not as
         a backlog never reached, or the watermark never moves and no correlation fires."""
-        rules = os.path.join(self.tmp, "rules.yml")
-        with open(rules, "w") as f:
-            f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
-                    "logsource: {product: retail, service: web}\n"
-                    "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
-                    "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
-                    "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
-                    "timespan: 60s, condition: {gte: 3}}\n")
+        rules = fixtures.write_three_failures_rule(self.tmp)
         with open(self.config, "w") as f:
             f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
                     "    consumer.auto.offset.reset: latest\n"
@@ -231,20 +225,13 @@ class EndToEndTest(unittest.TestCase):
         input has gone idle, which is what releases it). Its publication times
         out; once the broker answers again the alert must reach the alerts topic
         with no further input and without a restart."""
-        rules = os.path.join(self.tmp, "rules.yml")
-        with open(rules, "w") as f:
-            f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
-                    "logsource: {product: retail, service: web}\n"
-                    "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
-                    "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
-                    "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
-                    "timespan: 60s, condition: {gte: 3}}\n")
+        rules = fixtures.write_three_failures_rule(self.tmp)
         with open(self.config, "w") as f:
             # A short delivery timeout, so that publishing fails while the broker is stopped;
             # a long session, so that the pause costs no rebalance.
             f.write("kafka:\n  properties:\n    session.timeout.ms: '30000'\n"
                     "    producer.message.timeout.ms: '1500'\n"
-                    "correlation:\n  idle_timeout: 4s\n")
+                    "correlation:\n  idle_timeout: 6s\n")
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
@@ -257,7 +244,7 @@ class EndToEndTest(unittest.TestCase):
                     for s in (1, 2, 3)])
                 harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
                                  what="the engine to read the three events")
-                # The alert is raised once the input has been idle for 4 s: stop the broker before.
+                # The alert is raised once the input has been idle for 6 s: stop the broker before.
                 broker.proc.send_signal(signal.SIGSTOP)
                 stopped = True
                 harness.wait_for(lambda: "t-three-failures" in engine.stdout(), timeout=30,

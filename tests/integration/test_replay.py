@@ -9,6 +9,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.dirname(__file__))
+import fixtures  # noqa: E402
+
 SENTRAIL = os.environ.get("SENTRAIL_BIN", "build/sentrail")
 SOURCE = os.environ.get("SENTRAIL_SOURCE_DIR", ".")
 RULES = os.path.join(SOURCE, "rules/pack")
@@ -24,19 +27,6 @@ def replay(*args, key="replay-test-key-0123456789"):
     if p.returncode != 0:
         raise AssertionError(f"replay failed ({p.returncode}): {p.stderr}")
     return [json.loads(line) for line in p.stdout.splitlines() if line.strip()], p.stderr
-
-
-def write_three_failures_rule(folder):
-    """A detection of failed web logins and its correlation t-three-failures (3 per IP in 60 s)."""
-    rule = os.path.join(folder, "rules.yml")
-    with open(rule, "w") as f:
-        f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
-                "logsource: {product: retail, service: web}\n"
-                "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
-                "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
-                "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
-                "timespan: 60s, condition: {gte: 3}}\n")
-    return rule
 
 
 class ReplayTest(unittest.TestCase):
@@ -102,7 +92,7 @@ class ReplayTest(unittest.TestCase):
         # Either way the alerts are those of the two files merged in time order.
         work = tempfile.mkdtemp(prefix="sentrail-replay-merge-")
         try:
-            rule = write_three_failures_rule(work)
+            rule = fixtures.write_three_failures_rule(work)
             lines = {"a": [], "b": []}
             for second in range(3000):
                 for name, offset in (("a", 0), ("b", 1)):
@@ -142,7 +132,7 @@ class ReplayTest(unittest.TestCase):
         # back is minimised like everything else (no card number leaves).
         work = tempfile.mkdtemp(prefix="sentrail-replay-evidence-")
         try:
-            rule = write_three_failures_rule(work)
+            rule = fixtures.write_three_failures_rule(work)
             def line(second, user, ip="198.51.100.1"):
                 return json.dumps({"ts": f"2026-11-23T03:00:{second:02d}Z", "event": "login_failed",
                                    "user": user, "client_ip": ip, "note": "card 4111111111111111"})

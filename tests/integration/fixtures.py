@@ -1,0 +1,15 @@
+"""Inputs shared by integration tests that need no Kafka client (harness.py skips without one)."""
+import os
+
+
+def write_three_failures_rule(folder):
+    """A detection of failed web logins and its correlation t-three-failures (3 per IP in 60 s)."""
+    rule = os.path.join(folder, "rules.yml")
+    with open(rule, "w") as f:
+        f.write("title: Failed web login\nname: failed_login\nid: t-failed-login\n"
+                "logsource: {product: retail, service: web}\n"
+                "detection: {sel: {event.action: login_failed}, condition: sel}\n---\n"
+                "title: Three failed logins from one IP\nid: t-three-failures\nlevel: medium\n"
+                "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
+                "timespan: 60s, condition: {gte: 3}}\n")
+    return rule
