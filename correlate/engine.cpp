@@ -573,7 +573,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
   }
   std::string event;
-  event.reserve(256);
+  event.reserve(128);  // channel, topic, position and the few fields correlations read
   encode_buffered(event, e, scratch_fields_);
   buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();

@@ -347,7 +347,7 @@ std::optional<rejection> decoder::decode(std::string_view raw, const channel_map
   out.source = from;
   s.channel = &channel;
   s.out = &out;
-  // Events come in runs of one channel: look its predictions up only on a change.
+  // Events come in runs of one channel: look its predictions and required fields up only on a change.
   if (s.memory_channel != &channel) s.remember(channel);
   s.position = 0;
   s.failure.reset();
