@@ -61,4 +61,35 @@ std::string dead_letter_json(const rejection& why, std::string_view raw, std::st
   return out;
 }
 
+namespace {
+constexpr std::string_view refused_prefix = R"({"reason":"publication_refused")";
+}  // namespace
+
+std::string publication_refused_json(std::string_view topic, std::string_view key, std::string_view payload,
+                                     std::string_view detail, timestamp_ns refused_at, std::size_t head_bytes) {
+  std::string_view head = payload.substr(0, head_bytes);
+  // Never split a UTF-8 sequence: drop continuation bytes and the lead byte they follow.
+  if (head.size() < payload.size()) {
+    std::size_t cut = head.size();
+    while (cut > 0 && (static_cast<unsigned char>(payload[cut]) & 0xC0) == 0x80) --cut;
+    head = head.substr(0, cut);
+  }
+  std::string out;
+  out.reserve(head.size() + 256);
+  json_writer w(out);
+  w.begin_object();
+  w.key("reason").value("publication_refused");
+  w.key("detail").value(detail);
+  w.key("topic").value(topic);
+  w.key("key").value(key);
+  w.key("payload_bytes").value(static_cast<std::int64_t>(payload.size()));
+  if (simdjson::validate_utf8(head.data(), head.size())) w.key("payload_head").value(head);
+  else w.key("payload_head_base64").value(base64(head));
+  w.key("refused_at").value(format_rfc3339(refused_at));
+  w.end_object();
+  return out;
+}
+
+bool is_publication_refused(std::string_view payload) { return payload.starts_with(refused_prefix); }
+
 }  // namespace sentrail::ingest

@@ -51,6 +51,8 @@ struct engine_metrics::impl {
       BuildCounter().Name("sentrail_records_published_total").Help("Alert and dead-letter records acknowledged by Kafka").Register(*registry).Add({});
   prometheus::Counter& publish_failures =
       BuildCounter().Name("sentrail_publish_failures_total").Help("Records Kafka refused or did not acknowledge in a publish attempt").Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& publications_refused =
+      BuildCounter().Name("sentrail_publications_refused_total").Help("Records Kafka refused for good (too large, invalid), by topic; each replaced by a notice on the dead-letter topic").Register(*registry);
   prometheus::Counter& publish_retries =
       BuildCounter().Name("sentrail_publish_retries_total").Help("Records sent again after an earlier publish attempt failed").Register(*registry).Add({});
   prometheus::Gauge& outbox_pending =
@@ -142,6 +144,9 @@ void engine_metrics::publish_attempt(std::uint64_t failed, std::uint64_t pending
   impl_->publish_failures.Increment(static_cast<double>(failed));
   impl_->publish_retries.Increment(static_cast<double>(retried));
   impl_->outbox_pending.Set(static_cast<double>(pending));
+}
+void engine_metrics::publication_refused(std::string_view topic) {
+  impl_->publications_refused.Add({{"topic", std::string(topic)}}).Increment();
 }
 void engine_metrics::consumer_lag(const std::vector<partition_lag>& partitions) {
   std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> now;

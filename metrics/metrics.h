@@ -48,6 +48,8 @@ class engine_metrics {
   /// One publish attempt: records Kafka refused or timed out, records still
   /// unpublished afterwards, and records sent again after an earlier failed attempt.
   void publish_attempt(std::uint64_t failed, std::uint64_t pending, std::uint64_t retried);
+  /// A record Kafka refused for good (it is not retried), by the topic it was for.
+  void publication_refused(std::string_view topic);
   /// Replaces the consumer lag gauges with the partitions assigned now.
   void consumer_lag(const std::vector<partition_lag>& partitions);
   /// Wall clock − engine watermark, in seconds (only once the watermark exists).

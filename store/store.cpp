@@ -363,6 +363,7 @@ status durable_store::commit(batch& b) {
     value.append(r.payload);
     writes.Put(impl_->cf(cf_outbox), encode_u64(r.sequence), value);
   }
+  for (auto seq : b.retired_outbox) writes.Delete(impl_->cf(cf_outbox), encode_u64(seq));
   // In key order: the memtable's skip list inserts a run of ascending keys from
   // where the last insert ended instead of searching from the top each time
   // (memtable inserts were a fifth of a broker drain's CPU, mostly key compares).

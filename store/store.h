@@ -55,6 +55,9 @@ struct batch {
   std::vector<std::pair<std::string, std::string>> alerts;  // id, JSON
   std::vector<std::string> alert_index;                     // index keys of those alerts
   std::vector<outbox_record> outbox;                        // sequence set by commit()
+  /// Outbox records this batch settles without publishing them (replaced by
+  /// what `outbox` now holds), so that the swap is atomic.
+  std::vector<std::uint64_t> retired_outbox;
   /// Operator state: key → value with its event-time expiry, or nothing to erase.
   struct state_write {
     std::string key;
@@ -71,13 +74,15 @@ struct batch {
     outbox.push_back({0, std::string(topic), std::string(key), std::string(payload)});
   }
   bool empty() const {
-    return offsets.empty() && alerts.empty() && outbox.empty() && state.empty() && tables.empty();
+    return offsets.empty() && alerts.empty() && outbox.empty() && retired_outbox.empty() && state.empty() &&
+           tables.empty();
   }
   void clear() {
     offsets.clear();
     alerts.clear();
     alert_index.clear();
     outbox.clear();
+    retired_outbox.clear();
     state.clear();
     tables.clear();
   }

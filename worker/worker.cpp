@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "ingest/dead_letter.h"
@@ -60,17 +61,34 @@ class delivery_tracker : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& m) override {
     auto seq = reinterpret_cast<std::uintptr_t>(m.msg_opaque());
-    if (m.err() == RdKafka::ERR_NO_ERROR) {
-      acked.push_back(seq);
-    } else {
-      failed.insert(seq);
-      last_error = m.errstr();
-    }
+    if (m.err() == RdKafka::ERR_NO_ERROR) acked.push_back(seq);
+    else fail(seq, m.err(), m.errstr());
+  }
+  void fail(std::uint64_t seq, RdKafka::ErrorCode code, std::string why) {
+    failed.insert_or_assign(seq, std::make_pair(code, why));
+    last_error = std::move(why);
   }
   std::vector<std::uint64_t> acked;
-  std::unordered_set<std::uint64_t> failed;
+  std::unordered_map<std::uint64_t, std::pair<RdKafka::ErrorCode, std::string>> failed;
   std::string last_error;
 };
+
+// Errors no retry can mend: the record itself is what Kafka refuses. (An
+// authorisation error is not among them: an operator can fix the ACL, and then
+// the outbox drains as after an outage.)
+bool refused_for_good(RdKafka::ErrorCode e) {
+  switch (e) {
+    case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+    case RdKafka::ERR_INVALID_MSG_SIZE:
+    case RdKafka::ERR_RECORD_LIST_TOO_LARGE:
+    case RdKafka::ERR_INVALID_RECORD:
+    case RdKafka::ERR_TOPIC_EXCEPTION:
+    case RdKafka::ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // On assignment, resume each partition where durable state ends: the store's
 // offset wins over the group's committed one, which may lag behind it.
@@ -179,6 +197,11 @@ status worker::run(const std::atomic<bool>& stop) {
   }
   if (auto s = configure_passthrough(*pconf, options_.kafka_properties, /*consumer=*/false); !s) return s;
   pconf->set("dr_cb", &deliveries, err);
+  // A refusal notice quotes the head of the record it stands in for, small
+  // enough to be published under the same size limit even when escaped.
+  std::size_t refused_head_bytes = 4096;
+  if (std::string max; pconf->get("message.max.bytes", max) == RdKafka::Conf::CONF_OK)
+    refused_head_bytes = std::min<std::size_t>(refused_head_bytes, std::stoull(max) / 4);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
   if (!producer) return error{"cannot create the Kafka producer: " + err};
 
@@ -211,16 +234,34 @@ status worker::run(const std::atomic<bool>& stop) {
                               r.key.size(), 0, reinterpret_cast<void*>(static_cast<std::uintptr_t>(r.sequence)));
         if (e == RdKafka::ERR__QUEUE_FULL) producer->poll(10);
       } while (e == RdKafka::ERR__QUEUE_FULL);
-      if (e != RdKafka::ERR_NO_ERROR) {
-        deliveries.failed.insert(r.sequence);
-        deliveries.last_error = RdKafka::err2str(e);
-      }
+      if (e != RdKafka::ERR_NO_ERROR) deliveries.fail(r.sequence, e, RdKafka::err2str(e));
       std::uint64_t seq = r.sequence;
       awaiting.emplace(seq, std::move(r));
     }
     to_send.clear();
     if (metrics_ && resending) metrics_->publish_attempt(0, awaiting.size(), resending);
     resending = 0;
+  };
+  // A record Kafka refuses for good is replaced, in one durable write, by a small
+  // record on the dead-letter topic that says so; the alert itself stays in the
+  // store (the triage API serves it). Retrying it would fail
+  // once a second forever. A replacement that is refused in turn is given up.
+  auto refuse = [&](store::outbox_record r, const std::string& why) -> result<std::optional<store::outbox_record>> {
+    if (metrics_) metrics_->publication_refused(r.topic);
+    store::batch swap;
+    swap.retired_outbox.push_back(r.sequence);
+    const bool give_up = r.topic == options_.deadletter_topic && ingest::is_publication_refused(r.payload);
+    if (!give_up)
+      swap.add_outbox(options_.deadletter_topic, r.key,
+                      ingest::publication_refused_json(r.topic, r.key, r.payload, why, wall_clock_now(),
+                                                      refused_head_bytes));
+    if (auto s = db_.commit(swap); !s) return error{s.message()};
+    std::fprintf(stderr, "sentrail: Kafka refused a %zu-byte record for %s (key %s) for good: %s; %s\n",
+                 r.payload.size(), r.topic.c_str(), r.key.c_str(), why.c_str(),
+                 give_up ? "it was itself such a notice, so it is dropped"
+                         : ("a notice goes to " + options_.deadletter_topic + " instead").c_str());
+    if (give_up) return std::optional<store::outbox_record>{};
+    return std::optional<store::outbox_record>(std::move(swap.outbox.front()));
   };
   // Takes the delivery reports that have arrived (waiting up to `wait_ms` for them).
   auto settle = [&](int wait_ms) -> status {
@@ -240,12 +281,20 @@ status worker::run(const std::atomic<bool>& stop) {
       }
     }
     std::size_t failed = 0;
-    for (auto seq : deliveries.failed) {
+    for (auto& [seq, why] : deliveries.failed) {
       auto it = awaiting.find(seq);
       if (it == awaiting.end()) continue;
-      to_send.push_back(std::move(it->second));
+      store::outbox_record r = std::move(it->second);
       awaiting.erase(it);
-      ++failed;
+      if (!refused_for_good(why.first)) {
+        to_send.push_back(std::move(r));
+        ++failed;
+        continue;
+      }
+      timed.erase(seq);
+      auto replacement = refuse(std::move(r), why.second);
+      if (!replacement) return replacement.err();
+      if (*replacement) to_send.push_back(std::move(**replacement));
     }
     if (failed) {
       std::fprintf(stderr, "sentrail: %zu records not yet published (%s); will retry\n", failed,

@@ -1,5 +1,6 @@
 """Inputs shared by integration tests that need no Kafka client (harness.py skips without one)."""
 import os
+import socket
 
 
 def write_three_failures_rule(folder):
@@ -13,3 +14,10 @@ def write_three_failures_rule(folder):
                 "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
                 "timespan: 60s, condition: {gte: 3}}\n")
     return rule
+
+
+def free_port():
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

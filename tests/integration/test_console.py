@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sys
 import tempfile
 import unittest
@@ -44,6 +43,7 @@ except ImportError as e:  # pragma: no cover
     skip(f"python3-selenium is not installed ({e})")
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fixtures  # noqa: E402
 import harness  # noqa: E402  (skips itself when confluent_kafka is absent)
 
 TS = harness.TRIAGE_TS
@@ -57,12 +57,6 @@ EXPECTED_RULES = {
     "sentrail-supplier-bulk-export-large", "sentrail-badge-door-forced", MULTI_CHANNEL_RULE,
 }
 WAIT = 20  # seconds an explicit wait may take before the step fails
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def money(le):
@@ -190,7 +184,7 @@ class ConsoleTest(unittest.TestCase):
             f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
                     "correlation:\n  idle_timeout: 1s\n"
                     f"api:\n  tokens_file: {tokens_file}\n")
-        self.port = free_port()
+        self.port = fixtures.free_port()
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -9,7 +9,9 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import fixtures  # noqa: E402
@@ -271,6 +273,88 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual(len(ids), 1, "a resend is the same alert (same id), never a new one")
             self.assertEqual([a["count"] for a in published if a["rule"]["id"] == "t-three-failures"][0], 3)
             engine.cleanup()
+
+    def test_a_record_kafka_refuses_for_good_is_replaced_by_a_notice_not_retried_forever(self):
+        """Kafka refuses a record too large for the producer's message.max.bytes on
+        every attempt. The engine must not retry it forever: the record leaves the
+        outbox for a short notice on the dead-letter topic (the alert stays in the
+        store), the refusal is counted in /metrics, and a restart sends nothing again."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(self.config, "w") as f:
+            # A 1000-byte limit (librdkafka's least): an alert with its evidence is
+            # larger, and so is the dead letter of the 5000-byte input below.
+            f.write("ingest:\n  max_message_bytes: 4096\n"
+                    "kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
+                    "    producer.message.max.bytes: '1000'\n"
+                    "correlation:\n  idle_timeout: 2s\n")
+        oversized = b'{"ts":"2026-11-23T04:00:00Z","event":"login","pad":"' + b"x" * 5000 + b'"}'
+        with harness.Broker(partitions=1) as broker:
+            harness.produce(broker.bootstrap, [
+                ("retail.web", {"ts": f"2026-11-23T04:00:0{s}.000Z", "client_ip": "203.0.113.78",
+                                "method": "POST", "path": "/login", "status": 401, "bytes": 1,
+                                "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
+                for s in (1, 2, 3)] + [
+                ("retail.supplier", oversized),
+                ("retail.pos", b'{"ts": "2026-11-23T04:00:00Z", "event": "sale", "amount": '),
+            ])
+            port = fixtures.free_port()
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, metrics_port=port,
+                                    extra=["--config", self.config])
+            try:
+                dead = harness.consume_all(broker.bootstrap, "sentrail.deadletter", expect_at_least=3, timeout=60)
+                harness.wait_for(lambda: "t-three-failures" in engine.stdout(), timeout=30,
+                                 what="the correlation alert on stdout")
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    metrics = r.read().decode()
+                time.sleep(3)  # long enough for a few retries, were there any
+                self.assertIsNone(engine.proc.poll(), "the engine should still be running")
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            stdout_alerts = [json.loads(line) for line in engine.stdout().splitlines() if line.strip()]
+            alert = next(a for a in stdout_alerts if a["rule"]["id"] == "t-three-failures")
+            docs = [json.loads(m.value()) for m in dead]
+            notices = [d for d in docs if d["reason"] == "publication_refused"]
+            self.assertEqual(sorted(d["topic"] for d in notices), ["sentrail.alerts", "sentrail.deadletter"],
+                             docs)
+            about_alert = next(d for d in notices if d["topic"] == "sentrail.alerts")
+            self.assertEqual(about_alert["key"], alert["id"])
+            self.assertGreater(about_alert["payload_bytes"], 1000)
+            self.assertTrue(alert_json_head_matches(about_alert["payload_head"], alert["id"]))
+            self.assertIn("too large", about_alert["detail"].lower())
+            about_dead_letter = next(d for d in notices if d["topic"] == "sentrail.deadletter")
+            self.assertRegex(about_dead_letter["key"], r"^retail\.supplier/0/\d+$")
+            self.assertIn('"reason":"oversized"', about_dead_letter["payload_head"])
+            # A dead letter within the limit is published as itself.
+            self.assertIn("invalid_json", [d["reason"] for d in docs])
+            self.assertEqual(len(docs), 3, docs)
+            self.assertNotIn("not yet published", engine.stderr(), "a refused record is not retried")
+            self.assertNotIn("stay in the outbox", engine.stderr())
+            self.assertIn('sentrail_publications_refused_total{topic="sentrail.alerts"} 1', metrics)
+            self.assertIn('sentrail_publications_refused_total{topic="sentrail.deadletter"} 1', metrics)
+            # The alerts topic never saw the refused alert.
+            self.assertEqual(harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=5, idle=1), [])
+            engine.cleanup()
+
+            # A restart on the same state finds nothing left to publish.
+            port = fixtures.free_port()
+            again = harness.Engine(broker.bootstrap, self.state, rules=rules, metrics_port=port,
+                                   extra=["--config", self.config])
+            try:
+                harness.wait_for(lambda: "metrics on" in again.stderr(), timeout=30, what="the restarted engine")
+                time.sleep(3)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    metrics = r.read().decode()
+            finally:
+                self.assertEqual(again.stop(), 0, again.stderr())
+            self.assertIn("sentrail_publish_retries_total 0", metrics)
+            self.assertIn("sentrail_outbox_pending_records 0", metrics)
+            self.assertEqual(len(harness.consume_all(broker.bootstrap, "sentrail.deadletter", timeout=5, idle=1)), 3)
+            again.cleanup()
+
+
+def alert_json_head_matches(head, alert_id):
+    """The notice quotes the start of the alert's JSON, which names the alert."""
+    return head.startswith("{") and alert_id in head
 
 
 if __name__ == "__main__":

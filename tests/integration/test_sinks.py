@@ -17,7 +17,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,12 @@ if not os.path.exists(ALERTMANAGER):
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fixtures  # noqa: E402
 import harness  # noqa: E402
 from test_end_to_end import EXPECTED_ALERTS, GOOD, group_of  # noqa: E402
 
 LEVELS = ["informational", "low", "medium", "high", "critical"]
 FAIL_FIRST = 3
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url, timeout=5):
@@ -90,7 +84,7 @@ class Receiver:
 
 class Alertmanager:
     def __init__(self, tmp):
-        self.port = free_port()
+        self.port = fixtures.free_port()
         config = os.path.join(tmp, "alertmanager.yml")
         with open(config, "w") as f:
             f.write("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
@@ -150,9 +144,9 @@ class SinksTest(unittest.TestCase):
         self.jsonl = os.path.join(self.tmp, "alerts.jsonl")
         self.am = Alertmanager(self.tmp)
         self.flaky = Receiver(fail_first=FAIL_FIRST)
-        self.dead_port = free_port()    # nothing ever listens here
-        self.later_port = free_port()   # a receiver comes up only after the crash
-        self.metrics_port = free_port()
+        self.dead_port = fixtures.free_port()    # nothing ever listens here
+        self.later_port = fixtures.free_port()   # a receiver comes up only after the crash
+        self.metrics_port = fixtures.free_port()
         self.config = os.path.join(self.tmp, "sentrail.yaml")
         with open(self.config, "w") as f:
             f.write(f"""kafka:

@@ -10,7 +10,6 @@ openssl CLI is there)."""
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fixtures  # noqa: E402
 import harness  # noqa: E402  (skips itself when confluent_kafka is absent)
 
 TS = harness.TRIAGE_TS
@@ -36,12 +36,6 @@ EVENTS = harness.TRIAGE_EVENTS + [
 INSIDER_RULE = "sentrail-insider-risk-employee"
 EXPECTED_ALERTS = 13
 ROLES = ["viewer", "analyst", "engineer", "admin"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Api:
@@ -103,7 +97,7 @@ class TriageApiTest(unittest.TestCase):
         self.tokens_file = os.path.join(self.tmp, "tokens.yaml")
         with open(self.tokens_file, "w") as f:
             f.write("tokens:\n" + "\n".join(lines) + "\n")
-        self.api_port, self.metrics_port = free_port(), free_port()
+        self.api_port, self.metrics_port = fixtures.free_port(), fixtures.free_port()
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

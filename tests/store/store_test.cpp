@@ -52,6 +52,31 @@ TEST(store, offsets_alerts_and_outbox_survive_a_reopen_together) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(store, a_batch_swaps_an_outbox_record_for_another_in_one_write) {
+  auto dir = fresh_dir("swap");
+  {
+    auto db = durable_store::open(dir);
+    ASSERT_TRUE(db) << db.message();
+    batch first;
+    first.add_outbox("sentrail.alerts", "a1", std::string(5000, 'x'));
+    first.add_outbox("sentrail.alerts", "a2", "small");
+    ASSERT_TRUE((*db)->commit(first).ok());
+    batch swap;
+    swap.retired_outbox.push_back(first.outbox[0].sequence);
+    swap.add_outbox("sentrail.deadletter", "a1", "notice");
+    EXPECT_FALSE(swap.empty());
+    ASSERT_TRUE((*db)->commit(swap).ok());
+  }
+  auto db = durable_store::open(dir);
+  ASSERT_TRUE(db) << db.message();
+  auto pending = (*db)->pending_outbox();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].key, "a2");
+  EXPECT_EQ(pending[1].topic, "sentrail.deadletter");
+  EXPECT_EQ(pending[1].payload, "notice");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(store, refuses_a_state_directory_it_cannot_create) {
   auto db = durable_store::open("/proc/sentrail-cannot-be-here");
   ASSERT_FALSE(db);
