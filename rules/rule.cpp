@@ -582,6 +582,7 @@ void rule_set::add(correlation_rule rule) {
 std::vector<std::string> rule_set::channels() const {
   std::vector<std::string> out;
   for (const auto& [name, rules] : by_channel_) out.push_back(name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

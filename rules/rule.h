@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/string_hash.h"
 #include "ingest/event.h"
 #include "rules/rule_test.h"
 
@@ -220,7 +221,7 @@ class rule_set {
   struct channel_rules {
     std::vector<const detection_rule*> all;
     std::vector<const detection_rule*> unindexed;
-    std::map<std::string, std::vector<const detection_rule*>, std::less<>> by_action;
+    string_map<std::vector<const detection_rule*>> by_action;  // looked up per event
     void add(const detection_rule* r, const std::vector<std::string>* actions);
   };
   static const std::vector<std::string>* actions_of(const detection_rule& r, std::vector<std::string>& scratch);
@@ -228,7 +229,7 @@ class rule_set {
   std::vector<std::unique_ptr<detection_rule>> detections_;
   std::vector<correlation_rule> correlations_;
   channel_rules all_channels_;
-  std::map<std::string, channel_rules, std::less<>> by_channel_;
+  string_map<channel_rules> by_channel_;  // looked up per event
   std::map<std::string, bool, std::less<>> referenced_;
 };
 
