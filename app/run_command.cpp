@@ -114,7 +114,7 @@ int run_engine(const run_flags& f) {
   // Evidence by reference: engines read cited and restored events back from the topics.
   std::unique_ptr<worker::kafka_rereader> rereader;
   if (config.evidence_by_reference) {
-    auto opened = worker::kafka_rereader::open(config.worker, *channels, privacy);
+    auto opened = worker::kafka_rereader::open(config.worker, *channels, privacy, run_stop);
     if (!opened) {
       std::fprintf(stderr, "sentrail run: %s\n", opened.message().c_str());
       return 2;
@@ -127,6 +127,7 @@ int run_engine(const run_flags& f) {
     config.correlation.prefetch = [r](const std::vector<ingest::source_position>& at) { r->prefetch(at); };
     config.correlation.durable_references = true;
     config.correlation.batch_evidence = true;
+    config.worker.evidence_cut_short = [r] { return r->cut_short(); };
   }
   static rule_reloader* reloader_for_signal = nullptr;
   rule_reloader reloader(config.rules_path, config.correlation, metrics.get(), config.rule_loading);

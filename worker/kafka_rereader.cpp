@@ -17,17 +17,19 @@ namespace {
 // Records further apart than this in one partition are reached by a new
 // assignment at the later one rather than by reading every record between.
 constexpr std::int64_t max_read_ahead = 100;
-// A broker that does not answer costs this much per call, plus a little per
-// record: a restart or rule reload during a backlog rereads the whole reorder
-// buffer (100k+ records), which a live broker serves in a second or two.
-constexpr auto give_up_after = std::chrono::seconds(15);
+// Records not read within this, plus a little per record, are checked against
+// the log's end and, if they are still in it, waited for with a note on stderr
+// this often. (A restart or rule reload during a backlog rereads the whole
+// reorder buffer, 100k+ records, which a live broker serves in a second or two.)
+constexpr auto patience = std::chrono::seconds(15);
 constexpr auto per_record = std::chrono::microseconds(200);
 
 }  // namespace
 
 result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_options& options,
                                                              const ingest::channel_catalog& channels,
-                                                             const ingest::minimiser& privacy) {
+                                                             const ingest::minimiser& privacy,
+                                                             const std::atomic<bool>& stop) {
   std::string err;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // The worker's consumer properties first (security, client settings), then what
@@ -52,13 +54,13 @@ result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_option
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return error{"cannot create a Kafka consumer to read evidence back: " + err};
   return std::unique_ptr<kafka_rereader>(
-      new kafka_rereader(std::move(consumer), channels, privacy, options.decoding));
+      new kafka_rereader(std::move(consumer), channels, privacy, options.decoding, stop));
 }
 
 kafka_rereader::kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer,
                                const ingest::channel_catalog& channels, const ingest::minimiser& privacy,
-                               ingest::decoder_options decoding)
-    : consumer_(std::move(consumer)), channels_(channels), decoder_(privacy, decoding) {}
+                               ingest::decoder_options decoding, const std::atomic<bool>& stop)
+    : consumer_(std::move(consumer)), channels_(channels), decoder_(privacy, decoding), stop_(stop) {}
 
 kafka_rereader::~kafka_rereader() {
   // close() talks to the broker, which may be gone by shutdown, and then waits
@@ -99,8 +101,7 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
     }
     it = it->second.empty() ? wanted.erase(it) : std::next(it);
   }
-  const auto deadline = std::chrono::steady_clock::now() + give_up_after +
-                        per_record * static_cast<std::int64_t>(positions.size());
+  auto deadline = std::chrono::steady_clock::now() + patience + per_record * static_cast<std::int64_t>(positions.size());
   // Every partition reads from its first wanted record. One that has what it
   // wants leaves the assignment, so it stops streaming records nobody asked for;
   // one whose next wanted record lies far ahead is assigned again there rather
@@ -121,7 +122,25 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
   consumer_->assign(starts);
   RdKafka::TopicPartition::destroy(starts);
   std::size_t reading = wanted.size();
-  while (reading > 0 && std::chrono::steady_clock::now() < deadline) {
+  bool outage = false;
+  while (reading > 0) {
+    // An alert must not lose its evidence to an outage, so a read waits for the
+    // broker, unless the engine is asked to stop.
+    if (outage && stop_.load()) {
+      cut_short_ = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      reading -= give_up_beyond_the_end(wanted, forget);
+      if (reading == 0) break;
+      // The rest is in the log but not served: the broker is down or unreachable.
+      outage = true;
+      std::size_t waiting = 0;
+      for (const auto& [tp, offsets] : wanted) waiting += offsets.size();
+      std::fprintf(stderr, "sentrail: waiting for the broker to read back %zu evidence records (still in their topics)\n",
+                   waiting);
+      deadline = std::chrono::steady_clock::now() + patience;
+    }
     std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
     if (m->err() == RdKafka::ERR__TIMED_OUT) continue;
     partition_key tp{m->topic_name(), m->partition()};
@@ -154,10 +173,36 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
   for (auto it = wanted.begin(); it != wanted.end();) it = it->second.empty() ? wanted.erase(it) : std::next(it);
   consumer_->unassign();
   for (const auto& [tp, offsets] : wanted) {
-    std::fprintf(stderr, "sentrail: %zu evidence records of %s/%d were not read back in time\n", offsets.size(),
+    std::fprintf(stderr, "sentrail: %zu evidence records of %s/%d were not read back: stopping\n", offsets.size(),
                  tp.first.c_str(), tp.second);
     for (auto offset : offsets) forget(tp, offset);
   }
+}
+
+std::size_t kafka_rereader::give_up_beyond_the_end(
+    std::map<std::pair<std::string, std::int32_t>, std::set<std::int64_t>>& wanted,
+    const std::function<void(const std::pair<std::string, std::int32_t>&, std::int64_t)>& forget) {
+  // The high mark this consumer last heard (no broker call: that blocks when the
+  // broker is gone). A wanted offset at or past it is not in the log any more
+  // (the topic was recreated or truncated) and will never arrive.
+  std::size_t finished = 0;
+  for (auto& [tp, offsets] : wanted) {
+    if (offsets.empty()) continue;
+    std::int64_t low = -1, high = -1;
+    if (consumer_->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
+      continue;
+    while (!offsets.empty() && *offsets.rbegin() >= high) {
+      forget(tp, *offsets.rbegin());
+      offsets.erase(std::prev(offsets.end()));
+    }
+    if (offsets.empty()) {
+      std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.first, tp.second)};
+      delete consumer_->incremental_unassign(one);
+      RdKafka::TopicPartition::destroy(one);
+      ++finished;
+    }
+  }
+  return finished;
 }
 
 bool kafka_rereader::reread(const ingest::source_position& from, ingest::event& out) {

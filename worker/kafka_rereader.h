@@ -6,10 +6,13 @@
 // back from their topics. The topics' retention must then cover the longest
 // correlation window plus the evidence margin (Kafka's default is 7 days).
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,9 +35,12 @@ class kafka_rereader {
  public:
   /// Reads with its own consumer (group `<group>.evidence`, nothing committed),
   /// configured like the worker's: brokers and the consumer's Kafka properties.
+  /// While the broker does not serve records that are still in their topics,
+  /// reads wait for it (evidence is not given up for an outage) until `stop`.
   static result<std::unique_ptr<kafka_rereader>> open(const worker_options& options,
                                                      const ingest::channel_catalog& channels,
-                                                     const ingest::minimiser& privacy);
+                                                     const ingest::minimiser& privacy,
+                                                     const std::atomic<bool>& stop);
   ~kafka_rereader();
 
   /// Fetches these records together (one pass per partition, not a round trip
@@ -44,17 +50,26 @@ class kafka_rereader {
   /// The record at `from`, decoded and minimised again as ingest did; false when
   /// it is gone or no longer decodes. Fetches it first unless prefetched.
   bool reread(const ingest::source_position& from, ingest::event& out);
+  /// A read gave up waiting for the broker because `stop` was asked for: what it
+  /// did not read is missing from the alerts or buffer that asked (stays true).
+  bool cut_short() const { return cut_short_; }
 
  private:
   kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer, const ingest::channel_catalog& channels,
-                 const ingest::minimiser& privacy, ingest::decoder_options decoding);
+                 const ingest::minimiser& privacy, ingest::decoder_options decoding, const std::atomic<bool>& stop);
   using position_key = std::pair<std::string, std::pair<std::int32_t, std::int64_t>>;
+  /// Forgets wanted offsets at or past their partition's end; how many partitions that finished.
+  std::size_t give_up_beyond_the_end(
+      std::map<std::pair<std::string, std::int32_t>, std::set<std::int64_t>>& wanted,
+      const std::function<void(const std::pair<std::string, std::int32_t>&, std::int64_t)>& forget);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   const ingest::channel_catalog& channels_;
   ingest::decoder decoder_;
   // Payloads fetched by the last prefetch (empty optional: gone). Replaced by the
   // next one, so memory is bounded by what one alert or one restore asks for.
   std::map<position_key, std::optional<std::string>> fetched_;
+  const std::atomic<bool>& stop_;
+  bool cut_short_ = false;
 };
 
 }  // namespace sentrail::worker

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,10 @@ struct worker_options {
   double status_interval_seconds = 0;  // Default: 0 (no status line on stderr)
   ingest::decoder_options decoding;
   std::size_t state_cache_entries = 1'000'000;  // Default: 1M clean state entries kept in memory
+  /// Evidence by reference: true once a read of evidence from Kafka was cut short
+  /// by the stop request. The batch in hand then lacks evidence that its alerts
+  /// should carry, so it is not committed: a restart redoes it.
+  std::function<bool()> evidence_cut_short;
 };
 
 /// The running rule set's engine, and where a newer one comes from (hot reload).

@@ -274,6 +274,110 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual([a["count"] for a in published if a["rule"]["id"] == "t-three-failures"][0], 3)
             engine.cleanup()
 
+    def test_evidence_by_reference_waits_for_a_broker_that_stops_answering(self):
+        """With evidence by reference the alert's events are read back from their
+        topic when it is raised. If the broker stops answering just then, the
+        alert must wait for it, not go out without its evidence: the events are
+        still in the topic. (Before, the read gave up after 15 s and the alert
+        cited none of its three events.)"""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
+                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
+        with harness.Broker(partitions=1) as broker:
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
+                                    extra=["--config", self.config, "--status-interval", "0.5"])
+            stopped = False
+            try:
+                harness.produce(broker.bootstrap, [
+                    ("retail.web", {"ts": f"2026-11-23T05:00:0{s}.000Z", "client_ip": "203.0.113.79",
+                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
+                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
+                    for s in (1, 2, 3)])
+                harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
+                                 what="the engine to read the three events")
+                # The alert is raised once the input has been idle for 6 s: stop the broker before.
+                broker.proc.send_signal(signal.SIGSTOP)
+                stopped = True
+                # Either the engine says it waits, or (as it did before) it gives up and
+                # raises the alert without its evidence: the assertions below tell which.
+                harness.wait_for(lambda: "waiting for the broker to read back" in engine.stderr()
+                                 or "t-three-failures" in engine.stdout(), timeout=60,
+                                 what="the engine to wait for the evidence, or give it up")
+                broker.proc.send_signal(signal.SIGCONT)
+                stopped = False
+                published = []
+
+                def arrived():
+                    nonlocal published
+                    published = [json.loads(m.value()) for m in
+                                 harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
+                    return any(a["rule"]["id"] == "t-three-failures" for a in published)
+
+                harness.wait_for(arrived, timeout=60, what="the alert once the broker answers again")
+            finally:
+                if stopped:
+                    broker.proc.send_signal(signal.SIGCONT)
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            alert = next(a for a in published if a["rule"]["id"] == "t-three-failures")
+            self.assertNotIn("evidence_unavailable", alert)
+            self.assertEqual(len(alert["events"]), 3, alert)
+            self.assertEqual({e["fields"]["source.ip"] for e in alert["events"]}, {"203.0.113.79"})
+            self.assertNotIn("not read back", engine.stderr())
+            engine.cleanup()
+
+    def test_a_stop_while_evidence_waits_for_the_broker_leaves_the_alert_to_the_restart(self):
+        """SIGTERM while an alert waits for its evidence (the broker is not
+        answering): the engine stops without committing that batch, so the
+        restart raises the alert again, with its evidence, exactly once."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
+                    "correlation:\n  idle_timeout: 4s\n  evidence: reference\n")
+        with harness.Broker(partitions=1) as broker:
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
+                                    extra=["--config", self.config, "--status-interval", "0.5"])
+            stopped = False
+            try:
+                harness.produce(broker.bootstrap, [
+                    ("retail.web", {"ts": f"2026-11-23T06:00:0{s}.000Z", "client_ip": "203.0.113.80",
+                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
+                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
+                    for s in (1, 2, 3)])
+                harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
+                                 what="the engine to read the three events")
+                broker.proc.send_signal(signal.SIGSTOP)
+                stopped = True
+                harness.wait_for(lambda: "waiting for the broker to read back" in engine.stderr(), timeout=60,
+                                 what="the engine to wait for the evidence")
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            finally:
+                if stopped:
+                    broker.proc.send_signal(signal.SIGCONT)
+                engine.stop()
+            self.assertIn("not committed", engine.stderr())
+            self.assertNotIn("t-three-failures", engine.stdout())
+            engine.cleanup()
+
+            again = harness.Engine(broker.bootstrap, self.state, rules=rules, extra=["--config", self.config])
+            try:
+                published = []
+
+                def arrived():
+                    nonlocal published
+                    published = [json.loads(m.value()) for m in
+                                 harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
+                    return any(a["rule"]["id"] == "t-three-failures" for a in published)
+
+                harness.wait_for(arrived, timeout=60, what="the restarted engine to raise the alert")
+            finally:
+                self.assertEqual(again.stop(), 0, again.stderr())
+            alerts = [a for a in published if a["rule"]["id"] == "t-three-failures"]
+            self.assertEqual(len(alerts), 1, alerts)
+            self.assertNotIn("evidence_unavailable", alerts[0])
+            self.assertEqual(len(alerts[0]["events"]), 3)
+            again.cleanup()
+
     def test_a_record_kafka_refuses_for_good_is_replaced_by_a_notice_not_retried_forever(self):
         """Kafka refuses a record too large for the producer's message.max.bytes on
         every attempt. The engine must not retry it forever: the record leaves the
