@@ -85,6 +85,10 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
   auto forget = [&](const partition_key& tp, std::int64_t offset) {
     fetched_[{tp.first, {tp.second, offset}}] = std::nullopt;
   };
+  if (cut_short_) {  // stopping: the batch in hand is dropped anyway, so do not wait again
+    for (const auto& p : positions) forget({std::string(p.topic), p.partition}, p.offset);
+    return;
+  }
   // What retention removed (below the low mark) is gone before anything is read,
   // as far as this consumer has heard from its fetches: asking the broker here
   // (query_watermark_offsets) waited far past its timeout once the broker was
