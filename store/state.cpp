@@ -13,25 +13,35 @@ std::optional<std::string_view> cached_state::get(std::string_view key) {
     e.expires = INT64_MAX;  // the store already judged expiry
     it = entries_.emplace(std::string(key), std::move(e)).first;
   }
+  last_ = &*it;
   if (!it->second.value || it->second.expires < now_) return std::nullopt;
   return std::string_view(*it->second.value);
 }
 
 void cached_state::put(std::string_view key, std::string_view value, timestamp_ns expires) {
-  auto it = entries_.find(key);
-  bool fresh = it == entries_.end();
-  if (fresh) it = entries_.try_emplace(std::string(key)).first;
-  if (!it->second.dirty) dirty_.push_back(it->first);
+  // Operators get a group's value, then put it back: the entry get() left is
+  // reused rather than looked up again (only lookups ran in between).
+  auto* kv = last_ && last_->first == key ? last_ : nullptr;
+  last_ = nullptr;
+  bool fresh = false;
+  if (!kv) {
+    auto it = entries_.find(key);
+    fresh = it == entries_.end();
+    if (fresh) it = entries_.try_emplace(std::string(key)).first;
+    kv = &*it;
+  }
+  if (!kv->second.dirty) dirty_.push_back(kv->first);
   // A key this cache never read and never wrote cannot be on disk only if it is
   // unique by construction (reorder keys are); treat it as unwritten for now and
   // let erase() decide: put+erase in one batch then costs no write at all.
-  if (fresh) it->second.unwritten = true;
-  it->second.value.emplace(value);
-  it->second.expires = expires;
-  it->second.dirty = true;
+  if (fresh) kv->second.unwritten = true;
+  kv->second.value.emplace(value);
+  kv->second.expires = expires;
+  kv->second.dirty = true;
 }
 
 void cached_state::erase(std::string_view key) {
+  last_ = nullptr;
   auto it = entries_.find(key);
   if (it == entries_.end()) it = entries_.try_emplace(std::string(key)).first;
   if (!it->second.dirty) dirty_.push_back(it->first);
@@ -60,6 +70,7 @@ void cached_state::set_now(timestamp_ns watermark) {
 }
 
 void cached_state::flush_into(batch& b) {
+  last_ = nullptr;
   for (const auto& k : dirty_) {
     auto it = entries_.find(k);
     if (it == entries_.end() || !it->second.dirty) continue;
@@ -80,6 +91,7 @@ void cached_state::flush_into(batch& b) {
 }
 
 void cached_state::trim() {
+  last_ = nullptr;
   if (entries_.size() <= capacity_) return;
   // Everything is clean after a commit; drop entries until under capacity.
   for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > capacity_ / 2;) {

@@ -40,6 +40,7 @@ class cached_state : public correlate::state_view {
   durable_store& db_;
   std::size_t capacity_;
   flat_string_map<entry> entries_;  // looked up by view, no key copy per get
+  std::pair<const std::string, entry>* last_ = nullptr;  // what the last get() found or loaded
   std::vector<std::string> dirty_;
   timestamp_ns now_ = INT64_MIN;
 };

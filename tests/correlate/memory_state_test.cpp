@@ -52,3 +52,28 @@ TEST(memory_state, for_each_from_lists_live_keys_of_a_prefix_in_key_order_from_a
   });
   EXPECT_EQ(seen, (std::vector<std::string>{"e/1=ve/1", "e/2=ve/2", "e/3=ve/3"}));
 }
+
+TEST(memory_state, a_put_after_a_get_lands_on_its_own_key_whatever_came_between) {
+  memory_state state;
+  state.put("c/a", "a1", 1000);
+  ASSERT_EQ(state.get("c/a").value_or("absent"), "a1");
+  // Inserts between the get and the put move the table's entries around.
+  for (int i = 0; i < 500; ++i) state.put("c/other" + std::to_string(i), "o", 1000);
+  state.put("c/a", "a2", 1000);
+  EXPECT_EQ(state.get("c/a").value_or("absent"), "a2");
+  // A get of one key, then a put of another, writes the other.
+  ASSERT_EQ(state.get("c/a").value_or("absent"), "a2");
+  state.put("c/b", "b1", 1000);
+  EXPECT_EQ(state.get("c/a").value_or("absent"), "a2");
+  EXPECT_EQ(state.get("c/b").value_or("absent"), "b1");
+  // A get that finds nothing, then a put of that key, adds it.
+  EXPECT_FALSE(state.get("c/new"));
+  state.put("c/new", "n", 1000);
+  EXPECT_EQ(state.get("c/new").value_or("absent"), "n");
+  // Erased after its get: the put brings it back rather than writing a freed entry.
+  ASSERT_TRUE(state.get("c/b"));
+  state.erase("c/b");
+  state.put("c/b", "b2", 1000);
+  EXPECT_EQ(state.get("c/b").value_or("absent"), "b2");
+  EXPECT_EQ(state.size(), 503u);
+}

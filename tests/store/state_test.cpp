@@ -152,3 +152,34 @@ TEST(durable_state, the_reorder_buffer_is_the_evidence_after_the_watermark) {
   EXPECT_EQ(out.alerts[0].events.size(), 5u);
   std::filesystem::remove_all(dir);
 }
+
+TEST(cached_state, a_put_after_a_get_is_written_to_its_own_key_whatever_the_get_loaded) {
+  auto dir = fresh_dir("put-after-get");
+  {
+    auto db = store::durable_store::open(dir);
+    ASSERT_TRUE(db) << db.message();
+    {
+      store::cached_state state(**db);
+      state.put("c/a", "a1", 1000);
+      store::batch b;
+      state.flush_into(b);
+      ASSERT_TRUE((*db)->commit(b).ok());
+    }
+    store::cached_state state(**db);  // a cold cache: gets load from disk
+    ASSERT_EQ(state.get("c/a").value_or("absent"), "a1");
+    for (int i = 0; i < 500; ++i) EXPECT_FALSE(state.get("c/other" + std::to_string(i)));  // loads move entries
+    state.put("c/a", "a2", 1000);
+    ASSERT_EQ(state.get("c/a").value_or("absent"), "a2");
+    state.put("c/b", "b1", 1000);  // after a get of another key
+    store::batch b;
+    state.flush_into(b);
+    ASSERT_EQ(b.state.size(), 2u);
+    ASSERT_TRUE((*db)->commit(b).ok());
+  }
+  auto db = store::durable_store::open(dir);
+  ASSERT_TRUE(db) << db.message();
+  EXPECT_EQ((*db)->state_value("c/a", 0).value_or("absent"), "a2");
+  EXPECT_EQ((*db)->state_value("c/b", 0).value_or("absent"), "b1");
+  std::filesystem::remove_all(dir);
+}
+
