@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -98,11 +99,15 @@ struct decoder::impl {
   // events of a channel repeat their key order, nested fields included, so a key
   // compare usually replaces a hash lookup and the timestamp-name compare.
   struct resolved {
-    std::string key;
+    std::string key;   // the full dotted name
+    std::string leaf;  // the last part, as the object spelled it
+    bool plain = false;  // leaf holds no quote or backslash: its raw JSON bytes are the leaf
+    std::size_t parent = top_level;  // position of the enclosing object's slot
     const mapped_field* mapped = nullptr;
     field_id extra = no_field;
     bool is_timestamp = false;
   };
+  static constexpr std::size_t top_level = SIZE_MAX;
   // A required raw field, resolved once per channel: its mapped target, or
   // no_field when it stays under its raw name.
   struct required_field {
@@ -129,24 +134,46 @@ struct decoder::impl {
     }
   }
 
-  const resolved& resolve(std::string_view raw_name) {
-    auto& order = memory->order;
-    std::size_t i = position++;
-    if (i < order.size() && order[i].key == raw_name) return order[i];
-    if (i >= order.size()) order.resize(i + 1);
-    fill(order[i], raw_name);
-    return order[i];
+  // The field at position `at`, if its key's raw JSON bytes are the leaf seen
+  // there before, inside the same enclosing object: then the key needs neither
+  // unescaping nor joining to its object's path. Only trusted when the enclosing
+  // object was itself recognised (`parent_known`): a different object at that
+  // position may hold a field of the same leaf name.
+  const resolved* predict(od::raw_json_string raw, std::size_t at, std::size_t parent) const {
+    const auto& order = memory->order;
+    if (at >= order.size()) return nullptr;
+    const resolved& r = order[at];
+    if (r.parent != parent || !r.plain || !raw.unsafe_is_equal(r.leaf)) return nullptr;
+    return &r;
   }
-  void fill(resolved& r, std::string_view raw_name) {
-    r.key.assign(raw_name);
-    r.mapped = channel->find(raw_name);
-    r.extra = r.mapped ? no_field : names_.find(raw_name);
-    r.is_timestamp = raw_name == channel->timestamp_field;
+  // The field at position `at` by its full name; the second member says whether
+  // the prediction there already named it (so its nested fields can be trusted).
+  std::pair<const resolved*, bool> learn(std::size_t at, std::string_view name, std::string_view leaf,
+                                         std::size_t parent) {
+    auto& order = memory->order;
+    if (at < order.size() && order[at].key == name) {
+      order[at].parent = parent;
+      return {&order[at], true};
+    }
+    if (at >= order.size()) order.resize(at + 1);
+    resolved& r = order[at];
+    r.key.assign(name);
+    r.leaf.assign(leaf);
+    r.plain = leaf.find_first_of("\"\\") == std::string_view::npos;
+    r.parent = parent;
+    r.mapped = channel->find(name);
+    r.extra = r.mapped ? no_field : names_.find(name);
+    r.is_timestamp = name == channel->timestamp_field;
+    return {&r, false};
   }
 
-  // One raw field, whatever format it came in.
+  // One raw top-level field by name (access-log lines).
   void put(std::string_view raw_name, field_value v) {
-    const resolved& r = resolve(raw_name);
+    put(*learn(position++, raw_name, raw_name, top_level).first, v);
+  }
+  // One raw field, whatever format it came in.
+  void put(const resolved& r, field_value v) {
+    const std::string_view raw_name = r.key;
     if (r.is_timestamp) {
       saw_time = true;
       if (v.kind == value_kind::string) {
@@ -186,23 +213,38 @@ struct decoder::impl {
     }
   }
 
-  void read_object(od::object obj, int depth) {
-    std::size_t base = path.size();
+  // `parent`: the position of this object's own slot (top_level for the event);
+  // `parent_known`: whether that slot was recognised from the last events, so
+  // that predictions inside it hold (see predict()).
+  void read_object(od::object obj, int depth, std::size_t parent, bool parent_known) {
+    std::size_t base = path.size();  // path: this object's full name ("" for the event)
     for (auto member : obj) {
-      std::string_view key;
-      if (member.unescaped_key().get(key)) {
+      od::field field;
+      if (std::move(member).get(field)) {
         fail(rejection_reason::invalid_json, "malformed object key");
         return;
       }
-      // Top-level names are used as read (no copy); nested ones join the path.
-      std::string_view name = key;
-      if (base) {
-        path.resize(base);
-        path += '.';
-        path += key;
-        name = path;
+      const std::size_t at = position++;
+      const resolved* r = parent_known ? predict(field.key(), at, parent) : nullptr;
+      bool known = r != nullptr;
+      if (!r) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) {
+          fail(rejection_reason::invalid_json, "malformed object key");
+          return;
+        }
+        // Top-level names are used as read; nested ones join the path.
+        std::string_view name = key;
+        if (base) {
+          path.resize(base);
+          path += '.';
+          path += key;
+          name = path;
+        }
+        std::tie(r, known) = learn(at, name, key, parent);
       }
-      od::value value = member.value();
+      const std::string_view name = r->key;
+      od::value value = field.value();
       od::json_type type;
       if (value.type().get(type)) {
         fail(rejection_reason::invalid_json, "malformed value for '" + std::string(name) + "'");
@@ -210,9 +252,9 @@ struct decoder::impl {
       }
       switch (type) {
         case od::json_type::object: {
-          if (name == channel->timestamp_field)
+          if (r->is_timestamp)
             return fail(rejection_reason::bad_timestamp, "timestamp field '" + std::string(name) + "' is an object");
-          if (const mapped_field* m = channel->find(name); m && m->type != field_type::any)
+          if (const mapped_field* m = r->mapped; m && m->type != field_type::any)
             return fail(rejection_reason::wrong_type, "field '" + std::string(name) + "' should be " +
                                                           std::string(type_name(m->type)) + " but is an object");
           if (depth >= options.max_depth) {
@@ -220,15 +262,15 @@ struct decoder::impl {
             std::string_view raw;
             if (value.get_object().get(deep) || deep.raw_json().get(raw))
               return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
-            put(name, field_value::of_string(trim_right(raw)));
+            put(*r, field_value::of_string(trim_right(raw)));
             break;
           }
-          ++position;  // the object's slot: keeps its fields' predictions in place
           od::object inner;
           if (value.get_object().get(inner))
             return fail(rejection_reason::invalid_json, "malformed object at '" + std::string(name) + "'");
-          if (!base) path.assign(key);  // the base of the nested names
-          read_object(inner, depth + 1);
+          path.assign(name);  // the base of the nested names
+          // r may move while the nested fields are learned: not used after this.
+          read_object(inner, depth + 1, at, known);
           if (failure) return;
           break;
         }
@@ -237,13 +279,13 @@ struct decoder::impl {
           std::string_view raw;
           if (value.get_array().get(items) || items.raw_json().get(raw))
             return fail(rejection_reason::invalid_json, "malformed array at '" + std::string(name) + "'");
-          put(name, field_value::of_string(trim_right(raw)));
+          put(*r, field_value::of_string(trim_right(raw)));
           break;
         }
         case od::json_type::string: {
           std::string_view s;
           if (value.get_string().get(s)) return fail(rejection_reason::invalid_json, "malformed string at '" + std::string(name) + "'");
-          put(name, field_value::of_string(s));
+          put(*r, field_value::of_string(s));
           break;
         }
         case od::json_type::number: {
@@ -251,20 +293,20 @@ struct decoder::impl {
           double number;
           if (value.get_double().get(number))
             return fail(rejection_reason::invalid_json, "malformed number at '" + std::string(name) + "'");
-          put(name, field_value::of_number(trim_right(literal), number));
+          put(*r, field_value::of_number(trim_right(literal), number));
           break;
         }
         case od::json_type::boolean: {
           bool b;
           if (value.get_bool().get(b)) return fail(rejection_reason::invalid_json, "malformed boolean at '" + std::string(name) + "'");
-          put(name, field_value::of_bool(b));
+          put(*r, field_value::of_bool(b));
           break;
         }
         case od::json_type::null: {
           bool is_null;
           if (value.is_null().get(is_null) || !is_null)
             return fail(rejection_reason::invalid_json, "malformed null at '" + std::string(name) + "'");
-          put(name, field_value{});
+          put(*r, field_value{});
           break;
         }
       }
@@ -295,7 +337,7 @@ struct decoder::impl {
     od::object obj;
     if (doc.get_object().get(obj)) return fail(rejection_reason::invalid_json, "malformed object");
     path.clear();
-    read_object(obj, 1);
+    read_object(obj, 1, top_level, true);
     if (failure) return;
     // current_location() answers only while there is input left to read.
     const char* trailing = nullptr;

@@ -136,3 +136,55 @@ TEST(decoder, reuses_the_event_without_leaking_fields_from_the_previous_one) {
   EXPECT_EQ(f.e.get("extra1"), nullptr);
   EXPECT_EQ(f.text("event.action"), "logout");
 }
+
+// The decoder remembers each channel's field names by position and recognises a
+// repeated key by its raw bytes; these events change shape under it, so each
+// field must still get the name its own event gives it.
+TEST(decoder, names_every_field_by_its_own_event_when_the_shape_changes) {
+  fixture f;
+  const char* ts = R"("ts":"2026-11-23T10:00:00Z","event":"e")";
+  // The same leaf at the same position under another object.
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"x":{"y":1}})"));
+  EXPECT_EQ(f.text("x.y"), "1");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"z":{"y":2}})"));
+  EXPECT_EQ(f.text("z.y"), "2");
+  EXPECT_EQ(f.e.get("x.y"), nullptr);
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"z":{"y":3}})"));  // now predicted
+  EXPECT_EQ(f.text("z.y"), "3");
+  // A top-level field seen before at a position now held by a nested one.
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"p":1},"q":2})"));
+  EXPECT_EQ(f.text("q"), "2");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"p":1,"q":3}})"));
+  EXPECT_EQ(f.text("a.q"), "3");
+  EXPECT_EQ(f.e.get("q"), nullptr);
+  // And back: the nested one's position now holds the top-level field.
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"p":1},"q":4})"));
+  EXPECT_EQ(f.text("q"), "4");
+  EXPECT_EQ(f.e.get("a.q"), nullptr);
+  // Two levels deep, the middle object renamed.
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"o":{"m":{"k":5}}})"));
+  EXPECT_EQ(f.text("o.m.k"), "5");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"o":{"n":{"k":6}}})"));
+  EXPECT_EQ(f.text("o.n.k"), "6");
+  EXPECT_EQ(f.e.get("o.m.k"), nullptr);
+}
+
+TEST(decoder, recognises_an_escaped_key_by_its_text_not_its_raw_bytes) {
+  fixture f;
+  const char* ts = R"("ts":"2026-11-23T10:00:00Z","event":"e")";
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"ab":1})"));
+  EXPECT_EQ(f.text("ab"), "1");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a\u0062":2})"));  // "ab", escaped
+  EXPECT_EQ(f.text("ab"), "2");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a\"b":3})"));  // a key holding a quote
+  EXPECT_EQ(f.text("a\"b"), "3");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a\"b":4})"));
+  EXPECT_EQ(f.text("a\"b"), "4");
+  EXPECT_EQ(f.e.get("ab"), nullptr);
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a\"c":5})"));  // same length, other key
+  EXPECT_EQ(f.text("a\"c"), "5");
+  EXPECT_EQ(f.e.get("a\"b"), nullptr);
+  // A key that is a prefix of the predicted one.
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":6})"));
+  EXPECT_EQ(f.text("a"), "6");
+}

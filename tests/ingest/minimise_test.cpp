@@ -72,14 +72,16 @@ privacy: {user.email: hash, user.phone: mask, user.ssn: drop}
   decoder dec(privacy);
   const char* raw = R"({"ts":"2026-11-23T10:00:00Z","event":"update","email":"bob@example.com",
     "phone":"+44 7700 900123","ssn":"078-05-1120","note":"card 4111 1111 1111 1111 on file","extra":"5500005555555559"})";
-  event whole;
-  ASSERT_FALSE(dec.decode(raw, *m, {}, whole));
   auto as_pairs = [](const event& e) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto& f : e.fields()) out.emplace_back(std::string(f.name), std::string(f.value.text));
     std::sort(out.begin(), out.end());
     return out;
   };
+  event whole;
+  ASSERT_FALSE(dec.decode(raw, *m, {}, whole));
+  // Copied now: an event's text views last only until the decoder's next decode.
+  const auto whole_pairs = as_pairs(whole);
   // The first part: what a rule on user.email and message reads.
   const field_id email = field_table::global().find("user.email"), note = field_table::global().find("message");
   ASSERT_NE(email, no_field);
@@ -92,7 +94,7 @@ privacy: {user.email: hash, user.phone: mask, user.ssn: drop}
   EXPECT_EQ(part.get("message")->text.find("4111 1111"), std::string_view::npos);
   EXPECT_NE(part.get("user.phone")->text.find("7700"), std::string_view::npos);  // not read: not yet done
   privacy.apply_part(part, *m, read, false);
-  EXPECT_EQ(as_pairs(part), as_pairs(whole));
+  EXPECT_EQ(as_pairs(part), whole_pairs);
   for (const auto& [name, text] : as_pairs(part)) {
     EXPECT_EQ(text.find("bob@"), std::string::npos) << name;
     EXPECT_EQ(text.find("5500005555555559"), std::string::npos) << name;
