@@ -152,8 +152,13 @@ struct decoder::impl {
                                          std::size_t parent) {
     auto& order = memory->order;
     if (at < order.size() && order[at].key == name) {
-      order[at].parent = parent;
-      return {&order[at], true};
+      resolved& r = order[at];
+      r.parent = parent;
+      if (r.leaf != leaf) {  // the same dotted name split another way ({"a":{"b.c":…}} vs {"a.b":{"c":…}})
+        r.leaf.assign(leaf);
+        r.plain = leaf.find_first_of("\"\\") == std::string_view::npos;
+      }
+      return {&r, true};
     }
     if (at >= order.size()) order.resize(at + 1);
     resolved& r = order[at];

@@ -188,3 +188,16 @@ TEST(decoder, recognises_an_escaped_key_by_its_text_not_its_raw_bytes) {
   ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":6})"));
   EXPECT_EQ(f.text("a"), "6");
 }
+
+TEST(decoder, keeps_a_dotted_name_whichever_way_its_objects_split_it) {
+  fixture f;
+  const char* ts = R"("ts":"2026-11-23T10:00:00Z","event":"e")";
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"b.c":1}})"));
+  EXPECT_EQ(f.text("a.b.c"), "1");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a.b":{"c":2}})"));
+  EXPECT_EQ(f.text("a.b.c"), "2");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a.b":{"c":3}})"));
+  EXPECT_EQ(f.text("a.b.c"), "3");
+  ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"b.c":4}})"));
+  EXPECT_EQ(f.text("a.b.c"), "4");
+}
