@@ -244,8 +244,8 @@ status worker::run(const std::atomic<bool>& stop) {
   };
   // A record Kafka refuses for good is replaced, in one durable write, by a small
   // record on the dead-letter topic that says so; the alert itself stays in the
-  // store (the triage API serves it). Retrying it would fail
-  // once a second forever. A replacement that is refused in turn is given up.
+  // store (the triage API serves it). Retrying it would fail once a second
+  // forever. A replacement that is refused in turn is given up.
   auto refuse = [&](store::outbox_record r, const std::string& why) -> result<std::optional<store::outbox_record>> {
     if (metrics_) metrics_->publication_refused(r.topic);
     store::batch swap;
