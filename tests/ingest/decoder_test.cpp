@@ -201,3 +201,17 @@ TEST(decoder, keeps_a_dotted_name_whichever_way_its_objects_split_it) {
   ASSERT_FALSE(f.decode("web", std::string("{") + ts + R"(,"a":{"b.c":4}})"));
   EXPECT_EQ(f.text("a.b.c"), "4");
 }
+
+TEST(decoder, never_takes_an_epoch_millisecond_timestamp_for_a_card_number) {
+  fixture f;
+  // 1795478504669 passes the Luhn check, as one epoch-ms value in ten does.
+  ASSERT_TRUE(luhn_valid("1795478504669"));
+  auto r = f.decode("web", R"({"ts":1795478504669,"event":"login_failed","client_ip":"203.0.113.9",
+    "note":"ref 1795478504669"})");
+  ASSERT_FALSE(r) << r->detail;
+  EXPECT_EQ(f.e.time, 1795478504669LL * 1'000'000);
+  EXPECT_EQ(f.text("@timestamp"), "1795478504669");
+  // The same digits in any other field are still masked and tokenised.
+  EXPECT_EQ(f.text("note"), "ref *********4669");
+  EXPECT_EQ(f.text("retail.card.last4"), "4669");
+}

@@ -154,6 +154,31 @@ class ReplayTest(unittest.TestCase):
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
+    def test_an_epoch_millisecond_timestamp_is_never_taken_for_a_card(self):
+        # One epoch-ms value in ten passes the Luhn check. Taken for a card, the
+        # time was masked and became a card token that card rules correlate on.
+        work = tempfile.mkdtemp(prefix="sentrail-replay-epoch-")
+        try:
+            rule = fixtures.write_three_failures_rule(work)
+            web = os.path.join(work, "web.jsonl")
+            with open(web, "w") as f:
+                for ms in (1795478504008, 1795478504131, 1795478504669):  # each passes Luhn
+                    f.write(json.dumps({"ts": ms, "event": "login_failed", "user": "ann",
+                                        "client_ip": "198.51.100.1"}) + "\n")
+            env = dict(os.environ, SENTRAIL_HMAC_KEY="replay-test-key-0123456789")
+            run = subprocess.run([SENTRAIL, "replay", "--rules", rule, web], capture_output=True, text=True,
+                                 env=env, timeout=60)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            alerts = [json.loads(l) for l in run.stdout.splitlines()]
+            self.assertEqual([a["rule"]["id"] for a in alerts], ["t-three-failures"])
+            events = alerts[0]["events"]
+            self.assertEqual([e["fields"]["@timestamp"] for e in events],
+                             [1795478504008, 1795478504131, 1795478504669])
+            for e in events:
+                self.assertNotIn("retail.card.token", e["fields"])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def test_generated_traffic_replays_with_no_dead_letter_and_finds_every_stateless_incident(self):
         dead = os.path.join(self.tmp, "dead.jsonl")
         alerts, stderr = replay("--deadletter", dead, *self.files)
