@@ -17,10 +17,10 @@ namespace {
 // Records further apart than this in one partition are reached by a new
 // assignment at the later one rather than by reading every record between.
 constexpr std::int64_t max_read_ahead = 100;
-// Records not read within this, plus a little per record, are checked against
-// the log's end and, if they are still in it, waited for with a note on stderr
-// this often. (A restart or rule reload during a backlog rereads the whole
-// reorder buffer, 100k+ records, which a live broker serves in a second or two.)
+// Records not read within this, plus a little per record, are waited for with a
+// note on stderr this often. (A restart or rule reload during a backlog rereads
+// the whole reorder buffer, 100k+ records, which a live broker serves in a
+// second or two.)
 constexpr auto patience = std::chrono::seconds(15);
 constexpr auto per_record = std::chrono::microseconds(200);
 
@@ -135,9 +135,12 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
       break;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      reading -= give_up_beyond_the_end(wanted, forget);
-      if (reading == 0) break;
-      // The rest is in the log but not served: the broker is down or unreachable.
+      // Not served in time. A record retention removed, or one past the end of a
+      // recreated topic, comes back as a fetch error (auto.offset.reset is error)
+      // and is given up where that error is read, below; what is still wanted is
+      // in the log, and the broker is down or unreachable. (The high mark this
+      // consumer last heard cannot tell: it may be from an earlier read, older
+      // than the records wanted now.)
       outage = true;
       std::size_t waiting = 0;
       for (const auto& [tp, offsets] : wanted) waiting += offsets.size();
@@ -181,32 +184,6 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
                  tp.first.c_str(), tp.second);
     for (auto offset : offsets) forget(tp, offset);
   }
-}
-
-std::size_t kafka_rereader::give_up_beyond_the_end(
-    std::map<std::pair<std::string, std::int32_t>, std::set<std::int64_t>>& wanted,
-    const std::function<void(const std::pair<std::string, std::int32_t>&, std::int64_t)>& forget) {
-  // The high mark this consumer last heard (no broker call: that blocks when the
-  // broker is gone). A wanted offset at or past it is not in the log any more
-  // (the topic was recreated or truncated) and will never arrive.
-  std::size_t finished = 0;
-  for (auto& [tp, offsets] : wanted) {
-    if (offsets.empty()) continue;
-    std::int64_t low = -1, high = -1;
-    if (consumer_->get_watermark_offsets(tp.first, tp.second, &low, &high) != RdKafka::ERR_NO_ERROR || high < 0)
-      continue;
-    while (!offsets.empty() && *offsets.rbegin() >= high) {
-      forget(tp, *offsets.rbegin());
-      offsets.erase(std::prev(offsets.end()));
-    }
-    if (offsets.empty()) {
-      std::vector<RdKafka::TopicPartition*> one{RdKafka::TopicPartition::create(tp.first, tp.second)};
-      delete consumer_->incremental_unassign(one);
-      RdKafka::TopicPartition::destroy(one);
-      ++finished;
-    }
-  }
-  return finished;
 }
 
 bool kafka_rereader::reread(const ingest::source_position& from, ingest::event& out) {

@@ -8,11 +8,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,10 +56,6 @@ class kafka_rereader {
   kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer, const ingest::channel_catalog& channels,
                  const ingest::minimiser& privacy, ingest::decoder_options decoding, const std::atomic<bool>& stop);
   using position_key = std::pair<std::string, std::pair<std::int32_t, std::int64_t>>;
-  /// Forgets wanted offsets at or past their partition's end; how many partitions that finished.
-  std::size_t give_up_beyond_the_end(
-      std::map<std::pair<std::string, std::int32_t>, std::set<std::int64_t>>& wanted,
-      const std::function<void(const std::pair<std::string, std::int32_t>&, std::int64_t)>& forget);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   const ingest::channel_catalog& channels_;
   ingest::decoder decoder_;
