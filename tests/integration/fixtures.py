@@ -21,3 +21,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def three_failed_logins(ip, minute="2026-11-23T04:00"):
+    """Raw web events at seconds 1, 2 and 3 of `minute`: what t-three-failures counts."""
+    return [("retail.web", {"ts": f"{minute}:0{s}.000Z", "client_ip": ip, "method": "POST", "path": "/login",
+                            "status": 401, "bytes": 1, "user_agent": "ua", "session_id": "s", "user": "ann",
+                            "event": "login_failed"})
+            for s in (1, 2, 3)]

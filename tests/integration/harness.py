@@ -150,3 +150,17 @@ TRIAGE_EVENTS = [
                     "txn_id": "T21", "event": "refund", "amount": 90.0, "currency": "USD", "card_pan": PAN_VISA,
                     "card_entry": "manual"}),
 ]
+
+
+def wait_for_alerts(bootstrap, predicate, timeout, what):
+    """Every alert on sentrail.alerts, once one of them satisfies `predicate`."""
+    alerts = []
+
+    def arrived():
+        nonlocal alerts
+        alerts = [json.loads(m.value()) for m in consume_all(bootstrap, "sentrail.alerts", timeout=4, idle=1)]
+        return any(predicate(a) for a in alerts)
+
+    wait_for(arrived, timeout=timeout, what=what)
+    return alerts
+

@@ -239,11 +239,7 @@ class EndToEndTest(unittest.TestCase):
                                     extra=["--config", self.config, "--status-interval", "0.5"])
             stopped = False
             try:
-                harness.produce(broker.bootstrap, [
-                    ("retail.web", {"ts": f"2026-11-23T04:00:0{s}.000Z", "client_ip": "203.0.113.77",
-                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
-                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
-                    for s in (1, 2, 3)])
+                harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.77"))
                 harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
                                  what="the engine to read the three events")
                 # The alert is raised once the input has been idle for 6 s: stop the broker before.
@@ -255,15 +251,8 @@ class EndToEndTest(unittest.TestCase):
                                  what="the engine to report the failed publication")
                 broker.proc.send_signal(signal.SIGCONT)
                 stopped = False
-                published = []
-
-                def arrived():
-                    nonlocal published
-                    published = [json.loads(m.value()) for m in
-                                 harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
-                    return any(a["rule"]["id"] == "t-three-failures" for a in published)
-
-                harness.wait_for(arrived, timeout=60, what="the alert to be published after the broker came back")
+                published = harness.wait_for_alerts(broker.bootstrap, lambda a: a["rule"]["id"] == "t-three-failures",
+                                                    timeout=60, what="the alert to be published after the broker came back")
                 self.assertIsNone(engine.proc.poll(), "the engine should still be running")
             finally:
                 if stopped:
@@ -287,28 +276,18 @@ class EndToEndTest(unittest.TestCase):
             f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
                     "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
 
-        def failures(minute, ip):
-            return [("retail.web", {"ts": f"2026-11-23T05:0{minute}:0{s}.000Z", "client_ip": ip,
-                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
-                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
-                    for s in (1, 2, 3)]
-
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
             stopped = False
-            published = []
 
-            def published_for(ip):
-                nonlocal published
-                published = [json.loads(m.value()) for m in
-                             harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
-                return any(a["group"].get("source.ip") == ip for a in published)
+            def of(ip):
+                return lambda a: a["group"].get("source.ip") == ip
 
             try:
-                harness.produce(broker.bootstrap, failures(0, "203.0.113.78"))
-                harness.wait_for(lambda: published_for("203.0.113.78"), timeout=60, what="the first alert")
-                harness.produce(broker.bootstrap, failures(1, "203.0.113.79"))
+                harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.78", "2026-11-23T05:00"))
+                harness.wait_for_alerts(broker.bootstrap, of("203.0.113.78"), timeout=60, what="the first alert")
+                harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.79", "2026-11-23T05:01"))
                 harness.wait_for(lambda: re.search(r"events 6 ", engine.stderr()), timeout=60,
                                  what="the engine to read the next three events")
                 # The alert is raised once the input has been idle for 6 s: stop the broker before.
@@ -321,8 +300,8 @@ class EndToEndTest(unittest.TestCase):
                                  what="the engine to wait for the evidence, or give it up")
                 broker.proc.send_signal(signal.SIGCONT)
                 stopped = False
-                harness.wait_for(lambda: published_for("203.0.113.79"), timeout=60,
-                                 what="the second alert once the broker answers again")
+                published = harness.wait_for_alerts(broker.bootstrap, of("203.0.113.79"), timeout=60,
+                                                    what="the second alert once the broker answers again")
             finally:
                 if stopped:
                     broker.proc.send_signal(signal.SIGCONT)
@@ -348,11 +327,7 @@ class EndToEndTest(unittest.TestCase):
                                     extra=["--config", self.config, "--status-interval", "0.5"])
             stopped = False
             try:
-                harness.produce(broker.bootstrap, [
-                    ("retail.web", {"ts": f"2026-11-23T06:00:0{s}.000Z", "client_ip": "203.0.113.80",
-                                    "method": "POST", "path": "/login", "status": 401, "bytes": 1,
-                                    "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
-                    for s in (1, 2, 3)])
+                harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.80", "2026-11-23T06:00"))
                 harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
                                  what="the engine to read the three events")
                 broker.proc.send_signal(signal.SIGSTOP)
@@ -370,15 +345,8 @@ class EndToEndTest(unittest.TestCase):
 
             again = harness.Engine(broker.bootstrap, self.state, rules=rules, extra=["--config", self.config])
             try:
-                published = []
-
-                def arrived():
-                    nonlocal published
-                    published = [json.loads(m.value()) for m in
-                                 harness.consume_all(broker.bootstrap, "sentrail.alerts", timeout=4, idle=1)]
-                    return any(a["rule"]["id"] == "t-three-failures" for a in published)
-
-                harness.wait_for(arrived, timeout=60, what="the restarted engine to raise the alert")
+                published = harness.wait_for_alerts(broker.bootstrap, lambda a: a["rule"]["id"] == "t-three-failures",
+                                                    timeout=60, what="the restarted engine to raise the alert")
             finally:
                 self.assertEqual(again.stop(), 0, again.stderr())
             alerts = [a for a in published if a["rule"]["id"] == "t-three-failures"]
@@ -402,11 +370,7 @@ class EndToEndTest(unittest.TestCase):
                     "correlation:\n  idle_timeout: 2s\n")
         oversized = b'{"ts":"2026-11-23T04:00:00Z","event":"login","pad":"' + b"x" * 5000 + b'"}'
         with harness.Broker(partitions=1) as broker:
-            harness.produce(broker.bootstrap, [
-                ("retail.web", {"ts": f"2026-11-23T04:00:0{s}.000Z", "client_ip": "203.0.113.78",
-                                "method": "POST", "path": "/login", "status": 401, "bytes": 1,
-                                "user_agent": "ua", "session_id": "s", "user": "ann", "event": "login_failed"})
-                for s in (1, 2, 3)] + [
+            harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.78") + [
                 ("retail.supplier", oversized),
                 ("retail.pos", b'{"ts": "2026-11-23T04:00:00Z", "event": "sale", "amount": '),
             ])
