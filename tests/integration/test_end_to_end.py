@@ -275,7 +275,6 @@ class EndToEndTest(unittest.TestCase):
         with open(self.config, "w") as f:
             f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
                     "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
-
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
