@@ -320,7 +320,7 @@ class EndToEndTest(unittest.TestCase):
         rules = fixtures.write_three_failures_rule(self.tmp)
         with open(self.config, "w") as f:
             f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
-                    "correlation:\n  idle_timeout: 4s\n  evidence: reference\n")
+                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
