@@ -90,6 +90,16 @@ class EndToEndTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def write_evidence_by_reference_config(self):
+        """The three-failures rule, and a config keeping evidence by reference: a
+        long session, so that stopping the broker costs no rebalance, and 6 s of
+        idleness before the alert, time to stop the broker first."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
+                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
+        return rules
+
     def test_every_channel_good_and_bad_gives_exact_alerts_and_dead_letters(self):
         with harness.Broker(partitions=2) as broker:
             harness.produce(broker.bootstrap, [(t, v) for t, v in GOOD] + [(t, v) for t, v, _ in BAD])
@@ -271,10 +281,7 @@ class EndToEndTest(unittest.TestCase):
         so the second read starts from what that one left (the first build gave
         up after 15 s; the next one gave up records past the high mark the
         first read had heard)."""
-        rules = fixtures.write_three_failures_rule(self.tmp)
-        with open(self.config, "w") as f:
-            f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
-                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
+        rules = self.write_evidence_by_reference_config()
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
@@ -317,10 +324,7 @@ class EndToEndTest(unittest.TestCase):
         """SIGTERM while an alert waits for its evidence (the broker is not
         answering): the engine stops without committing that batch, so the
         restart raises the alert again, with its evidence, exactly once."""
-        rules = fixtures.write_three_failures_rule(self.tmp)
-        with open(self.config, "w") as f:
-            f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
-                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
+        rules = self.write_evidence_by_reference_config()
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
