@@ -145,6 +145,13 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.db_write_buffer_size = options.write_buffer_bytes;
+  // A write-ahead log is deleted only once every column family it holds has been
+  // flushed, and the offsets and outbox get a few bytes per batch, so they pinned
+  // every log since the start: RocksDB's own cap is four times all the memtables
+  // (704 MiB by default), and a 500k-event drain left 170 MiB of logs beside
+  // 55 MiB of state, all replayed on restart. Past this cap the column families
+  // holding the oldest log are flushed instead.
+  db_options.max_total_wal_size = wal_cap_bytes(options);
   rocksdb::BlockBasedTableOptions table;
   // Index and filter blocks live in the block cache, at high priority, so the
   // configured budget bounds them too.

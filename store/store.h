@@ -24,6 +24,11 @@ struct store_options {
   std::size_t write_buffer_bytes = 32 << 20;  // Default: 32 MiB
 };
 
+/// How much write-ahead log the store keeps before it flushes the column families
+/// that hold the oldest: twice the write buffer, so the state directory and the
+/// log a restart replays stay bounded by configuration.
+constexpr std::size_t wal_cap_bytes(const store_options& options) { return 2 * options.write_buffer_bytes; }
+
 /// A record waiting to be published to Kafka once its batch is durable.
 struct outbox_record {
   std::uint64_t sequence = 0;

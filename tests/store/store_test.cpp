@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace sentrail::store;
@@ -165,4 +166,42 @@ TEST(store, an_index_key_moved_by_hand_is_what_find_alerts_sees) {
   EXPECT_TRUE(db->find_alerts(durable_store::alert_index::status, "new", 0, 1000, 10).empty());
   EXPECT_EQ(db->find_alerts(durable_store::alert_index::status, "closed", 0, 1000, 10),
             (std::vector<std::string>{"id1"}));
+}
+
+// The offsets column family gets a few bytes per batch and so never fills its
+// memtable; without a cap on the log it pinned every write-ahead log since the
+// start, up to RocksDB's default cap of four times all the memtables (88 MiB
+// here, 704 MiB with the default write buffer).
+TEST(store, write_ahead_logs_stay_bounded_by_the_write_buffer) {
+  auto dir = fresh_dir("wal");
+  store_options options{.sync_writes = false, .write_buffer_bytes = 4 << 20};
+  auto db = durable_store::open(dir, options);
+  ASSERT_TRUE(db) << db.message();
+  auto log_bytes = [&] {
+    std::uintmax_t logs = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir))
+      if (f.path().extension() == ".log") logs += f.file_size();
+    return logs;
+  };
+  const std::string value(1000, 'v');
+  std::uintmax_t most = 0;
+  for (int n = 0; n < 100; ++n) {
+    batch b;
+    b.set_next_offset("retail.web", 0, n + 1);
+    // Distinct groups, as with a million entities, so no write replaces another.
+    for (int k = 0; k < 1000; ++k) b.state.push_back({"c/rule\x1e" + std::to_string(n * 1000 + k), value, INT64_MAX});
+    ASSERT_TRUE((*db)->commit(b).ok());
+    most = std::max(most, log_bytes());
+  }
+  // 100 MB went through the log; what it kept stayed within a memtable of the cap
+  // (without the cap it kept all of it).
+  EXPECT_LT(most, wal_cap_bytes(options) + options.write_buffer_bytes) << most << " bytes of logs";
+  EXPECT_EQ((*db)->next_offset("retail.web", 0), 100);
+  db->reset();
+  auto again = durable_store::open(dir, options);
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_EQ((*again)->next_offset("retail.web", 0), 100);
+  EXPECT_TRUE((*again)->state_value("c/rule\x1e" "99999", 0));
+  again->reset();
+  std::filesystem::remove_all(dir);
 }
