@@ -119,7 +119,8 @@ void register_builtin_ops(op_registry& registry);
 result<std::map<std::string, std::pair<double, double>>> load_location_table(const std::string& path);
 
 /// An operator's stored state for one group, as JSON for people (`sentrail state inspect`):
-/// {"window":[{"time","rule","value","text"}...],"mark","scalars":[a,b,c],"n"}.
+/// {"window":[{"time","rule","value","text","evidence":[{"time","topic","partition","offset"}...]}...],
+///  "mark","scalars":[a,b,c],"n"}.
 std::string describe_state(std::string_view value);
 
 }  // namespace sentrail::correlate

@@ -8,6 +8,7 @@
 #include "common/arena.h"
 #include "common/json_writer.h"
 #include "correlate/codec.h"
+#include "correlate/evidence_key.h"
 #include "correlate/op.h"
 
 namespace sentrail::correlate {
@@ -590,6 +591,20 @@ result<std::map<std::string, std::pair<double, double>>> load_location_table(con
   return table;
 }
 
+namespace {
+// An evidence key as people read it: the event's time and where it came from.
+void describe_evidence(json_writer& j, std::string_view key) {
+  j.begin_object();
+  if (key.size() >= 8) j.key("time").value(format_rfc3339(evidence_time(key)));
+  if (auto from = evidence_source(key)) {
+    j.key("topic").value(from->topic);
+    j.key("partition").value(static_cast<std::int64_t>(from->partition));
+    j.key("offset").value(from->offset);
+  }
+  j.end_object();
+}
+}  // namespace
+
 std::string describe_state(std::string_view value) {
   window_state w;
   w.decode(value);
@@ -597,12 +612,23 @@ std::string describe_state(std::string_view value) {
   json_writer j(out);
   j.begin_object();
   j.key("window").begin_array();
+  std::vector<std::string> keys;
   for (const auto& e : w.entries) {
     j.begin_object();
     j.key("time").value(e.time == INT64_MIN ? std::string("-") : format_rfc3339(e.time));
     j.key("rule").value(static_cast<std::int64_t>(e.rule));
     if (e.number != 0) j.key("value").value(e.number);
-    if (!e.text.empty()) j.key("text").value(e.text);
+    // A sequence's steps hold their evidence keys where other windows hold a value
+    // (append_key): binary, so they are shown decoded, never as text.
+    keys.clear();
+    if (!e.text.empty() && e.text.front() == '\0') window_state::split_keys(e.text, keys);
+    else if (!e.text.empty()) j.key("text").value(e.text);
+    if (!e.evidence.empty()) keys.emplace_back(e.evidence);
+    if (!keys.empty()) {
+      j.key("evidence").begin_array();
+      for (const auto& k : keys) describe_evidence(j, k);
+      j.end_array();
+    }
     j.end_object();
   }
   j.end_array();

@@ -190,6 +190,54 @@ class EndToEndTest(unittest.TestCase):
             engine2.cleanup()
 
 
+    def test_state_inspect_shows_where_each_window_entry_came_from(self):
+        """Windows and sequence steps cite their events by binary evidence keys;
+        `state inspect` shows each as its time, topic, partition and offset (it
+        printed the raw key bytes as text before)."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(rules, "a") as f:
+            f.write("---\ntitle: Web login\nname: passed_login\nid: t-passed-login\n"
+                    "logsource: {product: retail, service: web}\n"
+                    "detection: {sel: {event.action: login_success}, condition: sel}\n---\n"
+                    "title: Failure then success\nid: t-fail-then-pass\n"
+                    "correlation: {type: temporal_ordered, rules: [failed_login, passed_login], "
+                    "group-by: [source.ip], timespan: 60s}\n")
+        with open(self.config, "a") as f:
+            f.write("correlation:\n  idle_timeout: 1s\n")  # the other channels' topics stay empty
+        ip, other = "203.0.113.77", "198.51.100.77"
+        # Two failures (offsets 0 and 1: below the count of three, and a sequence's
+        # first step), then one from elsewhere 30 s on, to move event time past them
+        # (more than the allowed lateness) but not past their windows.
+        events = fixtures.three_failed_logins(ip)[:2] + fixtures.three_failed_logins(other)[:1]
+        events[2][1]["ts"] = "2026-11-23T04:00:30.000Z"
+        inspect_args = [harness.SENTRAIL, "state", "inspect", "--state", self.state, "--entity", ip]
+
+        def held(strict=True):
+            out = harness.subprocess.run(inspect_args, capture_output=True, text=True, timeout=60)
+            if not strict and out.returncode != 0:
+                return {}  # the engine has not created its state yet
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return {e["rule"]: e["state"]["window"] for e in map(json.loads, out.stdout.splitlines())}
+
+        with harness.Broker(partitions=1) as broker:
+            harness.produce(broker.bootstrap, events)
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, extra=["--config", self.config])
+            try:
+                harness.wait_for(lambda: len(held(strict=False)) == 2, timeout=20, what="both rules' windows for the IP")
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            engine.cleanup()
+        windows = held()
+
+        def source(offset):
+            return {"time": f"2026-11-23T04:00:0{offset + 1}.000Z", "topic": "retail.web", "partition": 0,
+                    "offset": offset}
+        self.assertEqual([e["evidence"] for e in windows["t-three-failures"]], [[source(0)], [source(1)]])
+        step_one, step_two = windows["t-fail-then-pass"]
+        self.assertEqual(step_one["evidence"], [source(1)])  # the latest start of the sequence
+        self.assertNotIn("text", step_one)
+        self.assertEqual(step_two, {"time": "-", "rule": 0})
+
     def test_group_starting_at_the_end_correlates_though_a_partition_stays_quiet(self):
         """A new group with auto.offset.reset latest: a partition holding only old
         events gets nothing new. It must count as caught up (and go idle), not as

@@ -1,0 +1,25 @@
+#pragma once
+// An evidence key names one correlated event in state (after "e/") and in the
+// windows that cite it: its time, a hash of its content, then where it came
+// from. Time first, so the keys sort in event-time order (the reorder buffer);
+// the source last, so an alert can read the event back from its topic.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ingest/event.h"
+
+namespace sentrail::correlate {
+
+/// Appends the event's evidence key to `key`.
+void append_evidence_key(std::string& key, const ingest::event& e);
+
+/// Where the event named by `key` came from; nothing when `key` is not an evidence key.
+/// The topic is a view into `key`.
+std::optional<ingest::source_position> evidence_source(std::string_view key);
+
+/// The event time an evidence key starts with (`key` at least 8 bytes).
+std::int64_t evidence_time(std::string_view key);
+
+}  // namespace sentrail::correlate
