@@ -84,14 +84,19 @@ void cached_state::flush_into(batch& b) {
     // Write-once keys (evidence, the reorder buffer, timers, input times) are read
     // again rarely if ever, and the engine mirrors the buffer and timers itself:
     // keeping them would fill the cache with entries that crowd out window state.
+    // They go at trim(), once the batch is durable: until then the cache is the
+    // only place that has them.
     if (k.size() > 1 && k[1] == '/' && (k[0] == 'e' || k[0] == 'r' || k[0] == 't' || k[0] == 'p'))
-      entries_.erase(it);
+      written_once_.push_back(k);
   }
   dirty_.clear();
 }
 
 void cached_state::trim() {
   last_ = nullptr;
+  for (const auto& k : written_once_)
+    if (auto it = entries_.find(k); it != entries_.end() && !it->second.dirty) entries_.erase(it);
+  written_once_.clear();
   if (entries_.size() <= capacity_) return;
   // Everything is clean after a commit; drop entries until under capacity.
   for (auto it = entries_.begin(); it != entries_.end() && entries_.size() > capacity_ / 2;) {

@@ -24,9 +24,12 @@ class cached_state : public correlate::state_view {
   void for_each_from(std::string_view prefix, std::string_view from, const visitor& fn) override;
   void set_now(timestamp_ns watermark) override;
 
-  /// Moves every change since the last call into `b`; after b commits, trim().
+  /// Moves every change since the last call into `b`. Until b is durable, what it
+  /// holds stays cached, so the next batch may be processed while b is written
+  /// (gets see it; for_each scans only once it is durable).
   void flush_into(batch& b);
-  /// Forgets clean entries beyond the capacity (memory stays bounded; RocksDB has them).
+  /// Once the last flushed batch is durable: forgets clean entries beyond the
+  /// capacity, and write-once ones (memory stays bounded; RocksDB has them).
   void trim();
   std::size_t cached() const { return entries_.size(); }
 
@@ -42,6 +45,7 @@ class cached_state : public correlate::state_view {
   flat_string_map<entry> entries_;  // looked up by view, no key copy per get
   std::pair<const std::string, entry>* last_ = nullptr;  // what the last get() found or loaded
   std::vector<std::string> dirty_;
+  std::vector<std::string> written_once_;  // flushed write-once keys, dropped at trim()
   timestamp_ns now_ = INT64_MIN;
 };
 

@@ -120,7 +120,9 @@ struct durable_store::impl {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::WriteOptions write_options;
-  std::uint64_t next_sequence = 1;
+  // Reserved per commit: a batch may be committed on one thread while another
+  // commits a small swap of outbox records (the worker's refusals).
+  std::atomic<std::uint64_t> next_sequence{1};
 
   rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return handles[i]; }
 
@@ -241,8 +243,10 @@ void durable_store::for_each_alert(
 }
 
 bool durable_store::add_alert(batch& b, std::string_view id, std::string_view json) const {
-  for (const auto& [existing, _] : b.alerts)
-    if (existing == id) return false;
+  for (const batch* in : {static_cast<const batch*>(&b), b.after})
+    if (in)
+      for (const auto& [existing, _] : in->alerts)
+        if (existing == id) return false;
   if (has_alert(id)) return false;
   b.alerts.emplace_back(std::string(id), std::string(json));
   return true;
@@ -360,7 +364,7 @@ status durable_store::commit(batch& b) {
     writes.Put(impl_->cf(cf_offsets), offset_key(o.topic, o.partition),
                encode_u64(static_cast<std::uint64_t>(o.next)));
   for (const auto& [id, json] : b.alerts) writes.Put(impl_->cf(cf_alerts), id, json);
-  std::uint64_t seq = impl_->next_sequence;
+  std::uint64_t seq = b.outbox.empty() ? 0 : impl_->next_sequence.fetch_add(b.outbox.size());
   for (auto& r : b.outbox) {
     r.sequence = seq++;
     std::string value;
@@ -393,7 +397,6 @@ status durable_store::commit(batch& b) {
   if (writes.Count() == 0) return {};
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &writes);
   if (!s.ok()) return error{"state store write failed: " + s.ToString()};
-  impl_->next_sequence = seq;
   return {};
 }
 

@@ -73,6 +73,9 @@ struct batch {
   /// Writes to keyed tables that must be durable with this batch (e.g. deliveries
   /// of the alerts it raised).
   std::vector<table_write> tables;
+  /// The batch committed before this one while it may still be being written:
+  /// add_alert() counts its alerts as stored. Not written by commit().
+  const batch* after = nullptr;
 
   void set_next_offset(std::string_view topic, std::int32_t partition, std::int64_t next);
   void add_outbox(std::string_view topic, std::string_view key, std::string_view payload) {
@@ -90,6 +93,7 @@ struct batch {
     retired_outbox.clear();
     state.clear();
     tables.clear();
+    after = nullptr;
   }
 };
 

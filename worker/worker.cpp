@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <thread>
 #include <cstdio>
@@ -98,6 +99,7 @@ class resume_from_store : public RdKafka::RebalanceCb {
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (before_reading_offsets) before_reading_offsets();
       for (auto* tp : partitions) {
         if (auto next = db_.next_offset(tp->topic(), tp->partition())) tp->set_offset(*next);
         assigned.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
@@ -111,6 +113,8 @@ class resume_from_store : public RdKafka::RebalanceCb {
   /// Partitions assigned or revoked since the loop last looked (the engine must know
   /// every input it reads, or an unread partition would not hold event time back).
   std::vector<std::string> assigned, revoked;
+  /// Makes the batch being written durable first: its offsets are where to resume.
+  std::function<void()> before_reading_offsets;
 
  private:
   store::durable_store& db_;
@@ -359,6 +363,13 @@ status worker::run(const std::atomic<bool>& stop) {
   alert::console_sink console(stdout, options_.stdout_format, options_.colour);
   store::batch batch;
   std::vector<correlate::alert> fresh;
+  // Under a backlog a batch is written to the store on another thread while the
+  // next one is read and correlated: the write (its memtable inserts and the
+  // fsync) was a third of the loop thread's time in a broker drain. Nothing of
+  // it is published, and no offset committed, before it is durable.
+  store::batch committing;
+  std::vector<correlate::alert> committing_fresh;
+  std::future<status> commit_done;  // valid while `committing` is being written
   std::vector<std::unique_ptr<RdKafka::Message>> held;
   auto last_status = clock::now();
   std::uint64_t events_at_last_status = 0;
@@ -378,16 +389,46 @@ status worker::run(const std::atomic<bool>& stop) {
   // Where each partition started when nothing was stored for it (asked once).
   std::map<std::string, std::int64_t, std::less<>> start_offsets;
 
+  // Waits for the batch being written; once it is durable: the cache may drop
+  // it, its records go out, its alerts are shown, its offsets committed.
+  auto finish_commit = [&]() -> status {
+    if (!commit_done.valid()) return {};
+    if (auto s = commit_done.get(); !s) return s;
+    state.trim();
+    ++counts_.batches;
+    for (auto* o : observers_) o->on_committed();
+    if (metrics_) {
+      for (const auto& a : committing_fresh)
+        for (const auto& r : committing.outbox)
+          if (r.topic == options_.alerts_topic && r.key == a.id)
+            timed.emplace(r.sequence, std::make_pair(a.type == "detection" ? "detection" : "correlation", a.last_seen));
+    }
+    to_send.insert(to_send.end(), std::make_move_iterator(committing.outbox.begin()),
+                   std::make_move_iterator(committing.outbox.end()));
+    send();
+    for (const auto& a : committing_fresh) console.emit(a);
+    std::vector<RdKafka::TopicPartition*> offsets;
+    for (const auto& o : committing.offsets)
+      offsets.push_back(RdKafka::TopicPartition::create(o.topic, o.partition, o.next));
+    consumer->commitAsync(offsets);
+    RdKafka::TopicPartition::destroy(offsets);
+    return {};
+  };
+  rebalance.before_reading_offsets = [&] {
+    if (commit_done.valid()) commit_done.wait();
+  };
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
     if (auto s = settle(0); !s) return s;
     if (!to_send.empty() && clock::now() >= retry_after) send();
     batch.clear();
+    batch.after = commit_done.valid() ? &committing : nullptr;
     fresh.clear();
     batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts, observers_);
     auto batch_started = clock::now();
     auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms);
     std::size_t taken = 0;
+    bool drained = false;  // the batch ended because no message was waiting
     while (taken < options_.batch_max_messages && !stop.load()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
       if (left <= 0) break;
@@ -399,7 +440,10 @@ status worker::run(const std::atomic<bool>& stop) {
       // recorded (and retried) promptly when no input comes.
       int wait = taken == 0 ? static_cast<int>(awaiting.empty() ? left : std::min<long>(left, 5)) : 0;
       std::unique_ptr<RdKafka::Message> m(consumer->consume(wait));
-      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+      if (m->err() == RdKafka::ERR__TIMED_OUT) {
+        drained = true;
+        break;
+      }
       if (m->err() != RdKafka::ERR_NO_ERROR) {
         if (m->err() != RdKafka::ERR__PARTITION_EOF)
           std::fprintf(stderr, "sentrail: kafka: %s\n", m->errstr().c_str());
@@ -466,33 +510,26 @@ status worker::run(const std::atomic<bool>& stop) {
                            "committed and is redone on restart\n");
       break;
     }
+    // The batch before this one must be durable before this one is flushed (the
+    // cache drops what that one wrote only then).
+    if (auto s = finish_commit(); !s) return s;
     state.flush_into(batch);
-    if (!batch.empty()) {
+    const bool built = !batch.empty();
+    if (built) {
       // Durable first: state, alerts, outbox and offsets in one atomic write.
-      if (auto s = db_.commit(batch); !s) return s;
-      state.trim();
-      ++counts_.batches;
-      for (auto* o : observers_) o->on_committed();
-      if (metrics_) {
-        for (const auto& a : fresh)
-          for (const auto& r : batch.outbox)
-            if (r.topic == options_.alerts_topic && r.key == a.id)
-              timed.emplace(r.sequence, std::make_pair(a.type == "detection" ? "detection" : "correlation", a.last_seen));
-      }
-      to_send.insert(to_send.end(), std::make_move_iterator(batch.outbox.begin()),
-                     std::make_move_iterator(batch.outbox.end()));
-      send();
-      for (const auto& a : fresh) console.emit(a);
-      std::vector<RdKafka::TopicPartition*> offsets;
-      for (const auto& o : batch.offsets)
-        offsets.push_back(RdKafka::TopicPartition::create(o.topic, o.partition, o.next));
-      consumer->commitAsync(offsets);
-      RdKafka::TopicPartition::destroy(offsets);
+      std::swap(batch, committing);
+      std::swap(fresh, committing_fresh);
+      committing.after = nullptr;
+      commit_done = std::async(std::launch::async, [this, &committing] { return db_.commit(committing); });
+      // Live traffic the loop keeps up with gets its alerts out now, not after
+      // the next batch; only a backlog overlaps the write with the next batch.
+      if (drained || stop.load())
+        if (auto s = finish_commit(); !s) return s;
     }
     counts_.pipeline = pipe.counts();
     counts_.alerts_raised = counts_.alerts_before_reloads + pipe.correlations().counts().detection_alerts +
                             pipe.correlations().counts().correlation_alerts;
-    if (metrics_ && !batch.empty()) {
+    if (metrics_ && built) {
       metrics_->batch(std::chrono::duration<double>(clock::now() - batch_started).count(), taken);
       for (std::size_t i = 0; i < channel_events.size(); ++i) {
         if (channel_events[i] == 0) continue;
@@ -503,7 +540,7 @@ status worker::run(const std::atomic<bool>& stop) {
         auto delta = counts_.pipeline.rejected_by_reason[r] - reported.rejected_by_reason[r];
         if (delta) metrics_->dead_letters(ingest::reason_name(static_cast<ingest::rejection_reason>(r)), delta);
       }
-      for (const auto& a : fresh) {
+      for (const auto& a : committing_fresh) {
         std::string_view channel = a.events.empty() ? "none" : std::string_view(a.events.front().channel);
         for (const auto& ev : a.events)
           if (ev.channel != channel) channel = "multiple";
@@ -556,6 +593,8 @@ status worker::run(const std::atomic<bool>& stop) {
     }
     // Between batches: a new rule set takes over the state where the old one left it.
     if (rules_.poll_reload()) {
+      // restore() scans the store, which must hold every batch by then.
+      if (auto s = finish_commit(); !s) return s;
       counts_.alerts_before_reloads = counts_.alerts_raised;
       restore();
       pipe.set_engine(rules_.current());
@@ -575,6 +614,8 @@ status worker::run(const std::atomic<bool>& stop) {
       last_status = clock::now();
     }
   }
+  if (auto s = finish_commit(); !s) return s;
+  rebalance.before_reading_offsets = nullptr;
   // Leaving the group needs the broker; if it is gone, close() can wait forever.
   // Everything is durable already, so give it a while and then go regardless.
   auto closed = std::make_shared<std::promise<void>>();

@@ -69,14 +69,21 @@ class CrashRecoveryTest(unittest.TestCase):
         # on each restart; cited events are read back when an alert is raised.
         self.run_with_kills(evidence="reference")
 
-    def run_with_kills(self, evidence):
+    def test_a_backlog_in_small_batches_each_written_during_the_next_gives_the_same_alerts(self):
+        # No kill: the whole input waits in the broker, so batches end full and
+        # each is written to the store while the next is processed; alerts raised
+        # from evidence a batch still being written holds must cite it all the same.
+        self.run_with_kills(evidence="stored", kills=0, rate=1e9, batch_max_messages=100)
+
+    def run_with_kills(self, evidence, kills=None, rate=3000, batch_max_messages=500):
+        kills_wanted = int(os.environ.get("CRASH_KILLS", "4")) if kills is None else kills
         files = self.generate()
         expected = self.expected_alert_ids(files)
         self.assertGreater(len(expected), 10, "the input should raise alerts")
         state = os.path.join(self.tmp, "state")
         config = os.path.join(self.tmp, "sentrail.yaml")
         with open(config, "w") as f:
-            f.write("kafka:\n  batch_max_messages: 500\n  properties:\n    session.timeout.ms: '6000'\n"
+            f.write(f"kafka:\n  batch_max_messages: {batch_max_messages}\n  properties:\n    session.timeout.ms: '6000'\n"
                     f"correlation:\n  idle_timeout: 3s\n  evidence: {evidence}\n")
         env = dict(os.environ, SENTRAIL_HMAC_KEY=KEY)
         rng = random.Random(int(os.environ.get("CRASH_SEED", "7")))
@@ -92,7 +99,7 @@ class CrashRecoveryTest(unittest.TestCase):
                         if line:
                             records.append((json.loads(line)["ts"], topic, line))
             records.sort(key=lambda r: r[0])
-            producing = threading.Thread(target=stream, args=(broker.bootstrap, records, 3000), daemon=True)
+            producing = threading.Thread(target=stream, args=(broker.bootstrap, records, rate), daemon=True)
             producing.start()
             logs = []
 
@@ -108,7 +115,7 @@ class CrashRecoveryTest(unittest.TestCase):
                                         stdout=subprocess.DEVNULL, stderr=log, env=env)
 
             kills = 0
-            for _ in range(int(os.environ.get("CRASH_KILLS", "4"))):
+            for _ in range(kills_wanted):
                 engine = start()
                 time.sleep(rng.uniform(4.0, 6.5))  # a join takes ~3 s; then it works until killed
                 engine.send_signal(signal.SIGKILL)
@@ -163,7 +170,7 @@ class CrashRecoveryTest(unittest.TestCase):
                 print(f"\n{len(expected)} expected alerts, {len(ids)} on the topic", file=sys.stderr)
                 for i, text in enumerate(progress):
                     print(f"--- run {i}\n" + "\n".join(text.splitlines()[-3:]), file=sys.stderr)
-            self.assertEqual(kills, int(os.environ.get("CRASH_KILLS", "4")))
+            self.assertEqual(kills, kills_wanted)
             self.assertEqual(len(ids), len(set(ids)), "an alert id appears twice on the alerts topic")
             self.assertEqual(sorted(set(ids)), sorted(set(expected)),
                              "the alerts after crashes differ from an uninterrupted run")

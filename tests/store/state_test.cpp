@@ -183,3 +183,36 @@ TEST(cached_state, a_put_after_a_get_is_written_to_its_own_key_whatever_the_get_
   std::filesystem::remove_all(dir);
 }
 
+
+// The worker writes a batch on another thread while it processes the next one:
+// until the batch is durable, the cache is the only place that has what it
+// wrote, write-once keys (evidence) included.
+TEST(durable_state, a_flushed_batch_stays_readable_until_it_is_durable) {
+  auto dir = fresh_dir("in-flight");
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db);
+  store::cached_state state(**db, 1);
+  state.put("e/event-1", "the event", 1000);
+  state.put("c/rule\x1egroup", "window", 1000);
+  state.erase("c/rule\x1egone");
+  store::batch written;
+  state.flush_into(written);
+  ASSERT_EQ(written.state.size(), 3u);
+  // Not yet committed: the next batch still reads what this one holds.
+  EXPECT_EQ(state.get("e/event-1"), std::optional<std::string_view>("the event"));
+  EXPECT_EQ(state.get("c/rule\x1egroup"), std::optional<std::string_view>("window"));
+  EXPECT_FALSE(state.get("c/rule\x1egone"));
+  state.put("c/rule\x1egroup", "window, next batch", 1000);
+  ASSERT_TRUE((*db)->commit(written).ok());
+  // Durable now: trim drops the evidence and the clean entries (capacity 1), not
+  // the next batch's change, and what it dropped is read from the store.
+  state.trim();
+  EXPECT_EQ(state.cached(), 1u);
+  EXPECT_EQ(state.get("c/rule\x1egroup"), std::optional<std::string_view>("window, next batch"));
+  EXPECT_EQ(state.get("e/event-1"), std::optional<std::string_view>("the event"));
+  store::batch next;
+  state.flush_into(next);
+  ASSERT_EQ(next.state.size(), 1u);
+  EXPECT_EQ(next.state[0].value, "window, next batch");
+  std::filesystem::remove_all(dir);
+}

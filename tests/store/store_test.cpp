@@ -208,3 +208,23 @@ TEST(store, write_ahead_logs_stay_bounded_by_the_write_buffer) {
   again->reset();
   std::filesystem::remove_all(dir);
 }
+
+// While the batch before is still being written, its alerts are not in the store
+// yet; the batch after must still not raise them again.
+TEST(store, an_alert_of_the_batch_being_written_counts_as_stored) {
+  auto dir = fresh_dir("after");
+  auto db = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  batch writing;
+  EXPECT_TRUE((*db)->add_alert(writing, "a1", "{}"));
+  batch next;
+  next.after = &writing;
+  EXPECT_FALSE((*db)->add_alert(next, "a1", "{}"));
+  EXPECT_TRUE((*db)->add_alert(next, "a2", "{}"));
+  ASSERT_TRUE((*db)->commit(writing).ok());
+  next.clear();
+  EXPECT_EQ(next.after, nullptr);
+  EXPECT_FALSE((*db)->add_alert(next, "a1", "{}"));
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
