@@ -147,7 +147,12 @@ def pipeline_health():
                 (f"histogram_quantile(0.5, sum by (le) (rate(sentrail_batch_duration_seconds_bucket[{RATE}])))", "p50"),
                 (f"histogram_quantile(0.99, sum by (le) (rate(sentrail_batch_duration_seconds_bucket[{RATE}])))", "p99"),
                 (f"sum(rate(sentrail_batch_duration_seconds_sum[{RATE}])) / clamp_min(sum(rate(sentrail_batch_duration_seconds_count[{RATE}])), 1e-9)", "mean"),
-            ], unit="s", description="Process, persist (one RocksDB write) and publish one batch."),
+            ], unit="s", description="Process, persist (one RocksDB write) and publish one batch; under a backlog the write overlaps the next batch."),
+            ts("State writes", [
+                (f"histogram_quantile(0.5, sum by (le) (rate(sentrail_state_write_seconds_bucket[{RATE}])))", "write p50"),
+                (f"histogram_quantile(0.99, sum by (le) (rate(sentrail_state_write_seconds_bucket[{RATE}])))", "write p99"),
+                (f"sum(rate(sentrail_state_write_wait_seconds_total[{RATE}]))", "loop waiting (s/s)"),
+            ], unit="s", description="One batch's RocksDB write and fsync, and the share of time the loop waits for it: near 1 s/s, the disk holds the engine back."),
             row("State and publishing"),
             ts("State size", [("sum(sentrail_state_bytes)", "RocksDB state bytes")], unit="bytes", w=8),
             ts("State keys and reorder buffer", [

@@ -62,6 +62,11 @@ struct engine_metrics::impl {
           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   prometheus::Counter& batches =
       BuildCounter().Name("sentrail_batches_total").Help("Batches committed to the state store").Register(*registry).Add({});
+  prometheus::Histogram& state_write_seconds =
+      BuildHistogram().Name("sentrail_state_write_seconds").Help("Time to make one batch durable (one RocksDB write and its fsync)").Register(*registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  prometheus::Counter& state_write_wait =
+      BuildCounter().Name("sentrail_state_write_wait_seconds_total").Help("Time the loop waited for a batch's write to become durable").Register(*registry).Add({});
   prometheus::Family<prometheus::Gauge>& lag =
       BuildGauge().Name("sentrail_consumer_lag_messages").Help("High watermark minus position, per assigned input partition").Register(*registry);
   prometheus::Gauge& watermark_lag =
@@ -135,6 +140,10 @@ void engine_metrics::alert_latency(std::string_view kind, double seconds) {
 }
 void engine_metrics::suppressed_alerts(std::uint64_t n) { impl_->suppressed.Increment(static_cast<double>(n)); }
 void engine_metrics::duplicate_alerts(std::uint64_t n) { impl_->duplicates.Increment(static_cast<double>(n)); }
+void engine_metrics::state_write(double seconds, double waited_seconds) {
+  impl_->state_write_seconds.Observe(seconds);
+  impl_->state_write_wait.Increment(waited_seconds);
+}
 void engine_metrics::batch(double seconds, std::uint64_t) {
   impl_->batch_seconds.Observe(seconds);
   impl_->batches.Increment();

@@ -44,6 +44,9 @@ class engine_metrics {
   void suppressed_alerts(std::uint64_t n);
   void duplicate_alerts(std::uint64_t n);
   void batch(double seconds, std::uint64_t messages);
+  /// One batch made durable: how long its RocksDB write (and fsync) took, and how
+  /// long the loop waited for it (it overlaps the next batch under a backlog).
+  void state_write(double seconds, double waited_seconds);
   void published(std::uint64_t n);
   /// One publish attempt: records Kafka refused or timed out, records still
   /// unpublished afterwards, and records sent again after an earlier failed attempt.

@@ -370,6 +370,7 @@ status worker::run(const std::atomic<bool>& stop) {
   store::batch committing;
   std::vector<correlate::alert> committing_fresh;
   std::future<status> commit_done;  // valid while `committing` is being written
+  double write_seconds = 0;          // how long it took; read once commit_done is ready
   std::vector<std::unique_ptr<RdKafka::Message>> held;
   auto last_status = clock::now();
   std::uint64_t events_at_last_status = 0;
@@ -393,7 +394,10 @@ status worker::run(const std::atomic<bool>& stop) {
   // it, its records go out, its alerts are shown, its offsets committed.
   auto finish_commit = [&]() -> status {
     if (!commit_done.valid()) return {};
+    auto wait_started = clock::now();
     if (auto s = commit_done.get(); !s) return s;
+    if (metrics_)
+      metrics_->state_write(write_seconds, std::chrono::duration<double>(clock::now() - wait_started).count());
     state.trim();
     ++counts_.batches;
     for (auto* o : observers_) o->on_committed();
@@ -520,7 +524,12 @@ status worker::run(const std::atomic<bool>& stop) {
       std::swap(batch, committing);
       std::swap(fresh, committing_fresh);
       committing.after = nullptr;
-      commit_done = std::async(std::launch::async, [this, &committing] { return db_.commit(committing); });
+      commit_done = std::async(std::launch::async, [this, &committing, &write_seconds] {
+        auto started = clock::now();
+        auto written = db_.commit(committing);
+        write_seconds = std::chrono::duration<double>(clock::now() - started).count();
+        return written;
+      });
       // Live traffic the loop keeps up with gets its alerts out now, not after
       // the next batch; only a backlog overlaps the write with the next batch.
       if (drained || stop.load())
