@@ -31,6 +31,7 @@ struct sink_dispatcher::lane {
   bool stopping = false;
   std::atomic<std::int64_t> depth{0};
   std::size_t staged = 0;  // queued in the batch being built (worker thread)
+  std::size_t sealed = 0;  // queued in the batch being written (worker thread)
   std::uint64_t resume_from = 0;  // every earlier delivery is finished (delivery thread)
   std::thread thread;
   std::mt19937_64 random{std::random_device{}()};
@@ -167,11 +168,18 @@ void sink_dispatcher::enqueue(store::batch& b, const correlate::alert& a, std::s
   }
 }
 
+void sink_dispatcher::sealed() {
+  for (auto& l : lanes_) {
+    l->sealed += l->staged;
+    l->staged = 0;
+  }
+}
+
 void sink_dispatcher::committed() {
   for (auto& l : lanes_) {
-    if (!l->staged) continue;
-    l->depth += static_cast<std::int64_t>(l->staged);
-    l->staged = 0;
+    if (!l->sealed) continue;
+    l->depth += static_cast<std::int64_t>(l->sealed);
+    l->sealed = 0;
     l->report_depth();
     {
       std::lock_guard g(l->mutex);

@@ -37,7 +37,10 @@ class sink_dispatcher {
   /// Queues a delivery on every sink whose route takes `a`, in the batch that
   /// raises it. Worker thread only.
   void enqueue(store::batch& b, const correlate::alert& a, std::string_view json);
-  /// The batch is durable: wakes the sinks it gave work. Worker thread only.
+  /// The batch is complete and handed to the store (it may be written while the
+  /// next one is built): what was queued since the last call is its. Worker thread only.
+  void sealed();
+  /// The batch sealed last is durable: wakes the sinks it gave work. Worker thread only.
   void committed();
 
   /// Starts one delivery thread per sink; deliveries left by an earlier run go first.

@@ -30,6 +30,7 @@ class sink_feed : public worker::alert_observer {
   void on_alert(store::batch& b, const correlate::alert& a, std::string_view json) override {
     sinks_.enqueue(b, a, json);
   }
+  void on_sealed() override { sinks_.sealed(); }
   void on_committed() override { sinks_.committed(); }
 
  private:

@@ -15,12 +15,14 @@ incident_grouper::incident_grouper(const store::durable_store& db, incident_opti
 incident_grouper::~incident_grouper() = default;
 
 std::optional<std::string> incident_grouper::incident_of_entity(std::string_view value) const {
-  if (auto it = pending_entities_.find(std::string(value)); it != pending_entities_.end()) return it->second;
+  for (const auto* batch : {&pending_entities_, &sealed_entities_})
+    if (auto it = batch->find(std::string(value)); it != batch->end()) return it->second;
   return db_.get(store::table::incidents, records::entity_key(value));
 }
 
 std::optional<records::membership> incident_grouper::membership_of(const std::string& id) const {
-  if (auto it = pending_incidents_.find(id); it != pending_incidents_.end()) return it->second;
+  for (const auto* batch : {&pending_incidents_, &sealed_incidents_})
+    if (auto it = batch->find(id); it != batch->end()) return it->second;
   auto stored = db_.get(store::table::incidents, records::membership_key(id));
   if (!stored) return std::nullopt;
   return records::decode_membership(parser_->parser, *stored);
@@ -72,9 +74,16 @@ void incident_grouper::on_alert(store::batch& b, const correlate::alert& a, std:
   pending_incidents_[joined] = std::move(*m);
 }
 
-void incident_grouper::on_committed() {
+void incident_grouper::on_sealed() {
+  sealed_entities_ = std::move(pending_entities_);
+  sealed_incidents_ = std::move(pending_incidents_);
   pending_entities_.clear();
   pending_incidents_.clear();
+}
+
+void incident_grouper::on_committed() {
+  sealed_entities_.clear();
+  sealed_incidents_.clear();
 }
 
 }  // namespace sentrail::triage

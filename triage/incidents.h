@@ -28,6 +28,7 @@ class incident_grouper : public worker::alert_observer {
   ~incident_grouper() override;
 
   void on_alert(store::batch& b, const correlate::alert& a, std::string_view json) override;
+  void on_sealed() override;
   void on_committed() override;
 
  private:
@@ -40,6 +41,9 @@ class incident_grouper : public worker::alert_observer {
   // Written into the batch in hand but not yet committed: later alerts of the same batch see them.
   std::unordered_map<std::string, std::string> pending_entities_;
   std::unordered_map<std::string, records::membership> pending_incidents_;
+  // The same for the batch sealed before it, which may still be being written.
+  std::unordered_map<std::string, std::string> sealed_entities_;
+  std::unordered_map<std::string, records::membership> sealed_incidents_;
   struct parser_holder;
   std::unique_ptr<parser_holder> parser_;
 };

@@ -524,6 +524,7 @@ status worker::run(const std::atomic<bool>& stop) {
       std::swap(batch, committing);
       std::swap(fresh, committing_fresh);
       committing.after = nullptr;
+      for (auto* o : observers_) o->on_sealed();
       commit_done = std::async(std::launch::async, [this, &committing, &write_seconds] {
         auto started = clock::now();
         auto written = db_.commit(committing);

@@ -74,7 +74,12 @@ class alert_observer {
   virtual ~alert_observer() = default;
   /// A new alert (never a duplicate) in the batch being built; called on the worker thread.
   virtual void on_alert(store::batch& b, const correlate::alert& a, std::string_view json) = 0;
-  /// The batch's writes are durable (called after commit, before the group offsets).
+  /// The batch is complete and handed to the store: what on_alert added since the
+  /// last call is its. Under a backlog it is written while the next batch is
+  /// built, so on_alert may be called again before on_committed: records of the
+  /// sealed batch must stay visible to it until then.
+  virtual void on_sealed() {}
+  /// The batch sealed last is durable (called after its commit, before the group offsets).
   virtual void on_committed() {}
 };
 

@@ -80,6 +80,7 @@ correlate::alert make(std::string id, std::string level = "high") {
 void raise(store::durable_store& db, sink_dispatcher& d, const std::vector<correlate::alert>& alerts) {
   store::batch b;
   for (const auto& a : alerts) d.enqueue(b, a, "{}");
+  d.sealed();
   ASSERT_TRUE(db.commit(b).ok());
   d.committed();
 }
@@ -212,12 +213,46 @@ TEST(dispatcher, the_jsonl_sink_appends_one_alert_document_per_line) {
   store::batch b;
   (*d)->enqueue(b, make("a0"), R"({"id":"a0"})");
   (*d)->enqueue(b, make("a1"), R"({"id":"a1"})");
+  (*d)->sealed();
   ASSERT_TRUE((*db)->commit(b).ok());
   (*d)->committed();
   ASSERT_TRUE(eventually([&] { return (*d)->pending("file") == 0; }));
   std::ifstream in(c.path);
   std::string content((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(content, "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
+  std::filesystem::remove_all(dir);
+}
+
+// Under a backlog the worker writes a batch while it builds the next: the first
+// batch's commit wakes the sink for its own deliveries only, and the next one's
+// commit wakes it again for the rest (it used to have nothing left to wake).
+TEST(dispatcher, each_commit_wakes_the_sink_for_the_batch_it_made_durable) {
+  auto dir = fresh_dir("sealed");
+  std::filesystem::create_directories(dir);
+  auto db = store::durable_store::open(dir / "state");
+  ASSERT_TRUE(db) << db.message();
+  sink_config c = config("file", 8);
+  c.type = sink_type::jsonl;
+  c.path = (dir / "alerts.jsonl").string();
+  auto d = sink_dispatcher::create(**db, {c});
+  ASSERT_TRUE(d) << d.message();
+  store::batch writing, next;
+  (*d)->enqueue(writing, make("a0"), R"({"id":"a0"})");
+  (*d)->sealed();
+  (*d)->enqueue(next, make("a1"), R"({"id":"a1"})");  // built while `writing` is written
+  ASSERT_TRUE((*db)->commit(writing).ok());
+  (*d)->committed();
+  EXPECT_EQ((*d)->pending("file"), 1);  // a1 is not durable yet
+  (*d)->sealed();
+  ASSERT_TRUE((*db)->commit(next).ok());
+  (*d)->committed();
+  EXPECT_EQ((*d)->pending("file"), 2);
+  (*d)->start();
+  ASSERT_TRUE(eventually([&] { return (*d)->pending("file") == 0; }));
+  std::ifstream in(c.path);
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
+  d->reset();
   std::filesystem::remove_all(dir);
 }
 

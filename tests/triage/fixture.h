@@ -73,6 +73,7 @@ class triage_fixture : public ::testing::Test {
       ASSERT_TRUE(db_->add_alert(b, a, json));
       grouper_->on_alert(b, a, json);
     }
+    grouper_->on_sealed();
     ASSERT_TRUE(db_->commit(b).ok());
     grouper_->on_committed();
   }

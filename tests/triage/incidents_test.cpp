@@ -65,6 +65,43 @@ TEST_F(incidents, alerts_in_one_batch_see_each_other) {
   EXPECT_EQ(service_->list_incidents({})->total, 1u);  // one listing entry, moved to the newer time
 }
 
+// Under a backlog the worker writes a batch while it builds the next: an alert
+// of the next batch must join the incident the batch being written started, and
+// that batch's commit must not forget what the next one holds.
+TEST_F(incidents, an_alert_joins_the_incident_of_the_batch_still_being_written) {
+  auto a1 = make_alert("a1", "rule-x", "high", "user.name", "ann", base_time);
+  auto a2 = make_alert("a2", "rule-y", "high", "user.name", "ann", base_time + minute);
+  auto a3 = make_alert("a3", "rule-x", "low", "user.name", "ann", base_time + 2 * minute);
+  store::batch writing;
+  std::string json = correlate::to_json(a1);
+  ASSERT_TRUE(db_->add_alert(writing, a1, json));
+  grouper_->on_alert(writing, a1, json);
+  grouper_->on_sealed();  // handed to the store, not yet durable
+  store::batch next;
+  json = correlate::to_json(a2);
+  ASSERT_TRUE(db_->add_alert(next, a2, json));
+  grouper_->on_alert(next, a2, json);
+  ASSERT_TRUE(db_->commit(writing).ok());
+  grouper_->on_committed();
+  store::batch after;  // built while `next` is written
+  grouper_->on_sealed();
+  json = correlate::to_json(a3);
+  ASSERT_TRUE(db_->add_alert(after, a3, json));
+  grouper_->on_alert(after, a3, json);
+  ASSERT_TRUE(db_->commit(next).ok());
+  grouper_->on_committed();
+  grouper_->on_sealed();
+  ASSERT_TRUE(db_->commit(after).ok());
+  grouper_->on_committed();
+
+  auto first = summary("a1").incident_id;
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(summary("a2").incident_id, first);
+  EXPECT_EQ(summary("a3").incident_id, first);
+  EXPECT_EQ(service_->list_incidents({})->total, 1u);
+  EXPECT_EQ(service_->incident(first)->summary.alert_ids.size(), 3u);
+}
+
 TEST_F(incidents, an_alert_without_group_values_gets_no_incident) {
   raise({make_alert("a1", "rule-x", "high", "", "", base_time)});
   EXPECT_EQ(summary("a1").incident_id, "");
