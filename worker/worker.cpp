@@ -369,8 +369,10 @@ status worker::run(const std::atomic<bool>& stop) {
   // it is published, and no offset committed, before it is durable.
   store::batch committing;
   std::vector<correlate::alert> committing_fresh;
+  double write_seconds = 0;  // how long the write took; read once commit_done is ready
+  // Declared after what the write touches: if the loop returns while a write is in
+  // flight, this future's destructor waits for it before those are gone.
   std::future<status> commit_done;  // valid while `committing` is being written
-  double write_seconds = 0;          // how long it took; read once commit_done is ready
   std::vector<std::unique_ptr<RdKafka::Message>> held;
   auto last_status = clock::now();
   std::uint64_t events_at_last_status = 0;
@@ -421,6 +423,11 @@ status worker::run(const std::atomic<bool>& stop) {
   rebalance.before_reading_offsets = [&] {
     if (commit_done.valid()) commit_done.wait();
   };
+  // The hook reads this function's locals, so it goes before they do, however the loop ends.
+  struct hook_reset {
+    resume_from_store& r;
+    ~hook_reset() { r.before_reading_offsets = nullptr; }
+  } reset_hook{rebalance};
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
     if (auto s = settle(0); !s) return s;
