@@ -199,61 +199,68 @@ TEST(dispatcher, deliveries_pending_at_shutdown_resume_on_the_next_start) {
   std::filesystem::remove_all(dir);
 }
 
+// A store in DIR/state and a dispatcher with one JSON-lines sink, "file", writing DIR/alerts.jsonl.
+struct jsonl_sink {
+  explicit jsonl_sink(const char* name) : dir(fresh_dir(name)) {
+    std::filesystem::create_directories(dir);
+    auto opened = store::durable_store::open(dir / "state");
+    EXPECT_TRUE(opened) << opened.message();
+    if (opened) db = std::move(*opened);
+    sink_config c = config("file", 8);
+    c.type = sink_type::jsonl;
+    c.path = (dir / "alerts.jsonl").string();
+    auto created = sink_dispatcher::create(*db, {c});
+    EXPECT_TRUE(created) << created.message();
+    if (created) d = std::move(*created);
+  }
+  ~jsonl_sink() {
+    d.reset();
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::string written() const {
+    std::ifstream in(dir / "alerts.jsonl");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  std::filesystem::path dir;
+  std::unique_ptr<store::durable_store> db;
+  std::unique_ptr<sink_dispatcher> d;
+};
+
 TEST(dispatcher, the_jsonl_sink_appends_one_alert_document_per_line) {
-  auto dir = fresh_dir("jsonl");
-  std::filesystem::create_directories(dir);
-  auto db = store::durable_store::open(dir / "state");
-  ASSERT_TRUE(db) << db.message();
-  sink_config c = config("file", 8);
-  c.type = sink_type::jsonl;
-  c.path = (dir / "alerts.jsonl").string();
-  auto d = sink_dispatcher::create(**db, {c});
-  ASSERT_TRUE(d) << d.message();
-  (*d)->start();
+  jsonl_sink s("jsonl");
+  ASSERT_TRUE(s.d);
+  s.d->start();
   store::batch b;
-  (*d)->enqueue(b, make("a0"), R"({"id":"a0"})");
-  (*d)->enqueue(b, make("a1"), R"({"id":"a1"})");
-  (*d)->sealed();
-  ASSERT_TRUE((*db)->commit(b).ok());
-  (*d)->committed();
-  ASSERT_TRUE(eventually([&] { return (*d)->pending("file") == 0; }));
-  std::ifstream in(c.path);
-  std::string content((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(content, "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
-  std::filesystem::remove_all(dir);
+  s.d->enqueue(b, make("a0"), R"({"id":"a0"})");
+  s.d->enqueue(b, make("a1"), R"({"id":"a1"})");
+  s.d->sealed();
+  ASSERT_TRUE(s.db->commit(b).ok());
+  s.d->committed();
+  ASSERT_TRUE(eventually([&] { return s.d->pending("file") == 0; }));
+  EXPECT_EQ(s.written(), "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
 }
 
 // Under a backlog the worker writes a batch while it builds the next: the first
 // batch's commit wakes the sink for its own deliveries only, and the next one's
 // commit wakes it again for the rest (it used to have nothing left to wake).
 TEST(dispatcher, each_commit_wakes_the_sink_for_the_batch_it_made_durable) {
-  auto dir = fresh_dir("sealed");
-  std::filesystem::create_directories(dir);
-  auto db = store::durable_store::open(dir / "state");
-  ASSERT_TRUE(db) << db.message();
-  sink_config c = config("file", 8);
-  c.type = sink_type::jsonl;
-  c.path = (dir / "alerts.jsonl").string();
-  auto d = sink_dispatcher::create(**db, {c});
-  ASSERT_TRUE(d) << d.message();
+  jsonl_sink s("sealed");
+  ASSERT_TRUE(s.d);
   store::batch writing, next;
-  (*d)->enqueue(writing, make("a0"), R"({"id":"a0"})");
-  (*d)->sealed();
-  (*d)->enqueue(next, make("a1"), R"({"id":"a1"})");  // built while `writing` is written
-  ASSERT_TRUE((*db)->commit(writing).ok());
-  (*d)->committed();
-  EXPECT_EQ((*d)->pending("file"), 1);  // a1 is not durable yet
-  (*d)->sealed();
-  ASSERT_TRUE((*db)->commit(next).ok());
-  (*d)->committed();
-  EXPECT_EQ((*d)->pending("file"), 2);
-  (*d)->start();
-  ASSERT_TRUE(eventually([&] { return (*d)->pending("file") == 0; }));
-  std::ifstream in(c.path);
-  std::string content((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(content, "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
-  d->reset();
-  std::filesystem::remove_all(dir);
+  s.d->enqueue(writing, make("a0"), R"({"id":"a0"})");
+  s.d->sealed();
+  s.d->enqueue(next, make("a1"), R"({"id":"a1"})");  // built while `writing` is written
+  ASSERT_TRUE(s.db->commit(writing).ok());
+  s.d->committed();
+  EXPECT_EQ(s.d->pending("file"), 1);  // a1 is not durable yet
+  s.d->sealed();
+  ASSERT_TRUE(s.db->commit(next).ok());
+  s.d->committed();
+  EXPECT_EQ(s.d->pending("file"), 2);
+  s.d->start();
+  ASSERT_TRUE(eventually([&] { return s.d->pending("file") == 0; }));
+  EXPECT_EQ(s.written(), "{\"id\":\"a0\"}\n{\"id\":\"a1\"}\n");
 }
 
 TEST(dispatcher, refuses_a_sink_it_cannot_build) {
