@@ -4,12 +4,14 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <thread>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -90,6 +92,52 @@ bool refused_for_good(RdKafka::ErrorCode e) {
       return false;
   }
 }
+
+// The thread that writes batches to the store while the loop builds the next one:
+// one for the worker's life, not one per batch (a backlog writes a batch every
+// few tens of milliseconds). One write at a time; on destruction it finishes the
+// write it was given before it goes.
+class store_writer {
+ public:
+  store_writer() : thread_([this] { run(); }) {}
+  ~store_writer() {
+    {
+      std::lock_guard l(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  std::future<status> write(std::function<status()> job) {
+    std::packaged_task<status()> task(std::move(job));
+    auto done = task.get_future();
+    {
+      std::lock_guard l(mutex_);
+      next_ = std::move(task);
+    }
+    wake_.notify_one();
+    return done;
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::packaged_task<status()> task;
+      {
+        std::unique_lock l(mutex_);
+        wake_.wait(l, [&] { return stopping_ || next_.valid(); });
+        if (!next_.valid()) return;
+        task = std::move(next_);
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::packaged_task<status()> next_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the members it uses exist
+};
 
 // On assignment, resume each partition where durable state ends: the store's
 // offset wins over the group's committed one, which may lag behind it.
@@ -370,9 +418,10 @@ status worker::run(const std::atomic<bool>& stop) {
   store::batch committing;
   std::vector<correlate::alert> committing_fresh;
   double write_seconds = 0;  // how long the write took; read once commit_done is ready
-  // Declared after what the write touches: if the loop returns while a write is in
-  // flight, this future's destructor waits for it before those are gone.
   std::future<status> commit_done;  // valid while `committing` is being written
+  // Declared after what the write touches: if the loop returns while a write is in
+  // flight, the writer finishes it before those are gone.
+  store_writer writer;
   std::vector<std::unique_ptr<RdKafka::Message>> held;
   auto last_status = clock::now();
   std::uint64_t events_at_last_status = 0;
@@ -532,7 +581,7 @@ status worker::run(const std::atomic<bool>& stop) {
       std::swap(fresh, committing_fresh);
       committing.after = nullptr;
       for (auto* o : observers_) o->on_sealed();
-      commit_done = std::async(std::launch::async, [this, &committing, &write_seconds] {
+      commit_done = writer.write([this, &committing, &write_seconds] {
         auto started = clock::now();
         auto written = db_.commit(committing);
         write_seconds = std::chrono::duration<double>(clock::now() - started).count();
