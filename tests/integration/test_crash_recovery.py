@@ -115,9 +115,19 @@ class CrashRecoveryTest(unittest.TestCase):
                                         stdout=subprocess.DEVNULL, stderr=log, env=env)
 
             kills = 0
-            for _ in range(kills_wanted):
+            for n in range(kills_wanted):
                 engine = start()
-                time.sleep(rng.uniform(4.0, 6.5))  # a join takes ~3 s; then it works until killed
+                if n % 2 == 0:
+                    # Killed mid-work: once it has processed events, at a random instant.
+                    def worked(path=os.path.join(self.tmp, f"engine-{n}.err")):
+                        with open(path) as log:
+                            return re.search(r"events [1-9]", log.read())
+                    harness.wait_for(worked, timeout=60, what=f"run {n} to process events")
+                    time.sleep(rng.uniform(0.0, 2.5))
+                else:
+                    # Killed 4-6.5 s after its start: a join takes ~3 s, so this lands in its
+                    # start-up (restoring, reading buffered events back) or early work.
+                    time.sleep(rng.uniform(4.0, 6.5))
                 engine.send_signal(signal.SIGKILL)
                 engine.wait(timeout=10)
                 kills += 1
