@@ -28,8 +28,22 @@ class Broker:
         if not first.startswith("bootstrap="):
             raise RuntimeError(f"broker printed {first!r}: {self.proc.stderr.read()}")
         self.bootstrap = first.split("=", 1)[1]
+        self.paused = False
+
+    def pause(self):
+        """SIGSTOP: the broker stops answering; its connections stay open."""
+        self.proc.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self):
+        """SIGCONT if paused, so it is safe in any `finally` (before stopping an engine
+        that must leave its group)."""
+        if self.paused:
+            self.proc.send_signal(signal.SIGCONT)
+            self.paused = False
 
     def stop(self):
+        self.resume()  # a stopped process takes no SIGTERM
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=10)
         self.proc.stdout.close()

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -295,26 +294,22 @@ class EndToEndTest(unittest.TestCase):
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
-            stopped = False
             try:
                 harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.77"))
                 harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
                                  what="the engine to read the three events")
                 # The alert is raised once the input has been idle for 6 s: stop the broker before.
-                broker.proc.send_signal(signal.SIGSTOP)
-                stopped = True
+                broker.pause()
                 harness.wait_for(lambda: "t-three-failures" in engine.stdout(), timeout=30,
                                  what="the correlation alert to be raised")
                 harness.wait_for(lambda: "not yet published" in engine.stderr(), timeout=30,
                                  what="the engine to report the failed publication")
-                broker.proc.send_signal(signal.SIGCONT)
-                stopped = False
+                broker.resume()
                 published = harness.wait_for_alerts(broker.bootstrap, lambda a: a["rule"]["id"] == "t-three-failures",
                                                     timeout=60, what="the alert to be published after the broker came back")
                 self.assertIsNone(engine.proc.poll(), "the engine should still be running")
             finally:
-                if stopped:
-                    broker.proc.send_signal(signal.SIGCONT)
+                broker.resume()
                 self.assertEqual(engine.stop(), 0, engine.stderr())
             ids = {a["id"] for a in published if a["rule"]["id"] == "t-three-failures"}
             self.assertEqual(len(ids), 1, "a resend is the same alert (same id), never a new one")
@@ -333,7 +328,6 @@ class EndToEndTest(unittest.TestCase):
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
-            stopped = False
 
             def of(ip):
                 return lambda a: a["group"].get("source.ip") == ip
@@ -345,20 +339,17 @@ class EndToEndTest(unittest.TestCase):
                 harness.wait_for(lambda: re.search(r"events 6 ", engine.stderr()), timeout=60,
                                  what="the engine to read the next three events")
                 # The alert is raised once the input has been idle for 6 s: stop the broker before.
-                broker.proc.send_signal(signal.SIGSTOP)
-                stopped = True
+                broker.pause()
                 # Either the engine says it waits, or (as it did before) it gives up and
                 # raises the alert without its evidence: the assertions below tell which.
                 harness.wait_for(lambda: "waiting for the broker to read back" in engine.stderr()
                                  or "203.0.113.79" in engine.stdout(), timeout=60,
                                  what="the engine to wait for the evidence, or give it up")
-                broker.proc.send_signal(signal.SIGCONT)
-                stopped = False
+                broker.resume()
                 published = harness.wait_for_alerts(broker.bootstrap, of("203.0.113.79"), timeout=60,
                                                     what="the second alert once the broker answers again")
             finally:
-                if stopped:
-                    broker.proc.send_signal(signal.SIGCONT)
+                broker.resume()
                 self.assertEqual(engine.stop(), 0, engine.stderr())
             for ip in ("203.0.113.78", "203.0.113.79"):
                 alert = next(a for a in published if a["group"].get("source.ip") == ip)
@@ -376,19 +367,16 @@ class EndToEndTest(unittest.TestCase):
         with harness.Broker(partitions=1) as broker:
             engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
                                     extra=["--config", self.config, "--status-interval", "0.5"])
-            stopped = False
             try:
                 harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.80", "2026-11-23T06:00"))
                 harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
                                  what="the engine to read the three events")
-                broker.proc.send_signal(signal.SIGSTOP)
-                stopped = True
+                broker.pause()
                 harness.wait_for(lambda: "waiting for the broker to read back" in engine.stderr(), timeout=60,
                                  what="the engine to wait for the evidence")
                 self.assertEqual(engine.stop(), 0, engine.stderr())
             finally:
-                if stopped:
-                    broker.proc.send_signal(signal.SIGCONT)
+                broker.resume()
                 engine.stop()
             self.assertIn("not committed", engine.stderr())
             self.assertNotIn("t-three-failures", engine.stdout())
