@@ -256,6 +256,18 @@ status worker::run(const std::atomic<bool>& stop) {
     refused_head_bytes = std::min<std::size_t>(refused_head_bytes, std::stoull(max) / 4);
   std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
   if (!producer) return error{"cannot create the Kafka producer: " + err};
+  // librdkafka learns a topic's partitions only when something is first produced
+  // to it, and then waits for its once-a-second scan to ask for them: the first
+  // alerts of a run reached the topic up to a second late. Asking now, and
+  // keeping the handles so the answer is kept, takes that off the first alert.
+  std::vector<std::unique_ptr<RdKafka::Topic>> output_topics;
+  for (const std::string* name : {&options_.alerts_topic, &options_.deadletter_topic}) {
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer.get(), *name, nullptr, err));
+    if (!topic) continue;  // produce() names the topic again and reports what is wrong
+    RdKafka::Metadata* md = nullptr;
+    if (producer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR) delete md;
+    output_topics.push_back(std::move(topic));
+  }
 
   std::vector<store::outbox_record> unpublished = db_.pending_outbox();
   if (auto s = drop_already_published(unpublished); !s) return s;
