@@ -4,8 +4,10 @@
 #      `sentrail run` drains them; events/s from its status lines; then the same
 #      events drained with no rules (the baseline: broker, librdkafka, decoding);
 #   2. latency: live traffic at RATE events/s (default: half the sustained rate
-#      measured in step 1), then the engine's own histogram of event time → alert
-#      published (sentrail_alert_latency_seconds, per kind) read from /metrics.
+#      measured in step 1): exact percentiles of an alert's arrival on the alerts
+#      topic minus its last event's time (scripts/lib/alert_latency.py), then the
+#      engine's own histogram of event time → alert published
+#      (sentrail_alert_latency_seconds, per kind) read from /metrics.
 set -euo pipefail
 build=${BUILD:-build}
 count=${COUNT:-1000000}
@@ -32,10 +34,14 @@ printf 'kafka:\n  properties:\n    consumer.auto.offset.reset: latest\n' > "$wor
   --group latency --metrics-port "$port" --output none > /dev/null 2> "$work/run2.err" &
 pids+=($!)
 sleep 4
-"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "${SECONDS_LIVE:-30}" --attack-rate 50 \
+live=${SECONDS_LIVE:-30}
+start_alert_latency "$bootstrap" $((live + 8)) "$work/arrival.txt"
+"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "$live" --attack-rate 50 \
   > /dev/null 2>&1
 sleep 8
 curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
+echo "latency at $rate events/s, as a consumer of the alerts topic sees it:"
+finish_alert_latency "$work/arrival.txt" | sed 's/^/  /'
 /usr/bin/python3 - "$work/metrics.txt" "$rate" <<'PY'
 import re, sys
 buckets, counts = {}, {}

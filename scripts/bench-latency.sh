@@ -3,7 +3,9 @@
 # (with CONFIG, if given) and `sentrail gen --rate RATE` for SECONDS (default 20).
 # Prints, for detection and correlation alerts, the delay from an alert's last
 # event to the engine emitting it (emitted_at - last_seen of the alert JSON), and
-# the engine's own histogram of event time -> published (sentrail_alert_latency_seconds).
+# the engine's own histogram of event time -> published (sentrail_alert_latency_seconds);
+# and first, exact percentiles of each alert's arrival on the alerts topic minus its
+# last event's time, read by a consumer (scripts/lib/alert_latency.py).
 #   scripts/bench-latency.sh 16000
 #   scripts/bench-latency.sh 16000 zero-lateness.yml   # correlation: {allowed_lateness: 0s}
 #   scripts/bench-latency.sh 20000 slow-fetch.yml      # kafka: {properties: {consumer.fetch.wait.max.ms: "500"}}
@@ -24,8 +26,11 @@ port=$((20000 + RANDOM % 20000))
 engine=$!
 pids+=($engine)
 sleep 5
-"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "${SECONDS_LIVE:-20}" --attack-rate 50 > /dev/null 2>&1
+live=${SECONDS_LIVE:-20}
+start_alert_latency "$bootstrap" $((live + 8)) "$work/arrival.txt"
+"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "$live" --attack-rate 50 > /dev/null 2>&1
 sleep 8
+finish_alert_latency "$work/arrival.txt"
 curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 kill -TERM "$engine"; wait "$engine" || true
 /usr/bin/python3 - "$work/alerts.jsonl" "$work/metrics.txt" "$rate" <<'PY'

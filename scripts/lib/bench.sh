@@ -42,3 +42,27 @@ drain_rate() {
   awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" \
     'BEGIN { printf "%.0f", (z > a ? (n - f) / (z - a) : 0) }'
 }
+
+# start_alert_latency BOOTSTRAP SECONDS OUT: reads the alerts topic from its end
+# for SECONDS (scripts/lib/alert_latency.py) and writes exact event-to-alert
+# percentiles to OUT; returns once it is subscribed. Sets `latency_pid` (empty,
+# with the reason in OUT, when python3-confluent-kafka is missing).
+start_alert_latency() {
+  latency_pid=""
+  if ! /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
+    echo "alert arrival not measured: python3-confluent-kafka is missing (scripts/install-deps.sh --with-test-tools)" > "$3"
+    return 0
+  fi
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/alert_latency.py" "$1" sentrail.alerts "$2" > "$3" 2>&1 &
+  latency_pid=$!
+  pids+=($latency_pid)
+  for _ in $(seq 300); do grep -q '^ready$' "$3" && return 0; sleep 0.1; done
+  echo "alert_latency.py did not subscribe within 30 s" >&2
+  return 1
+}
+
+# finish_alert_latency OUT: waits for the reader and prints its figures.
+finish_alert_latency() {
+  [[ -n "$latency_pid" ]] && { wait "$latency_pid" || true; }
+  grep -v '^ready$' "$1" || true
+}
