@@ -90,6 +90,15 @@ bool luhn_valid(std::string_view digits) {
   return !digits.empty() && sum % 10 == 0;
 }
 
+namespace {
+// The first digit of a card number says who issued it, and the cards that start
+// with 1 (airlines: UATP) are 15 digits long. Any other run of digits starting
+// with 1 is no card: that is where times since the epoch fall until 2033 (13
+// digits in milliseconds, 16 in microseconds, 19 in nanoseconds), and one in ten
+// of them passes Luhn, so dead letters had their timestamps masked.
+bool may_be_issued(std::string_view digits) { return digits.front() != '1' || digits.size() == 15; }
+}  // namespace
+
 std::optional<pan_match> find_pan(std::string_view text, std::size_t from) {
   if (text.size() < from + 13) return std::nullopt;  // too short to hold a card number
   // Filter first: a card number needs 13 digits with nothing but spaces or dashes
@@ -125,7 +134,7 @@ std::optional<pan_match> find_pan(std::string_view text, std::size_t from) {
         if (count + len > 19) break;
         std::memcpy(digits + count, text.data() + groups[e].begin, len);
         count += len;
-        if (count >= 13 && luhn_valid({digits, count})) best_end = groups[e].end;
+        if (count >= 13 && may_be_issued({digits, count}) && luhn_valid({digits, count})) best_end = groups[e].end;
       }
       if (best_end != 0) return pan_match{groups[s].begin, best_end};
     }

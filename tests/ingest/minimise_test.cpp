@@ -26,6 +26,16 @@ TEST(find_pan, finds_pans_between_13_and_19_digits_with_separators) {
   EXPECT_FALSE(find_pan("41111111111111111111111"));           // a 23-digit id, not a card
 }
 
+TEST(find_pan, takes_no_epoch_time_for_a_card_though_it_passes_luhn) {
+  // Each passes Luhn: in ms, µs and ns since the epoch (2026-11-24).
+  for (const char* time : {"1795494915071", "1795494915078002", "1795494915078002009"}) {
+    ASSERT_TRUE(luhn_valid(time)) << time;
+    EXPECT_FALSE(find_pan(std::string("{\"ts\":") + time + "}")) << time;
+  }
+  EXPECT_TRUE(find_pan("122000000000003"));  // 15 digits from 1: an airline (UATP) card
+  EXPECT_TRUE(find_pan("4222222222222"));    // a 13-digit Visa test number
+}
+
 TEST(mask_pans, keeps_only_the_last_four_digits_of_every_card) {
   std::string s = "a 4111111111111111 b 5555-5555-5555-4444 c";
   EXPECT_EQ(mask_pans(s), 2u);

@@ -68,6 +68,8 @@ BAD = [
     ("retail.supplier", b'{"ts":"last thursday","supplier_id":"S","event":"login"}', "bad_timestamp"),
     ("retail.pos", b'{"ts":"2026-11-23T03:00:00Z","event":"refund","amount":{"value":5}}', "wrong_type"),
     ("retail.mobile", ("card " + PAN_VISA + " was used").encode(), "invalid_json"),
+    # Its time in ms since the epoch passes Luhn, like one time in ten: kept, not masked.
+    ("retail.badge", b'{"ts":1795494915071,"pan":"4111 1111 1111 1111","event":', "invalid_json"),
     ("retail.supplier", b'{"ts":"2026-11-23T03:00:00Z","event":"login","pad":"' + b"x" * 5000 + b'"}', "oversized"),
 ]
 
@@ -144,6 +146,9 @@ class EndToEndTest(unittest.TestCase):
             masked = next(d for d in dead_docs if d["reason"] == "invalid_json" and "card" in d.get("payload", ""))
             self.assertEqual(masked["payload"], "card ************1111 was used")
             self.assertEqual(masked["masked_pans"], 1)
+            timed = next(d for d in dead_docs if d["topic"] == "retail.badge" and d["reason"] == "invalid_json")
+            self.assertEqual(timed["payload"], '{"ts":1795494915071,"pan":"**** **** **** 1111","event":')
+            self.assertEqual(timed["masked_pans"], 1)
 
             # No card number anywhere: topics, stdout, stderr, the state store's files.
             blobs = [m.value() for m in alerts + dead] + [engine.stdout().encode(), engine.stderr().encode()]
