@@ -41,7 +41,8 @@ start_alert_latency "$bootstrap" $((live + 8)) "$work/arrival.txt"
 sleep 8
 curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 echo "latency at $rate events/s, as a consumer of the alerts topic sees it:"
-finish_alert_latency "$work/arrival.txt" | sed 's/^/  /'
+finish_alert_latency "$work/arrival.txt" > "$work/arrival.out"  # not in a pipe: it waits for its child
+sed 's/^/  /' "$work/arrival.out"
 /usr/bin/python3 - "$work/metrics.txt" "$rate" <<'PY'
 import re, sys
 buckets, counts = {}, {}
