@@ -245,8 +245,7 @@ status worker::run(const std::atomic<bool>& stop) {
            {"enable.idempotence", "true"},
            // Alerts are few and each is waited for: lingering 5 ms to fill a batch
            // added that to every alert's arrival (median 21-26 ms -> 16-20 ms at
-           // 5 k events/s without it). Records produced while a request is in
-           // flight are still sent together.
+           // 5 k events/s without it).
            {"linger.ms", "0"},
            {"message.timeout.ms", "30000"}}) {
     if (auto s = configure(*pconf, k, v); !s) return s;

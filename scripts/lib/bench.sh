@@ -45,7 +45,7 @@ drain_rate() {
 
 # start_alert_latency BOOTSTRAP SECONDS OUT: reads the alerts topic from its end
 # for SECONDS (scripts/lib/alert_latency.py) and writes exact event-to-alert
-# percentiles to OUT; returns once it is subscribed. Sets `latency_pid` (empty,
+# percentiles to OUT; returns once it reads from the partitions' ends. Sets `latency_pid` (empty,
 # with the reason in OUT, when python3-confluent-kafka is missing).
 start_alert_latency() {
   latency_pid=""
@@ -57,7 +57,7 @@ start_alert_latency() {
   latency_pid=$!
   pids+=($latency_pid)
   for _ in $(seq 300); do grep -q '^ready$' "$3" && return 0; sleep 0.1; done
-  echo "alert_latency.py did not subscribe within 30 s" >&2
+  echo "alert_latency.py was not ready within 30 s: $(cat "$3")" >&2
   return 1
 }
 
