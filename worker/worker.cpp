@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
@@ -492,6 +493,16 @@ status worker::run(const std::atomic<bool>& stop) {
     resume_from_store& r;
     ~hook_reset() { r.before_reading_offsets = nullptr; }
   } reset_hook{rebalance};
+  // The consumer's queue, read many messages at a time (see the batch loop).
+  struct consumer_queue {
+    rd_kafka_queue_t* queue;
+    void release() {
+      if (queue) rd_kafka_queue_destroy(queue);
+      queue = nullptr;
+    }
+    ~consumer_queue() { release(); }
+  } input{rd_kafka_queue_get_consumer(consumer->c_ptr())};
+  std::vector<rd_kafka_message_t*> fetched(1024);
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
     if (auto s = settle(0); !s) return s;
@@ -514,28 +525,39 @@ status worker::run(const std::atomic<bool>& stop) {
       // While records await acknowledgement, wait briefly, so their publication is
       // recorded (and retried) promptly when no input comes.
       int wait = taken == 0 ? static_cast<int>(awaiting.empty() ? left : std::min<long>(left, 5)) : 0;
-      std::unique_ptr<RdKafka::Message> m(consumer->consume(wait));
-      if (m->err() == RdKafka::ERR__TIMED_OUT) {
+      // One message waited for, then whatever is already here, many per call: the
+      // queue is locked once for them all rather than once a message. (Asked for
+      // several with a timeout, librdkafka waits to fill them all.)
+      const std::size_t want =
+          taken == 0 ? 1 : std::min<std::size_t>(fetched.size(), options_.batch_max_messages - taken);
+      const ssize_t got = rd_kafka_consume_batch_queue(input.queue, wait, fetched.data(), want);
+      if (got <= 0) {
         drained = true;
         break;
       }
-      if (m->err() != RdKafka::ERR_NO_ERROR) {
-        if (m->err() != RdKafka::ERR__PARTITION_EOF)
-          std::fprintf(stderr, "sentrail: kafka: %s\n", m->errstr().c_str());
-        continue;
+      for (ssize_t i = 0; i < got; ++i) {
+        rd_kafka_message_t* m = fetched[static_cast<std::size_t>(i)];
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            std::fprintf(stderr, "sentrail: kafka: %s\n", rd_kafka_message_errstr(m));
+          rd_kafka_message_destroy(m);
+          continue;
+        }
+        ++taken;
+        std::string_view topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+        if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
+        ingest::source_position from{topic, m->partition, m->offset};
+        std::string_view raw(static_cast<const char*>(m->payload), m->len);
+        if (last_channel) {
+          pipe.process(raw, *last_channel, from, collect, collect);
+        } else {
+          collect.reject({ingest::rejection_reason::unknown_channel,
+                          "no channel mapping reads topic " + std::string(topic)},
+                         raw, "", from);
+        }
+        batch.set_next_offset(topic, m->partition, m->offset + 1);
+        rd_kafka_message_destroy(m);
       }
-      ++taken;
-      const std::string& topic = m->topic_name();
-      if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
-      ingest::source_position from{topic, m->partition(), m->offset()};
-      std::string_view raw(static_cast<const char*>(m->payload()), m->len());
-      if (last_channel) {
-        pipe.process(raw, *last_channel, from, collect, collect);
-      } else {
-        collect.reject({ingest::rejection_reason::unknown_channel, "no channel mapping reads topic " + topic},
-                       raw, "", from);
-      }
-      batch.set_next_offset(topic, m->partition(), m->offset() + 1);
     }
     // Event time moved on: correlate what the watermark releases, fire due timers.
     // An input counts as idle only once the consumer has read all it holds.
@@ -697,6 +719,7 @@ status worker::run(const std::atomic<bool>& stop) {
   }
   if (auto s = finish_commit(); !s) return s;
   rebalance.before_reading_offsets = nullptr;
+  input.release();  // before the consumer closes
   // Leaving the group needs the broker; if it is gone, close() can wait forever.
   // Everything is durable already, so give it a while and then go regardless.
   auto closed = std::make_shared<std::promise<void>>();
