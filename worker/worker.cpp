@@ -502,6 +502,7 @@ status worker::run(const std::atomic<bool>& stop) {
     }
     ~consumer_queue() { release(); }
   } input{rd_kafka_queue_get_consumer(consumer->c_ptr())};
+  if (!input.queue) return error{"the Kafka consumer has no group queue to read"};
   std::vector<rd_kafka_message_t*> fetched(1024);
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
@@ -525,9 +526,9 @@ status worker::run(const std::atomic<bool>& stop) {
       // While records await acknowledgement, wait briefly, so their publication is
       // recorded (and retried) promptly when no input comes.
       int wait = taken == 0 ? static_cast<int>(awaiting.empty() ? left : std::min<long>(left, 5)) : 0;
-      // One message waited for, then whatever is already here, many per call: the
-      // queue is locked once for them all rather than once a message. (Asked for
-      // several with a timeout, librdkafka waits to fill them all.)
+      // One message waited for, then whatever is already here, many per call: no
+      // C++ message object per message, and the poll bookkeeping once a call.
+      // (Asked for several with a timeout, librdkafka waits to fill them all.)
       const std::size_t want =
           taken == 0 ? 1 : std::min<std::size_t>(fetched.size(), options_.batch_max_messages - taken);
       const ssize_t got = rd_kafka_consume_batch_queue(input.queue, wait, fetched.data(), want);
