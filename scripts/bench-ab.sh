@@ -9,6 +9,7 @@
 #                                             each binary drains them with its own group and state
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
 #                                             events/s and the state directory's size at the end
+# RULES (default rules/pack) is the rule file or folder; an empty folder measures the rest.
 # Example: build the old revision into another build dir, then
 #   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
 #   scripts/bench-ab.sh drain 3 build/sentrail build/sentrail,by-reference.yml
@@ -16,7 +17,7 @@ set -euo pipefail
 mode=${1:-}; rounds=${2:-}
 if [[ "$mode" != replay && "$mode" != drain && "$mode" != instructions ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] ||
   [[ $# -lt 3 ]]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
@@ -26,7 +27,7 @@ for b in "$@"; do
   [[ "$b" == *,* ]] && config=$(realpath "${b#*,}") && b=${b%%,*}
   bins+=("$(realpath "$b")") configs+=("$config")
 done
-rules=$(realpath rules/pack)
+rules=$(realpath "${RULES:-rules/pack}")
 gen=${bins[-1]}
 source "$(dirname "$0")/lib/bench.sh"
 bench_setup ab
