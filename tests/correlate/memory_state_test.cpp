@@ -77,3 +77,23 @@ TEST(memory_state, a_put_after_a_get_lands_on_its_own_key_whatever_came_between)
   EXPECT_EQ(state.get("c/b").value_or("absent"), "b2");
   EXPECT_EQ(state.size(), 503u);
 }
+
+TEST(memory_state, a_value_put_back_from_a_view_of_itself_survives_and_grown_values_keep_their_neighbours) {
+  memory_state state;
+  state.put("c/a", "abcdefgh", 1000);
+  // A view get() returned, put back shortened: the bytes overlap the stored ones.
+  std::string_view view = *state.get("c/a");
+  state.put("c/a", view.substr(3), 1000);
+  EXPECT_EQ(state.get("c/a").value_or("absent"), "defgh");
+  // A value far larger than its entry's room moves it; another key's value,
+  // read by view, is put there without being disturbed.
+  state.put("c/b", std::string(5000, 'b'), 1000);
+  std::string_view b = *state.get("c/b");
+  state.put("c/a", b, 2000);
+  EXPECT_EQ(state.get("c/a").value_or("absent"), std::string(5000, 'b'));
+  EXPECT_EQ(state.get("c/b").value_or("absent"), std::string(5000, 'b'));
+  state.set_now(1500);
+  EXPECT_FALSE(state.get("c/b"));  // the expiry moved with the value it belongs to
+  EXPECT_TRUE(state.get("c/a"));
+  EXPECT_EQ(state.size(), 2u);
+}
