@@ -188,10 +188,10 @@ struct engine::compiled {
     std::uint64_t matches = 0;
   };
   std::vector<detection> detections;
-  std::unordered_map<const rules::detection_rule*, std::size_t> detection_index;
-  string_map<std::size_t> detection_by_id;  // looked up per released event: by view
+  absl::flat_hash_map<const rules::detection_rule*, std::size_t> detection_index;  // looked up per match
+  flat_string_map<std::size_t> detection_by_id;  // looked up per released event: by view
   std::vector<correlation> correlations;
-  string_map<std::size_t> correlation_by_id;
+  flat_string_map<std::size_t> correlation_by_id;
   timestamp_ns retention = 0;  // how long evidence must outlive its event
   const rules::rule_set* rules = nullptr;
   std::map<std::string, std::map<std::string, std::pair<double, double>>> location_tables;

@@ -221,7 +221,7 @@ class rule_set {
   struct channel_rules {
     std::vector<const detection_rule*> all;
     std::vector<const detection_rule*> unindexed;
-    string_map<std::vector<const detection_rule*>> by_action;  // looked up per event
+    flat_string_map<std::vector<const detection_rule*>> by_action;  // looked up per event
     void add(const detection_rule* r, const std::vector<std::string>* actions);
   };
   static const std::vector<std::string>* actions_of(const detection_rule& r, std::vector<std::string>& scratch);
@@ -229,7 +229,7 @@ class rule_set {
   std::vector<std::unique_ptr<detection_rule>> detections_;
   std::vector<correlation_rule> correlations_;
   channel_rules all_channels_;
-  string_map<channel_rules> by_channel_;  // looked up per event
+  flat_string_map<channel_rules> by_channel_;  // looked up per event
   std::map<std::string, bool, std::less<>> referenced_;
 };
 
