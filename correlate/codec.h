@@ -12,18 +12,47 @@
 
 namespace sentrail::correlate {
 
+/// Writes the encoding through a pointer into room the caller has made (at most
+/// the max_* sizes below per value): for the per-match paths, where an append
+/// per value (a library call and a capacity check each) was most of the cost.
+class raw_encoder {
+ public:
+  static constexpr std::size_t max_u64 = 10, max_f64 = 8;
+  static constexpr std::size_t max_bytes(std::size_t size) { return max_u64 + size; }
+
+  explicit raw_encoder(char* at) : p_(at) {}
+  void u64(std::uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void i64(std::int64_t v) { u64((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
+  void f64(double v) {
+    std::memcpy(p_, &v, 8);
+    p_ += 8;
+  }
+  void bytes(std::string_view s) {
+    u64(s.size());
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  char* end() const { return p_; }
+
+ private:
+  char* p_;
+};
+
+/// Appends the encoding to a string, a value at a time.
 class encoder {
  public:
   explicit encoder(std::string& out) : out_(out) {}
   void u64(std::uint64_t v) {
-    char b[10];  // one append, not a push_back (and its capacity check) per byte
-    std::size_t n = 0;
-    while (v >= 0x80) {
-      b[n++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    b[n++] = static_cast<char>(v);
-    out_.append(b, n);
+    char b[raw_encoder::max_u64];  // one append, not a push_back (and its capacity check) per byte
+    raw_encoder w(b);
+    w.u64(v);
+    out_.append(b, w.end());
   }
   void i64(std::int64_t v) { u64((static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63)); }
   void f64(double v) {
@@ -39,6 +68,17 @@ class encoder {
  private:
   std::string& out_;
 };
+
+/// Runs `write(raw_encoder&)` on room for at most `bound` bytes at the end of
+/// `out`, then trims `out` to what was written: one resize each way.
+template <class Write>
+void append_encoded(std::string& out, std::size_t bound, Write&& write) {
+  std::size_t at = out.size();
+  out.resize(at + bound);
+  raw_encoder w(out.data() + at);
+  write(w);
+  out.resize(static_cast<std::size_t>(w.end() - out.data()));
+}
 
 /// Reads what encoder wrote; a short or corrupt input sets failed() instead of reading past the end.
 class decoder_view {

@@ -118,19 +118,27 @@ void add_field_once(std::vector<ingest::field_id>& fields, ingest::field_id id) 
 // dozen or more. Encoding and decoding every field was a sixth of a pack replay.
 // Fields run to the end of the copy.
 void encode_buffered(std::string& out, const ingest::event& e, const std::vector<ingest::field_id>& kept) {
-  encoder w(out);
-  w.bytes(e.channel);
-  w.bytes(e.source.topic);
-  w.i64(e.source.partition);
-  w.i64(e.source.offset);
-  w.i64(e.time);
-  for (const auto& f : e.fields()) {
-    if (std::find(kept.begin(), kept.end(), f.id) == kept.end()) continue;  // extras (no_field) never are
-    w.u64(f.id);
-    w.u64(static_cast<std::uint64_t>(f.value.kind));
-    w.bytes(f.value.text);
-    if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
-  }
+  using w = raw_encoder;
+  auto is_kept = [&](const ingest::field& f) {  // extras (no_field) never are
+    return std::find(kept.begin(), kept.end(), f.id) != kept.end();
+  };
+  std::size_t bound = w::max_bytes(e.channel.size()) + w::max_bytes(e.source.topic.size()) + 3 * w::max_u64;
+  for (const auto& f : e.fields())
+    if (is_kept(f)) bound += 2 * w::max_u64 + w::max_bytes(f.value.text.size()) + w::max_f64;
+  append_encoded(out, bound, [&](raw_encoder& w) {
+    w.bytes(e.channel);
+    w.bytes(e.source.topic);
+    w.i64(e.source.partition);
+    w.i64(e.source.offset);
+    w.i64(e.time);
+    for (const auto& f : e.fields()) {
+      if (!is_kept(f)) continue;
+      w.u64(f.id);
+      w.u64(static_cast<std::uint64_t>(f.value.kind));
+      w.bytes(f.value.text);
+      if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
+    }
+  });
 }
 
 // Decodes a buffered copy into `e` (cleared first); e's text points into `in`,

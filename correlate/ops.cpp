@@ -65,21 +65,26 @@ struct window_state {
   }
   /// The window's bytes; valid until the next encode() or decode().
   std::string_view encode() {
+    using w = raw_encoder;
+    std::size_t bound = 3 * w::max_u64 + 3 * w::max_f64;
+    for (const auto& x : entries)
+      bound += 2 * w::max_u64 + w::max_f64 + w::max_bytes(x.text.size()) + w::max_bytes(x.evidence.size());
     encoded_.clear();
-    encoder e(encoded_);
-    e.i64(mark);
-    e.f64(a);
-    e.f64(b);
-    e.f64(c);
-    e.u64(n);
-    e.u64(entries.size());
-    for (const auto& x : entries) {
-      e.i64(x.time);
-      e.u64(x.rule);
-      e.f64(x.number);
-      e.bytes(x.text);
-      e.bytes(x.evidence);
-    }
+    append_encoded(encoded_, bound, [&](raw_encoder& e) {
+      e.i64(mark);
+      e.f64(a);
+      e.f64(b);
+      e.f64(c);
+      e.u64(n);
+      e.u64(entries.size());
+      for (const auto& x : entries) {
+        e.i64(x.time);
+        e.u64(x.rule);
+        e.f64(x.number);
+        e.bytes(x.text);
+        e.bytes(x.evidence);
+      }
+    });
     return encoded_;
   }
   /// `list` with `key` appended, kept until the next decode(). A list of evidence
