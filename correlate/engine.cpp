@@ -611,19 +611,34 @@ void engine::flush(state_view& state, alert_sink& out) {
 }
 
 void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out) {
-  ingest::event e;
-  while (!buffer_.empty()) {
-    auto it = buffer_.begin();
-    timestamp_ns t = read_ordered_time(it->first.bytes);
-    if (t > limit) break;
+  // Events are taken out, decoded and planned two steps ahead of their
+  // correlation, and the state their matches will read is prefetched in two
+  // stages meanwhile: where it is, then the value. With the state larger than
+  // the cache, waiting for it was most of a lookup.
+  using stage = state_view::prefetch_stage;
+  auto take = [&](released& r) {
+    if (buffer_.empty() || read_ordered_time(buffer_.begin()->first.bytes) > limit) return false;
+    r.node = buffer_.extract(buffer_.begin());
+    decode_buffered(r.node.mapped().event, r.event);  // the node outlives the event's use
+    plan_matches(r.event, r.node.mapped().rule_ids, r.plan, r.planned);
+    for (std::size_t i = 0; i < r.planned; ++i) state.prefetch(r.plan[i].key, stage::lookup);
+    return true;
+  };
+  auto prefetch_values = [&](const released& r) {
+    for (std::size_t i = 0; i < r.planned; ++i) state.prefetch(r.plan[i].key, stage::value);
+  };
+  bool taken[3] = {take(releasing_[0]), false, false};
+  taken[1] = taken[0] && take(releasing_[1]);
+  for (std::size_t i = 0; taken[i % 3]; ++i) {
+    released& current = releasing_[i % 3];
+    taken[(i + 2) % 3] = taken[(i + 1) % 3] && take(releasing_[(i + 2) % 3]);  // frees the one before current
+    if (taken[(i + 1) % 3]) prefetch_values(releasing_[(i + 1) % 3]);
+    const std::string& key = current.node.key().bytes;
+    timestamp_ns t = read_ordered_time(key);
     // Timers due strictly before this event fire first: an event at the deadline still counts.
     fire_timers_until(t, /*inclusive=*/false, state, out);
-    auto node = buffer_.extract(it);
-    std::string key = std::move(node.key().bytes);
-    buffered entry = std::move(node.mapped());
-    decode_buffered(entry.event, e);  // entry outlives e's use below
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
-    correlate_event(e, entry.rule_ids, key, state, out);
+    correlate_planned(current.event, key, current.plan, current.planned, state, out);
   }
   counts_.buffered = buffer_.size();
 }
@@ -648,11 +663,11 @@ void engine::fire_timers_until(timestamp_ns limit, bool inclusive, state_view& s
   }
 }
 
-void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, std::string_view evidence_key,
-                             state_view& state, alert_sink& out) {
+void engine::plan_matches(const ingest::event& e, std::string_view rule_ids, std::vector<planned_match>& plan,
+                          std::size_t& planned) {
   // Which (correlation, rule index) pairs this event feeds, last rule first so one
   // event cannot fill two steps of an ordered sequence.
-  std::vector<target>& targets = scratch_targets_;  // not re-entered: chains feed through emit()
+  std::vector<target>& targets = scratch_targets_;
   targets.clear();
   while (!rule_ids.empty()) {
     auto nl = rule_ids.find('\n');
@@ -665,10 +680,14 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
   std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
     return a.corr != b.corr ? a.corr < b.corr : a.rule_index > b.rule_index;
   });
+  planned = 0;
   for (const auto& t : targets) {
     auto& c = c_->correlations[t.corr];
-    std::string& group = scratch_key_;
-    group.clear();
+    if (planned == plan.size()) plan.emplace_back();
+    planned_match& p = plan[planned];
+    p.to = t;
+    p.key.assign(op_prefix).append(c.id).push_back('\x1e');
+    p.group_at = p.key.size();
     bool complete = true;
     for (std::size_t g = 0; g < c.group_fields[t.rule_index].size(); ++g) {
       const ingest::field_value* v = e.get(c.group_fields[t.rule_index][g]);
@@ -676,33 +695,47 @@ void engine::correlate_event(const ingest::event& e, std::string_view rule_ids, 
         complete = false;  // events without the group's fields do not correlate
         break;
       }
-      if (g) group.push_back(group_separator);
-      group.append(v->text);
+      if (g) p.key.push_back(group_separator);
+      p.key.append(v->text);
     }
-    if (!complete) continue;
+    if (complete) ++planned;
+  }
+}
+
+void engine::correlate_planned(const ingest::event& e, std::string_view evidence_key,
+                               const std::vector<planned_match>& plan, std::size_t planned, state_view& state,
+                               alert_sink& out) {
+  for (std::size_t i = 0; i < planned; ++i) {
+    const planned_match& p = plan[i];
+    const auto& c = c_->correlations[p.to.corr];
     match m;
-    m.rule_index = t.rule_index;
+    m.rule_index = p.to.rule_index;
     m.time = e.time;
     m.event = &e;
     m.evidence_key = evidence_key;
-    if (ingest::field_id f = c.value_field[t.rule_index]; f != ingest::no_field) {
+    if (ingest::field_id f = c.value_field[p.to.rule_index]; f != ingest::no_field) {
       if (const ingest::field_value* v = e.get(f)) {
         m.field_text = v->text;
         if (v->kind == ingest::value_kind::number) m.field_number = v->number;
       }
     }
-    m.group_key = group;
-    feed(t.corr, m, state, out);
+    m.group_key = std::string_view(p.key).substr(p.group_at);
+    feed_keyed(p.to.corr, m, p.key, state, out);
   }
 }
 
 void engine::feed(std::size_t corr, const match& m, state_view& state, alert_sink& out) {
+  // A chain's downstream feed() reuses this key, but only after on_match is done with it.
+  std::string& key = scratch_op_key_;
+  key.assign(op_prefix).append(c_->correlations[corr].id).append(1, '\x1e').append(m.group_key);
+  feed_keyed(corr, m, key, state, out);
+}
+
+void engine::feed_keyed(std::size_t corr, const match& m, std::string_view key, state_view& state,
+                        alert_sink& out) {
   auto& c = c_->correlations[corr];
   ++counts_.correlation_matches;
   ++c.matches;
-  // A chain's downstream feed() reuses this key, but only after on_match is done with it.
-  std::string& key = scratch_op_key_;
-  key.assign(op_prefix).append(c.id).append(1, '\x1e').append(m.group_key);
   if (auto deadline = c.operation->timer_after(m)) {
     std::string tkey;
     append_ordered_time(tkey, *deadline);

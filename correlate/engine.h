@@ -141,9 +141,21 @@ class engine {
   struct pending;
   void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
-  void correlate_event(const ingest::event& e, std::string_view rule_ids, std::string_view evidence_key,
-                       state_view& state, alert_sink& out);
+  /// What one released event will feed: each (correlation, rule) with its group's
+  /// operator-state key. Planned an event ahead, so that state can be prefetched.
+  struct planned_match {
+    target to;
+    std::string key;             // op_prefix + correlation id + '\x1e' + group
+    std::size_t group_at = 0;    // where the group starts in `key`
+  };
+  void plan_matches(const ingest::event& e, std::string_view rule_ids, std::vector<planned_match>& plan,
+                    std::size_t& planned);
+  void correlate_planned(const ingest::event& e, std::string_view evidence_key,
+                         const std::vector<planned_match>& plan, std::size_t planned, state_view& state,
+                         alert_sink& out);
   void feed(std::size_t corr, const struct match& m, state_view& state, alert_sink& out);
+  void feed_keyed(std::size_t corr, const struct match& m, std::string_view key, state_view& state,
+                  alert_sink& out);
   void emit(std::size_t corr, std::string_view group_key, const struct firing& f, state_view& state, alert_sink& out);
   alert detection_alert(const rules::detection_rule& rule, const ingest::event& e) const;
 
@@ -173,6 +185,14 @@ class engine {
     }
   };
   std::map<buffer_key, buffered> buffer_;  // reorder key → event
+  /// A buffered event taken out for correlation, decoded, and its matches planned.
+  struct released {
+    std::map<buffer_key, buffered>::node_type node;
+    ingest::event event;                // views into node's copy
+    std::vector<planned_match> plan;    // the first `planned` are this event's
+    std::size_t planned = 0;
+  };
+  released releasing_[3];  // the event being correlated, and the two after it
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
   struct input {
     timestamp_ns max_time = INT64_MIN;
@@ -180,7 +200,6 @@ class engine {
     timestamp_ns last_wall = 0;
   };
   std::map<std::string, input, std::less<>> inputs_;
-  std::string scratch_key_;
   std::string scratch_event_;
   std::vector<ingest::field_id> scratch_fields_;
   std::vector<target> scratch_targets_;

@@ -37,6 +37,14 @@ class state_view {
   void for_each(std::string_view prefix, const visitor& fn) { for_each_from(prefix, prefix, fn); }
   /// The watermark values are expired against.
   virtual void set_now(timestamp_ns watermark) = 0;
+  /// How soon a prefetched key will be read.
+  enum class prefetch_stage {
+    lookup,  // after the next few reads: start loading where the key is found
+    value,   // next: start loading its value (after a lookup hint, ideally)
+  };
+  /// A hint that `key` will be read: an implementation may start loading it into
+  /// the cache. Changes nothing and holds nothing; by default, does nothing.
+  virtual void prefetch(std::string_view key, prefetch_stage stage) { (void)key, (void)stage; }
 };
 
 /// One input to a correlation: a referenced rule matched at `time` for a group.

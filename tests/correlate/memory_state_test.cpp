@@ -97,3 +97,50 @@ TEST(memory_state, a_value_put_back_from_a_view_of_itself_survives_and_grown_val
   EXPECT_TRUE(state.get("c/a"));
   EXPECT_EQ(state.size(), 2u);
 }
+
+// Keys whose hashes collide share one table entry, chained: every operation must
+// still tell them apart. XXH3 collisions are never seen in practice, so a hash
+// that sends every key of a letter to one value makes them here.
+struct first_letter_hash {
+  std::uint64_t operator()(std::string_view key) const { return key.size() > 2 ? key[2] : 0; }
+};
+
+TEST(memory_state, keys_whose_hashes_collide_keep_their_own_values_through_growth_erasure_and_sweeps) {
+  sentrail::correlate::basic_memory_state<first_letter_hash> state;
+  state.put("c/apple", "1", 100);
+  state.put("c/avocado", "2", 10);
+  state.put("c/apricot", "3", 100);
+  state.put("c/banana", "4", 100);
+  EXPECT_EQ(state.get("c/apple").value_or("absent"), "1");
+  EXPECT_EQ(state.get("c/avocado").value_or("absent"), "2");
+  EXPECT_FALSE(state.get("c/almond"));  // same hash, no such key
+  // A value outgrowing its block moves it; its neighbours in the chain stay.
+  state.put("c/avocado", std::string(300, 'v'), 10);
+  EXPECT_EQ(state.get("c/avocado").value_or("absent"), std::string(300, 'v'));
+  EXPECT_EQ(state.get("c/apricot").value_or("absent"), "3");
+  // Erasing the middle, then the head, of a chain.
+  state.erase("c/avocado");
+  EXPECT_FALSE(state.get("c/avocado"));
+  EXPECT_EQ(state.get("c/apple").value_or("absent"), "1");
+  state.erase("c/apricot");
+  state.erase("c/apple");
+  EXPECT_FALSE(state.get("c/apple"));
+  EXPECT_EQ(state.size(), 1u);
+  // A sweep drops expired entries from inside a chain and keeps the rest.
+  state.put("c/apple", "5", 100);
+  state.put("c/acorn", "6", 10);
+  state.put("c/alder", "7", 100);
+  for (int i = 0; i < 5000; ++i) state.set_now(50);
+  EXPECT_EQ(state.size(), 3u);
+  EXPECT_EQ(state.get("c/apple").value_or("absent"), "5");
+  EXPECT_EQ(state.get("c/alder").value_or("absent"), "7");
+  std::vector<std::string> listed;
+  state.for_each("c/", [&](std::string_view k, std::string_view) { listed.emplace_back(k); });
+  EXPECT_EQ(listed, (std::vector<std::string>{"c/alder", "c/apple", "c/banana"}));
+  using stage = sentrail::correlate::state_view::prefetch_stage;
+  for (stage s : {stage::lookup, stage::value}) {  // a hint: changes nothing
+    state.prefetch("c/apple", s);
+    state.prefetch("c/nothing", s);
+  }
+  EXPECT_EQ(state.size(), 3u);
+}
