@@ -4,6 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include <absl/container/inlined_vector.h>
+
 #include "common/string_hash.h"
 #include "correlate/codec.h"
 #include "correlate/evidence_key.h"
@@ -119,20 +121,22 @@ void add_field_once(std::vector<ingest::field_id>& fields, ingest::field_id id) 
 // Fields run to the end of the copy.
 void encode_buffered(std::string& out, const ingest::event& e, const std::vector<ingest::field_id>& kept) {
   using w = raw_encoder;
-  auto is_kept = [&](const ingest::field& f) {  // extras (no_field) never are
-    return std::find(kept.begin(), kept.end(), f.id) != kept.end();
-  };
+  // The kept fields, found once: a correlation reads a few of the event's dozen or more.
+  absl::InlinedVector<const ingest::field*, 32> chosen;
   std::size_t bound = w::max_bytes(e.channel.size()) + w::max_bytes(e.source.topic.size()) + 3 * w::max_u64;
-  for (const auto& f : e.fields())
-    if (is_kept(f)) bound += 2 * w::max_u64 + w::max_bytes(f.value.text.size()) + w::max_f64;
+  for (const auto& f : e.fields()) {
+    if (std::find(kept.begin(), kept.end(), f.id) == kept.end()) continue;  // extras (no_field) never are
+    chosen.push_back(&f);
+    bound += 2 * w::max_u64 + w::max_bytes(f.value.text.size()) + w::max_f64;
+  }
   append_encoded(out, bound, [&](raw_encoder& w) {
     w.bytes(e.channel);
     w.bytes(e.source.topic);
     w.i64(e.source.partition);
     w.i64(e.source.offset);
     w.i64(e.time);
-    for (const auto& f : e.fields()) {
-      if (!is_kept(f)) continue;
+    for (const ingest::field* f_ptr : chosen) {
+      const ingest::field& f = *f_ptr;
       w.u64(f.id);
       w.u64(static_cast<std::uint64_t>(f.value.kind));
       w.bytes(f.value.text);
@@ -558,8 +562,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     else encode_event(stored, e, rule_ids);
     state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
   }
-  std::string event;
-  event.reserve(128);  // channel, topic, position and the few fields correlations read
+  std::string event;  // sized once, by encode_buffered's bound
   encode_buffered(event, e, scratch_fields_);
   buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
