@@ -173,11 +173,11 @@ struct decoder::impl {
   }
 
   // One raw top-level field by name (access-log lines).
-  void put(std::string_view raw_name, field_value v) {
+  void put(std::string_view raw_name, const field_value& v) {
     put(*learn(position++, raw_name, raw_name, top_level).first, v);
   }
   // One raw field, whatever format it came in.
-  void put(const resolved& r, field_value v) {
+  void put(const resolved& r, const field_value& v) {
     const std::string_view raw_name = r.key;
     if (r.is_timestamp) {
       saw_time = true;
