@@ -9,6 +9,7 @@
 #include "common/string_hash.h"
 #include "correlate/codec.h"
 #include "correlate/evidence_key.h"
+#include "correlate/stored_names.h"
 
 namespace sentrail::correlate {
 namespace {
@@ -38,10 +39,22 @@ std::string rule_key(const rules::correlation_rule& r) { return !r.id.empty() ? 
 // Layout 2 starts with an empty channel name (no event has one) and a version,
 // and stores a number only for numeric fields: a text field's unused 8 bytes
 // were a quarter of every stored event. Layout 1 (no marker) still decodes.
-constexpr std::uint64_t event_layout = 2;
+// Layout 4 names fields by their code in stored_field_names() where they have
+// one (0, then the name's bytes, where not): names were nearly half of each.
+constexpr std::uint64_t named_fields_layout = 2;
+constexpr std::uint64_t event_layout = 4;
 // Evidence by reference (engine_options::durable_references): only the rules the
 // event matched; the key says where the event is to be read again.
 constexpr std::uint64_t reference_layout = 3;
+
+// A field's stored-name code, by interned id: looked up once per id and thread.
+std::uint32_t stored_code(const ingest::field& f) {
+  if (f.id == ingest::no_field) return stored_name_code(f.name);
+  thread_local std::vector<std::uint32_t> by_id;  // code + 1; 0: not looked up yet
+  if (f.id >= by_id.size()) by_id.resize(f.id + 1, 0);
+  if (by_id[f.id] == 0) by_id[f.id] = stored_name_code(f.name) + 1;
+  return by_id[f.id] - 1;
+}
 
 void encode_reference(std::string& out, std::string_view rule_ids) {
   encoder w(out);
@@ -71,7 +84,9 @@ void encode_event(std::string& out, const ingest::event& e, std::string_view rul
   w.bytes(rule_ids);
   w.u64(e.fields().size());
   for (const auto& f : e.fields()) {
-    w.bytes(f.name);
+    std::uint32_t code = stored_code(f);
+    w.u64(code);
+    if (code == 0) w.bytes(f.name);
     w.u64(static_cast<std::uint64_t>(f.value.kind));
     w.bytes(f.value.text);
     if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
@@ -86,7 +101,7 @@ std::string_view decode_event(std::string_view in, ingest::event& e) {
   std::uint64_t layout = 1;
   if (channel.empty()) {
     layout = d.u64();
-    if (layout != event_layout) return {};  // a newer version's: not ours to read
+    if (layout != event_layout && layout != named_fields_layout) return {};  // a newer version's: not ours to read
     channel = d.bytes();
   }
   e.channel = e.store(channel);
@@ -98,7 +113,18 @@ std::string_view decode_event(std::string_view in, ingest::event& e) {
   std::uint64_t n = d.u64();
   auto& names = ingest::field_table::global();
   for (std::uint64_t i = 0; i < n && !d.failed(); ++i) {
-    std::string_view name = d.bytes();
+    std::string_view name;
+    if (layout == event_layout) {
+      std::uint64_t code = d.u64();
+      if (code == 0) {
+        name = d.bytes();
+      } else {
+        name = stored_name(code);
+        if (name.empty()) return {};  // a code this version does not know: a newer version's
+      }
+    } else {
+      name = d.bytes();
+    }
     ingest::field_id id = names.find(name);
     ingest::field_value v;
     v.kind = static_cast<ingest::value_kind>(d.u64());

@@ -720,6 +720,94 @@ static std::string first_layout_event(timestamp_ns t, int offset, std::string_vi
   return out;
 }
 
+// The same in the second layout (a marker, names as bytes, a number only for numbers).
+static std::string second_layout_event(timestamp_ns t, int offset, std::string_view rule_ids) {
+  auto& names = ingest::field_table::global();
+  std::string out;
+  encoder w(out);
+  w.bytes("");
+  w.u64(2);
+  w.bytes("web");
+  w.bytes("retail.web");
+  w.i64(0);
+  w.i64(offset);
+  w.i64(t);
+  w.bytes(rule_ids);
+  w.u64(2);
+  for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
+                            std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
+    w.bytes(name);
+    w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
+    w.bytes(text);
+  }
+  return out;
+}
+
+TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
+  // State written before field names were stored by code must still correlate
+  // and be cited, name for name, after an upgrade.
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine e(loaded.rules, [] {
+    engine_options o;
+    o.allowed_lateness = 0;
+    return o;
+  }());
+  memory_state state;
+  const timestamp_ns t0 = *parse_rfc3339(at(0));
+  for (int i = 0; i < 5; ++i) {
+    timestamp_ns t = t0 + i * 10 * ns_per_second;
+    std::string key;
+    append_ordered_time(key, t);
+    key.push_back(static_cast<char>('a' + i));
+    state.put("e/" + key, second_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
+  }
+  e.restore(state);
+  EXPECT_EQ(e.counts().buffered, 5u);
+  run_result out;
+  e.flush(state, out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  ASSERT_EQ(out.alerts[0].events.size(), 5u);
+  const auto& fields = out.alerts[0].events[2].fields;
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].name, "source.ip");
+  EXPECT_EQ(fields[0].text, "203.0.113.9");
+  EXPECT_EQ(fields[1].name, "event.action");
+  EXPECT_EQ(out.alerts[0].events[2].offset, 2);
+}
+
+TEST(engine, stored_evidence_names_known_fields_by_code_and_others_by_name) {
+  // Field names were nearly half of every stored event: the known ones are
+  // written as a code. A field no mapping knows keeps its name, and both come
+  // back whole in the alert's evidence.
+  auto with_note = [](double s) {
+    raw_event e = failed(s);
+    e.json.insert(e.json.size() - 1, R"(,"x_shift_note":"late shift")");
+    return e;
+  };
+  harness h(count_rule());
+  std::vector<raw_event> events = {with_note(0), with_note(10), with_note(20), with_note(30), with_note(40)};
+  EXPECT_TRUE(h.run(events, /*flush=*/false).alerts.empty());
+  int stored = 0;
+  h.state().for_each("e/", [&](std::string_view, std::string_view v) {
+    ++stored;
+    EXPECT_EQ(v.find("source.ip"), std::string_view::npos);
+    EXPECT_EQ(v.find("event.action"), std::string_view::npos);
+    EXPECT_NE(v.find("x_shift_note"), std::string_view::npos);
+    EXPECT_NE(v.find("203.0.113.9"), std::string_view::npos);
+  });
+  EXPECT_EQ(stored, 5);
+  run_result out = h.run({}, /*flush=*/true);
+  auto alerts = out.of("t-five-failures");
+  ASSERT_EQ(alerts.size(), 1u);
+  ASSERT_EQ(alerts[0].events.size(), 5u);
+  std::map<std::string, std::string> fields;
+  for (const auto& f : alerts[0].events[0].fields) fields[f.name] = f.text;
+  EXPECT_EQ(fields["source.ip"], "203.0.113.9");
+  EXPECT_EQ(fields["event.action"], "login_failed");
+  EXPECT_EQ(fields["x_shift_note"], "late shift");
+}
+
 // Five failed logins buffered by an earlier version, in one of its two layouts:
 // the whole event in its reorder entry (r/), or the event as evidence (e/, no
 // rules) beside a reorder entry holding the rules it matched.
