@@ -35,7 +35,8 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
   // unique by construction (reorder keys are); treat it as unwritten for now and
   // let erase() decide: put+erase in one batch then costs no write at all.
   if (fresh) kv->second.unwritten = true;
-  kv->second.value.emplace(value);
+  if (kv->second.value) kv->second.value->assign(value);  // reuses the buffer a window grows in
+  else kv->second.value.emplace(value);
   kv->second.expires = expires;
   kv->second.dirty = true;
 }
@@ -71,7 +72,7 @@ void cached_state::set_now(timestamp_ns watermark) {
 
 void cached_state::flush_into(batch& b) {
   last_ = nullptr;
-  for (const auto& k : dirty_) {
+  for (auto& k : dirty_) {  // moved into the batch: dirty_ is cleared below
     auto it = entries_.find(k);
     if (it == entries_.end() || !it->second.dirty) continue;
     it->second.dirty = false;
@@ -80,7 +81,6 @@ void cached_state::flush_into(batch& b) {
       continue;
     }
     it->second.unwritten = false;
-    b.state.push_back({k, it->second.value, it->second.expires});
     // Write-once keys (evidence, the reorder buffer, timers, input times) are read
     // again rarely if ever, and the engine mirrors the buffer and timers itself:
     // keeping them would fill the cache with entries that crowd out window state.
@@ -88,6 +88,7 @@ void cached_state::flush_into(batch& b) {
     // only place that has them.
     if (k.size() > 1 && k[1] == '/' && (k[0] == 'e' || k[0] == 'r' || k[0] == 't' || k[0] == 'p'))
       written_once_.push_back(k);
+    b.state.push_back({std::move(k), it->second.value, it->second.expires});
   }
   dirty_.clear();
 }
