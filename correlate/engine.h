@@ -142,7 +142,7 @@ class engine {
   void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
   /// What one released event will feed: each (correlation, rule) with its group's
-  /// operator-state key. Planned an event ahead, so that state can be prefetched.
+  /// operator-state key. Planned two events ahead, so that state can be prefetched.
   struct planned_match {
     target to;
     std::string key;             // op_prefix + correlation id + '\x1e' + group
