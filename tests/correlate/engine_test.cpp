@@ -697,12 +697,17 @@ TEST(geo_velocity, a_location_table_that_does_not_parse_is_reported) {
   std::filesystem::remove(csv);
 }
 
-// A failed web login from 203.0.113.9 at `t`, offset `offset`, in the first stored
-// event layout (no marker, a number after every field), matched by `rule_ids`.
-static std::string first_layout_event(timestamp_ns t, int offset, std::string_view rule_ids) {
+// A failed web login from 203.0.113.9 at `t`, offset `offset`, matched by
+// `rule_ids`, in a layout earlier versions stored: 1 (no marker, a number after
+// every field) or 2 (a marker, a number only for numbers); both spell names out.
+static std::string earlier_layout_event(int layout, timestamp_ns t, int offset, std::string_view rule_ids) {
   auto& names = ingest::field_table::global();
   std::string out;
   encoder w(out);
+  if (layout == 2) {
+    w.bytes("");
+    w.u64(2);
+  }
   w.bytes("web");
   w.bytes("retail.web");
   w.i64(0);
@@ -715,32 +720,12 @@ static std::string first_layout_event(timestamp_ns t, int offset, std::string_vi
     w.bytes(name);
     w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
     w.bytes(text);
-    w.f64(0);
+    if (layout == 1) w.f64(0);
   }
   return out;
 }
-
-// The same in the second layout (a marker, names as bytes, a number only for numbers).
-static std::string second_layout_event(timestamp_ns t, int offset, std::string_view rule_ids) {
-  auto& names = ingest::field_table::global();
-  std::string out;
-  encoder w(out);
-  w.bytes("");
-  w.u64(2);
-  w.bytes("web");
-  w.bytes("retail.web");
-  w.i64(0);
-  w.i64(offset);
-  w.i64(t);
-  w.bytes(rule_ids);
-  w.u64(2);
-  for (auto [name, text] : {std::pair{names.name(ingest::fields::source_ip), "203.0.113.9"},
-                            std::pair{names.name(ingest::fields::event_action), "login_failed"}}) {
-    w.bytes(name);
-    w.u64(static_cast<std::uint64_t>(ingest::value_kind::string));
-    w.bytes(text);
-  }
-  return out;
+static std::string first_layout_event(timestamp_ns t, int offset, std::string_view rule_ids) {
+  return earlier_layout_event(1, t, offset, rule_ids);
 }
 
 TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
@@ -760,7 +745,7 @@ TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
     std::string key;
     append_ordered_time(key, t);
     key.push_back(static_cast<char>('a' + i));
-    state.put("e/" + key, second_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
+    state.put("e/" + key, earlier_layout_event(2, t, i, "t-web-login-failed"), INT64_MAX);
   }
   e.restore(state);
   EXPECT_EQ(e.counts().buffered, 5u);
