@@ -728,38 +728,6 @@ static std::string first_layout_event(timestamp_ns t, int offset, std::string_vi
   return earlier_layout_event(1, t, offset, rule_ids);
 }
 
-TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
-  // State written before field names were stored by code must still correlate
-  // and be cited, name for name, after an upgrade.
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine e(loaded.rules, [] {
-    engine_options o;
-    o.allowed_lateness = 0;
-    return o;
-  }());
-  memory_state state;
-  const timestamp_ns t0 = *parse_rfc3339(at(0));
-  for (int i = 0; i < 5; ++i) {
-    timestamp_ns t = t0 + i * 10 * ns_per_second;
-    std::string key;
-    append_ordered_time(key, t);
-    key.push_back(static_cast<char>('a' + i));
-    state.put("e/" + key, earlier_layout_event(2, t, i, "t-web-login-failed"), INT64_MAX);
-  }
-  e.restore(state);
-  EXPECT_EQ(e.counts().buffered, 5u);
-  run_result out;
-  e.flush(state, out);
-  ASSERT_EQ(out.alerts.size(), 1u);
-  ASSERT_EQ(out.alerts[0].events.size(), 5u);
-  const auto& fields = out.alerts[0].events[2].fields;
-  ASSERT_EQ(fields.size(), 2u);
-  EXPECT_EQ(fields[0].name, "source.ip");
-  EXPECT_EQ(fields[0].text, "203.0.113.9");
-  EXPECT_EQ(fields[1].name, "event.action");
-  EXPECT_EQ(out.alerts[0].events[2].offset, 2);
-}
 
 TEST(engine, stored_evidence_names_known_fields_by_code_and_others_by_name) {
   // Field names were nearly half of every stored event: the known ones are
@@ -793,10 +761,11 @@ TEST(engine, stored_evidence_names_known_fields_by_code_and_others_by_name) {
   EXPECT_EQ(fields["x_shift_note"], "late shift");
 }
 
-// Five failed logins buffered by an earlier version, in one of its two layouts:
-// the whole event in its reorder entry (r/), or the event as evidence (e/, no
-// rules) beside a reorder entry holding the rules it matched.
-enum class old_layout { event_in_reorder_entry, rules_in_reorder_entry };
+// Five failed logins buffered by an earlier version, in one of its layouts:
+// the whole event in its reorder entry (r/); the event as evidence (e/, no
+// rules) beside a reorder entry holding the rules it matched; or the event with
+// its rules as evidence, field names spelled out (layout 2, before the codes).
+enum class old_layout { event_in_reorder_entry, rules_in_reorder_entry, names_spelled_out };
 static memory_state buffered_by_an_earlier_version(old_layout layout) {
   memory_state state;
   const timestamp_ns t0 = *parse_rfc3339(at(0));
@@ -807,6 +776,8 @@ static memory_state buffered_by_an_earlier_version(old_layout layout) {
     key.push_back(static_cast<char>('a' + i));
     if (layout == old_layout::event_in_reorder_entry) {
       state.put("r/" + key, first_layout_event(t, i, "t-web-login-failed"), INT64_MAX);
+    } else if (layout == old_layout::names_spelled_out) {
+      state.put("e/" + key, earlier_layout_event(2, t, i, "t-web-login-failed"), INT64_MAX);
     } else {
       state.put("e/" + key, first_layout_event(t, i, ""), INT64_MAX);
       state.put("r/" + key, "t-web-login-failed", INT64_MAX);
@@ -819,6 +790,27 @@ static engine_options no_lateness() {
   engine_options options;
   options.allowed_lateness = 0;
   return options;
+}
+
+TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
+  // State written before field names were stored by code must still correlate
+  // and be cited, name for name, after an upgrade.
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  ASSERT_FALSE(loaded.has_errors());
+  engine e(loaded.rules, no_lateness());
+  memory_state state = buffered_by_an_earlier_version(old_layout::names_spelled_out);
+  e.restore(state);
+  EXPECT_EQ(e.counts().buffered, 5u);
+  run_result out;
+  e.flush(state, out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  ASSERT_EQ(out.alerts[0].events.size(), 5u);
+  const auto& fields = out.alerts[0].events[2].fields;
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].name, "source.ip");
+  EXPECT_EQ(fields[0].text, "203.0.113.9");
+  EXPECT_EQ(fields[1].name, "event.action");
+  EXPECT_EQ(out.alerts[0].events[2].offset, 2);
 }
 
 TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
