@@ -103,6 +103,24 @@ def produce(bootstrap, records):
     assert p.flush(10) == 0, "producer could not deliver everything"
 
 
+def trimmed_partitions(bootstrap, topics):
+    """Partitions of `topics` whose oldest records the broker no longer holds.
+    The embedded broker keeps only about 5 MiB per partition and silently drops
+    older records (../shared/ENVIRONMENT.md), so a test that writes a backlog
+    checks this before it blames the engine for input it never had."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{time.time()}"})
+    try:
+        trimmed = []
+        for topic in topics:
+            for p in c.list_topics(topic, timeout=10).topics[topic].partitions:
+                low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                if low > 0:
+                    trimmed.append(f"{topic}/{p}: records before offset {low} of {high} dropped")
+        return trimmed
+    finally:
+        c.close()
+
+
 def consume_all(bootstrap, topic, expect_at_least=0, timeout=30.0, idle=2.0):
     """Every message of `topic` from the beginning (no group, manual assignment)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time()}",
