@@ -131,6 +131,9 @@ def pipeline_health():
                  description="Arrived behind the watermark: matched by detections, not correlated."),
             stat("Rules loaded", ["sentrail_rules_loaded"],
                  description="Rules in the running set (sentrail_rules_refused shows what the last load refused)."),
+            stat("Input lost to retention (1 h)", ["sum(increase(sentrail_input_records_lost_total[1h])) or vector(0)"],
+                 description="Records Kafka deleted before the engine read them: not correlated, not dead-lettered "
+                             "(sentrail_input_records_lost_total). Anything above 0 is a gap in detection."),
             row("Lag"),
             ts("Consumer lag per partition",
                [("sum by (topic, partition) (sentrail_consumer_lag_messages)", "{{topic}}/{{partition}}")],

@@ -24,6 +24,9 @@ struct engine_metrics::impl {
       BuildCounter().Name("sentrail_deadletter_events_total").Help("Input sent to the dead-letter topic, by reason").Register(*registry);
   prometheus::Counter& late =
       BuildCounter().Name("sentrail_late_events_total").Help("Events decoded behind the watermark: matched, not correlated").Register(*registry).Add({});
+  prometheus::Family<prometheus::Counter>& lost =
+      BuildCounter().Name("sentrail_input_records_lost_total")
+          .Help("Input records the broker deleted (retention) before the engine read them, by topic").Register(*registry);
   prometheus::Family<prometheus::Counter>& matches =
       BuildCounter().Name("sentrail_rule_matches_total").Help("Rule matches, by rule and kind (detection, correlation)").Register(*registry);
   prometheus::Family<prometheus::Counter>& alerts =
@@ -122,6 +125,9 @@ void engine_metrics::dead_letters(std::string_view reason, std::uint64_t n) {
   impl_->dead.Add({{"reason", std::string(reason)}}).Increment(static_cast<double>(n));
 }
 void engine_metrics::late_events(std::uint64_t n) { impl_->late.Increment(static_cast<double>(n)); }
+void engine_metrics::input_records_lost(std::string_view topic, std::uint64_t n) {
+  impl_->lost.Add({{"topic", std::string(topic)}}).Increment(static_cast<double>(n));
+}
 void engine_metrics::rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n) {
   impl_->matches.Add({{"rule", std::string(rule)}, {"kind", std::string(kind)}}).Increment(static_cast<double>(n));
 }

@@ -31,6 +31,9 @@ class engine_metrics {
   void dead_letters(std::string_view reason, std::uint64_t n);
   /// Events decoded but too late to correlate (also counted as dead letters, reason late_event).
   void late_events(std::uint64_t n);
+  /// Input records the broker deleted (retention) before they were read. Call
+  /// with 0 for each input topic at start, so the series exists from the start.
+  void input_records_lost(std::string_view topic, std::uint64_t n);
   /// Rule matches by kind: "detection" (events a detection rule matched) or
   /// "correlation" (matches fed to correlation operators).
   void rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n);

@@ -18,6 +18,7 @@
 
 #include "ingest/dead_letter.h"
 #include "store/state.h"
+#include "worker/input_positions.h"
 #include "worker/kafka_config.h"
 
 namespace sentrail::worker {
@@ -150,15 +151,26 @@ class resume_from_store : public RdKafka::RebalanceCb {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (before_reading_offsets) before_reading_offsets();
       for (auto* tp : partitions) {
-        if (auto next = db_.next_offset(tp->topic(), tp->partition())) tp->set_offset(*next);
+        if (auto next = db_.next_offset(tp->topic(), tp->partition())) {
+          tp->set_offset(*next);
+          positions.expect(tp->topic(), tp->partition(), *next);
+        } else {
+          positions.forget(tp->topic(), tp->partition());
+        }
         assigned.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
       }
       consumer->assign(partitions);
     } else {
-      for (auto* tp : partitions) revoked.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
+      for (auto* tp : partitions) {
+        revoked.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
+        positions.forget(tp->topic(), tp->partition());
+      }
       consumer->unassign();
     }
   }
+  /// Where each assigned partition's next record should be (read on the loop
+  /// thread, which is also where this callback runs).
+  input_positions positions;
   /// Partitions assigned or revoked since the loop last looked (the engine must know
   /// every input it reads, or an unread partition would not hold event time back).
   std::vector<std::string> assigned, revoked;
@@ -406,6 +418,8 @@ status worker::run(const std::atomic<bool>& stop) {
   if (!consumer) return error{"cannot create the Kafka consumer: " + err};
   if (auto e = consumer->subscribe(channels_.topics()); e != RdKafka::ERR_NO_ERROR)
     return error{"cannot subscribe to the channel topics: " + RdKafka::err2str(e)};
+  if (metrics_)
+    for (const auto& topic : channels_.topics()) metrics_->input_records_lost(topic, 0);
 
   // Correlation state, restored from the store: what a restart resumes with.
   store::cached_state state(db_, options_.state_cache_entries);
@@ -504,6 +518,26 @@ status worker::run(const std::atomic<bool>& stop) {
   } input{rd_kafka_queue_get_consumer(consumer->c_ptr())};
   if (!input.queue) return error{"the Kafka consumer has no group queue to read"};
   std::vector<rd_kafka_message_t*> fetched(1024);
+  // Records the broker deleted before they were read can be neither correlated nor
+  // dead-lettered: the operator hears how many were lost, and where.
+  auto account_for_gap = [&](std::string_view topic, std::int32_t partition, std::int64_t expected,
+                             std::int64_t offset) {
+    std::string name(topic);
+    std::int64_t low = -1, high = -1;
+    // librdkafka keeps the log start from its last fetch, which is the one that
+    // restarted the partition; ask the broker only when it knows none.
+    if (consumer->get_watermark_offsets(name, partition, &low, &high) != RdKafka::ERR_NO_ERROR || low < 0)
+      if (consumer->query_watermark_offsets(name, partition, &low, &high, 2000) != RdKafka::ERR_NO_ERROR) return;
+    if (low <= expected) return;  // a transaction marker or compaction: nothing unread was deleted
+    const auto lost = static_cast<std::uint64_t>(std::min(low, offset) - expected);
+    counts_.input_records_lost += lost;
+    std::fprintf(stderr,
+                 "sentrail: kafka: %s/%d: %llu records (offsets %lld to %lld) were deleted by the broker's retention "
+                 "before they were read; their events are lost\n",
+                 name.c_str(), partition, static_cast<unsigned long long>(lost), static_cast<long long>(expected),
+                 static_cast<long long>(std::min(low, offset) - 1));
+    if (metrics_) metrics_->input_records_lost(topic, lost);
+  };
   while (!stop.load()) {
     // Acknowledgements that arrived while the last batch was processed.
     if (auto s = settle(0); !s) return s;
@@ -546,6 +580,8 @@ status worker::run(const std::atomic<bool>& stop) {
         }
         ++taken;
         std::string_view topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+        if (auto expected = rebalance.positions.read(topic, m->partition, m->offset))
+          account_for_gap(topic, m->partition, *expected, m->offset);
         if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
         ingest::source_position from{topic, m->partition, m->offset};
         std::string_view raw(static_cast<const char*>(m->payload), m->len);

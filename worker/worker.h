@@ -91,6 +91,7 @@ struct worker_counts {
   std::uint64_t alerts_before_reloads = 0;
   std::uint64_t duplicate_alerts = 0;  // raised again after a restart, suppressed by id
   std::uint64_t published = 0;
+  std::uint64_t input_records_lost = 0;  // deleted by the broker before they were read
 };
 
 class worker {
