@@ -192,8 +192,23 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       }
     }
     if (auto k = root["store"]) {
-      if (auto s = check_keys(file, k, {"block_cache_mb", "write_buffer_mb", "cache_entries", "sync_writes"}); !s)
+      if (auto s = check_keys(file, k, {"block_cache_mb", "write_buffer_mb", "cache_entries", "sync_writes", "rocksdb"});
+          !s)
         return error{s.message()};
+      if (auto r = k["rocksdb"]) {
+        if (auto s = check_keys(file, r, {"db", "column_families"}); !s) return error{s.message()};
+        for (auto [name, slot] : {std::pair{"db", &c.store.rocksdb_db_options},
+                                  std::pair{"column_families", &c.store.rocksdb_column_family_options}}) {
+          if (!r[name]) continue;
+          if (!r[name].IsScalar())
+            return error{where(file, r[name]) + ": store.rocksdb." + name +
+                         " must be a RocksDB option string such as \"name=value;name=value\""};
+          *slot = r[name].Scalar();
+          store::store_options alone;  // this string only, so the error points at it
+          (slot == &c.store.rocksdb_db_options ? alone.rocksdb_db_options : alone.rocksdb_column_family_options) = *slot;
+          if (auto s = store::check_tuning(alone); !s) return error{where(file, r[name]) + ": " + s.message()};
+        }
+      }
       if (k["block_cache_mb"]) c.store.block_cache_bytes = k["block_cache_mb"].as<std::size_t>() << 20;
       if (k["write_buffer_mb"]) c.store.write_buffer_bytes = k["write_buffer_mb"].as<std::size_t>() << 20;
       if (k["cache_entries"]) c.worker.state_cache_entries = k["cache_entries"].as<std::size_t>();

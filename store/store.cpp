@@ -6,6 +6,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/db.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
@@ -138,6 +139,39 @@ struct durable_store::impl {
 durable_store::durable_store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 durable_store::~durable_store() = default;
 
+namespace {
+// The operator's tuning goes over ours, with RocksDB's own parser: an unknown
+// name or a bad value is refused rather than ignored.
+status apply_tuning(const store_options& options, rocksdb::DBOptions& db_options,
+                    rocksdb::ColumnFamilyOptions& cf_options) {
+  rocksdb::ConfigOptions tuning;
+  tuning.ignore_unknown_options = false;
+  tuning.input_strings_escaped = false;
+  if (!options.rocksdb_db_options.empty()) {
+    rocksdb::DBOptions tuned;
+    rocksdb::Status s = rocksdb::GetDBOptionsFromString(tuning, db_options, options.rocksdb_db_options, &tuned);
+    if (!s.ok()) return error{"store.rocksdb.db \"" + options.rocksdb_db_options + "\": " + s.ToString()};
+    db_options = tuned;
+  }
+  if (!options.rocksdb_column_family_options.empty()) {
+    rocksdb::ColumnFamilyOptions tuned;
+    rocksdb::Status s =
+        rocksdb::GetColumnFamilyOptionsFromString(tuning, cf_options, options.rocksdb_column_family_options, &tuned);
+    if (!s.ok())
+      return error{"store.rocksdb.column_families \"" + options.rocksdb_column_family_options + "\": " +
+                   s.ToString()};
+    cf_options = tuned;
+  }
+  return {};
+}
+}  // namespace
+
+status check_tuning(const store_options& options) {
+  rocksdb::DBOptions db_options;
+  rocksdb::ColumnFamilyOptions cf_options;
+  return apply_tuning(options, db_options, cf_options);
+}
+
 result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem::path& dir,
                                                            store_options options) {
   std::error_code ec;
@@ -179,6 +213,7 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   cf_options.write_buffer_size = options.write_buffer_bytes / 4;
   // LZ4 costs a fraction of snappy's CPU on the compaction threads that share our two cores.
   cf_options.compression = rocksdb::kLZ4Compression;
+  if (auto s = apply_tuning(options, db_options, cf_options); !s) return error{s.message()};
   auto i = std::make_unique<impl>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : column_families) {

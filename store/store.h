@@ -22,7 +22,15 @@ struct store_options {
   bool sync_writes = true;                 // Default: true (fsync the WAL per batch)
   std::size_t block_cache_bytes = 64 << 20;   // Default: 64 MiB
   std::size_t write_buffer_bytes = 32 << 20;  // Default: 32 MiB
+  /// RocksDB option strings ("name=value;..."), applied over Sentrail's own
+  /// settings: DB-wide, and to every column family. Empty: none.
+  std::string rocksdb_db_options;
+  std::string rocksdb_column_family_options;
 };
+
+/// Whether the RocksDB option strings parse (names known, values valid), without
+/// opening a store: configuration is refused at load time, with its location.
+status check_tuning(const store_options& options);
 
 /// How much write-ahead log the store keeps before it flushes the column families
 /// that hold the oldest: twice the write buffer, so the state directory and the

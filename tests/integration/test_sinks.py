@@ -349,6 +349,11 @@ class SinkConfigTest(unittest.TestCase):
             ("sinks:\n  - name: a\n    type: webhook\n", "FILE:2:5: a webhook sink needs a url"),
             # Not a sink, but refused the same way.
             ("correlation:\n  evidence: copies\n", "FILE:2:13: evidence must be stored or reference"),
+            ("store:\n  rocksdb:\n    column_families: \"level0_file_num_compaction_trigger=8;no_such=1\"\n",
+             "FILE:3:22: store.rocksdb.column_families"),
+            ("store:\n  rocksdb:\n    db: \"max_background_jobs=many\"\n",
+             "FILE:3:9: store.rocksdb.db \"max_background_jobs=many\": Invalid argument"),
+            ("store:\n  rocksdb:\n    wal: x\n", "FILE:3:5: unknown key 'wal'"),
         ]
         for text, expected in cases:
             with self.subTest(expected=expected):

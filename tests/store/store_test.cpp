@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 using namespace sentrail::store;
 
@@ -226,5 +228,50 @@ TEST(store, an_alert_of_the_batch_being_written_counts_as_stored) {
   EXPECT_EQ(next.after, nullptr);
   EXPECT_FALSE((*db)->add_alert(next, "a1", "{}"));
   db->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// RocksDB writes the options it runs with to OPTIONS-* in the state directory:
+// the operator's tuning must be there, over Sentrail's own settings.
+TEST(store, rocksdb_tuning_from_the_configuration_reaches_the_open_database) {
+  auto dir = fresh_dir("tuning");
+  store_options options{.sync_writes = false};
+  options.rocksdb_db_options = "max_background_jobs=3";
+  options.rocksdb_column_family_options = "level0_file_num_compaction_trigger=9;max_bytes_for_level_base=123456789";
+  ASSERT_TRUE(check_tuning(options));
+  auto db = durable_store::open(dir, options);
+  ASSERT_TRUE(db) << db.message();
+  std::string text;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (!f.path().filename().string().starts_with("OPTIONS-")) continue;
+    std::ifstream in(f.path());
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_FALSE(text.empty()) << "no OPTIONS file in " << dir;
+  EXPECT_NE(text.find("max_background_jobs=3\n"), std::string::npos);
+  EXPECT_NE(text.find("level0_file_num_compaction_trigger=9\n"), std::string::npos);
+  EXPECT_NE(text.find("max_bytes_for_level_base=123456789\n"), std::string::npos);
+  // What the tuning does not name keeps Sentrail's setting.
+  EXPECT_NE(text.find("compression=kLZ4Compression\n"), std::string::npos);
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(store, rocksdb_tuning_with_an_unknown_name_or_a_bad_value_is_refused) {
+  store_options unknown;
+  unknown.rocksdb_column_family_options = "level0_file_num_compaction_trigger=8;no_such_option=1";
+  auto refused = check_tuning(unknown);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.message().find("store.rocksdb.column_families"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("no_such_option"), std::string::npos) << refused.message();
+  auto dir = fresh_dir("bad-tuning");
+  auto db = durable_store::open(dir, unknown);
+  EXPECT_FALSE(db);
+  store_options bad_value;
+  bad_value.rocksdb_db_options = "max_background_jobs=many";
+  auto bad = check_tuning(bad_value);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.message().find("store.rocksdb.db"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("max_background_jobs"), std::string::npos) << bad.message();
   std::filesystem::remove_all(dir);
 }
