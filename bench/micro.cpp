@@ -5,6 +5,8 @@
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "correlate/memory_state.h"
 #include "correlate/pipeline.h"
@@ -40,6 +42,21 @@ void decode(benchmark::State& state, const char* channel, const char* raw) {
 }
 BENCHMARK_CAPTURE(decode, web_payment_with_pan, "web", web_event);
 BENCHMARK_CAPTURE(decode, pos_refund, "pos", pos_event);
+
+// A card seen for the first time (the recent-digest cache misses): the keyed hash itself.
+void card_token_of_new_cards(benchmark::State& state) {
+  ingest::minimiser privacy{"bench-key-0123456789abcdef"};
+  std::vector<std::string> cards;
+  for (int i = 0; i < 100000; ++i) cards.push_back(std::to_string(4111111100000000LL + i * 7919LL));
+  char token[36];
+  std::size_t i = 0;
+  for (auto _ : state) {
+    privacy.card_token(cards[i], token);
+    benchmark::DoNotOptimize(token);
+    if (++i == cards.size()) i = 0;
+  }
+}
+BENCHMARK(card_token_of_new_cards);
 
 void find_pan_in_user_agent(benchmark::State& state) {
   std::string ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";

@@ -1,6 +1,8 @@
 #include "ingest/minimise.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 
@@ -50,6 +52,39 @@ TEST(minimiser, tokens_depend_on_the_key) {
   b.card_token("4111111111111111", tb);
   EXPECT_EQ(std::string(ta, token_length), std::string(ta2, token_length));
   EXPECT_NE(std::string(ta, token_length), std::string(tb, token_length));
+}
+
+// Tokens are HMAC-SHA256 as RFC 2104 defines it, computed here by OpenSSL's own
+// HMAC(): the minimiser's precomputed-pad version must agree for keys shorter
+// than, equal to and longer than a SHA-256 block, and messages that end on
+// either side of a block's padding boundary (55/56 bytes) and span blocks.
+// Tokens already stored in state and alerts depend on it.
+TEST(minimiser, card_tokens_are_hmac_sha256_of_the_prefixed_digits) {
+  for (std::size_t key_length : {1u, 20u, 63u, 64u, 65u, 200u}) {
+    std::string key;
+    for (std::size_t i = 0; i < key_length; ++i) key.push_back(static_cast<char>('!' + (i * 7) % 90));
+    minimiser m(key);
+    for (std::size_t length : {0u, 1u, 16u, 50u, 51u, 52u, 58u, 59u, 60u, 123u, 300u}) {
+      std::string digits;
+      for (std::size_t i = 0; i < length; ++i) digits.push_back(static_cast<char>('0' + (i * 3 + key_length) % 10));
+      const std::string message = "card:" + digits;  // 5 bytes of prefix: 50+5 = 55 bytes, 51+5 = 56, ...
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int size = 0;
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &size);
+      ASSERT_EQ(size, 32u);
+      std::string expected = "tok_";
+      for (int i = 0; i < 16; ++i) {
+        expected.push_back("0123456789abcdef"[digest[i] >> 4]);
+        expected.push_back("0123456789abcdef"[digest[i] & 15]);
+      }
+      char token[token_length];
+      m.card_token(digits, token);
+      EXPECT_EQ(std::string(token, token_length), expected) << "key " << key_length << " bytes, digits " << length;
+      m.card_token(digits, token);  // again, from the cache of recent digests
+      EXPECT_EQ(std::string(token, token_length), expected);
+    }
+  }
 }
 
 TEST(minimiser, applies_hash_mask_and_drop_policies) {
