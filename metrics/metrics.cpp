@@ -26,7 +26,7 @@ struct engine_metrics::impl {
       BuildCounter().Name("sentrail_late_events_total").Help("Events decoded behind the watermark: matched, not correlated").Register(*registry).Add({});
   prometheus::Family<prometheus::Counter>& lost =
       BuildCounter().Name("sentrail_input_records_lost_total")
-          .Help("Input records the broker deleted (retention) before the engine read them, by topic").Register(*registry);
+          .Help("Input records never read because retention passed the engine's position, by topic").Register(*registry);
   prometheus::Family<prometheus::Counter>& matches =
       BuildCounter().Name("sentrail_rule_matches_total").Help("Rule matches, by rule and kind (detection, correlation)").Register(*registry);
   prometheus::Family<prometheus::Counter>& alerts =

@@ -150,15 +150,24 @@ class resume_from_store : public RdKafka::RebalanceCb {
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
       if (before_reading_offsets) before_reading_offsets();
+      std::vector<RdKafka::TopicPartition*> from_group;
       for (auto* tp : partitions) {
         if (auto next = db_.next_offset(tp->topic(), tp->partition())) {
           tp->set_offset(*next);
           positions.expect(tp->topic(), tp->partition(), *next);
         } else {
           positions.forget(tp->topic(), tp->partition());
+          from_group.push_back(RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
         }
         assigned.push_back(tp->topic() + "/" + std::to_string(tp->partition()));
       }
+      // Partitions the store has not seen resume at the group's committed offset
+      // (a new state directory on an existing group): that is where reading should
+      // go on, so a restart past it is a loss too. One request for all of them.
+      if (!from_group.empty() && consumer->committed(from_group, 5000) == RdKafka::ERR_NO_ERROR)
+        for (const auto* tp : from_group)
+          if (tp->offset() >= 0) positions.expect(tp->topic(), tp->partition(), tp->offset());
+      RdKafka::TopicPartition::destroy(from_group);
       consumer->assign(partitions);
     } else {
       for (auto* tp : partitions) {
@@ -529,13 +538,17 @@ status worker::run(const std::atomic<bool>& stop) {
     if (consumer->get_watermark_offsets(name, partition, &low, &high) != RdKafka::ERR_NO_ERROR || low < 0)
       if (consumer->query_watermark_offsets(name, partition, &low, &high, 2000) != RdKafka::ERR_NO_ERROR) return;
     if (low <= expected) return;  // a transaction marker or compaction: nothing unread was deleted
-    const auto lost = static_cast<std::uint64_t>(std::min(low, offset) - expected);
+    // Retention passed the position, so the consumer restarted where
+    // auto.offset.reset points: the log start (earliest), or the end (latest),
+    // past records still there. Either way, nothing from `expected` to here was read.
+    const auto lost = static_cast<std::uint64_t>(offset - expected);
     counts_.input_records_lost += lost;
     std::fprintf(stderr,
-                 "sentrail: kafka: %s/%d: %llu records (offsets %lld to %lld) were deleted by the broker's retention "
-                 "before they were read; their events are lost\n",
+                 "sentrail: kafka: %s/%d: %llu records (offsets %lld to %lld) were never read: the broker's retention "
+                 "deleted the partition up to offset %lld before the engine got there, and it resumed at %lld "
+                 "(auto.offset.reset); their events are lost\n",
                  name.c_str(), partition, static_cast<unsigned long long>(lost), static_cast<long long>(expected),
-                 static_cast<long long>(std::min(low, offset) - 1));
+                 static_cast<long long>(offset - 1), static_cast<long long>(low - 1), static_cast<long long>(offset));
     if (metrics_) metrics_->input_records_lost(topic, lost);
   };
   while (!stop.load()) {

@@ -2,9 +2,10 @@
 nor dead-lettered, but it must not vanish unnoticed. When Kafka's retention
 passes the engine's position (the engine was stopped, or paused, while the
 topic grew), the engine says which partition lost how many records and counts
-them in sentrail_input_records_lost_total; everything still on the broker is
-read. The embedded broker keeps about 5 MiB per partition, so writing 8 MB into
-one partition makes the loss real."""
+them in sentrail_input_records_lost_total; it reads on from where the consumer
+resumes (auto.offset.reset), and records skipped by a reset to the end count
+as lost too. The embedded broker keeps about 5 MiB per partition, so writing
+8 MB into one partition makes the loss real."""
 import datetime
 import os
 import re
@@ -59,9 +60,9 @@ class InputLossTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start(self, broker, port):
+    def start(self, broker, port, config=None):
         return harness.Engine(broker.bootstrap, self.state, metrics_port=port,
-                              extra=["--config", self.config, "--output", "none", "--status-interval", "0.2"])
+                              extra=["--config", config or self.config, "--output", "none", "--status-interval", "0.2"])
 
     def wait_for_events(self, engine, port, count):
         web = 'sentrail_events_consumed_total{channel="web",topic="retail.web"}'
@@ -80,37 +81,99 @@ class InputLossTest(unittest.TestCase):
         self.assertGreater(low, 100, "retention should have passed the engine's position")
         return low
 
-    def check_loss_reported(self, engine, port, low, read_before):
-        """`read_before`: web events this engine process read before the loss."""
-        lost = low - 100
-        self.wait_for_events(engine, port, read_before + 20100 - low)
-        # Exactly the deleted range, once; the rest of the partition was read.
+    def check_loss_reported(self, engine, port, resumed_at, consumed):
+        """Records 100 up to `resumed_at` were lost; this engine process read `consumed` web events."""
+        lost = resumed_at - 100
+        self.wait_for_events(engine, port, consumed)
+        # Exactly the unread range, once; the rest of the partition was read.
         self.assertEqual(metric(port, 'sentrail_input_records_lost_total{topic="retail.web"}'), lost)
         self.assertEqual(metric(port, 'sentrail_input_records_lost_total{topic="retail.pos"}'), 0)
-        reports = re.findall(r"retail\.web/0: (\d+) records \(offsets (\d+) to (\d+)\) were deleted", engine.stderr())
-        self.assertEqual(reports, [(str(lost), "100", str(low - 1))], engine.stderr()[-2000:])
+        self.assertEqual(self.reports(engine), [(lost, 100, resumed_at - 1)], engine.stderr()[-2000:])
         time.sleep(1)
-        self.assertEqual(metric(port, 'sentrail_events_consumed_total{channel="web",topic="retail.web"}'),
-                         read_before + 20100 - low)
+        self.assertEqual(metric(port, 'sentrail_events_consumed_total{channel="web",topic="retail.web"}'), consumed)
+
+    @staticmethod
+    def reports(engine):
+        """(count, first, last) of each loss the engine reported on stderr."""
+        found = re.findall(r"retail\.web/0: (\d+) records \(offsets (\d+) to (\d+)\) were never read", engine.stderr())
+        return [tuple(int(x) for x in r) for r in found]
+
+    def read_first_100_then_overrun(self, broker):
+        """A first run reads events 0-99 and stops; then the topic outgrows the
+        broker's retention. Returns the partition's new log start."""
+        port = fixtures.free_port()
+        engine = self.start(broker, port)
+        try:
+            self.wait_for_events(engine, port, 100)
+            # Nothing lost so far, and the series is there to alert on.
+            self.assertEqual(metric(port, 'sentrail_input_records_lost_total{topic="retail.web"}'), 0)
+        finally:
+            self.assertEqual(engine.stop(), 0, engine.stderr())
+        self.assertEqual(self.reports(engine), [])
+        engine.cleanup()
+        return self.overrun(broker)
 
     def test_a_restart_behind_the_log_start_reports_what_retention_deleted(self):
         with harness.Broker(partitions=1) as broker:
             harness.produce(broker.bootstrap, page_views(0, 100))
-            port = fixtures.free_port()
-            engine = self.start(broker, port)
-            try:
-                self.wait_for_events(engine, port, 100)
-                # Nothing lost so far, and the series is there to alert on.
-                self.assertEqual(metric(port, 'sentrail_input_records_lost_total{topic="retail.web"}'), 0)
-            finally:
-                self.assertEqual(engine.stop(), 0, engine.stderr())
-            self.assertNotIn("were deleted", engine.stderr())
-            engine.cleanup()
-            low = self.overrun(broker)
+            low = self.read_first_100_then_overrun(broker)
             port = fixtures.free_port()
             again = self.start(broker, port)
             try:
-                self.check_loss_reported(again, port, low, read_before=0)
+                self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
+            finally:
+                self.assertEqual(again.stop(), 0, again.stderr())
+                again.cleanup()
+
+    def test_a_new_state_directory_resuming_from_the_group_reports_the_loss_too(self):
+        # The group's committed offset says where reading should go on when the
+        # store has no position (the state directory was lost or replaced).
+        with harness.Broker(partitions=1) as broker:
+            harness.produce(broker.bootstrap, page_views(0, 100))
+            low = self.read_first_100_then_overrun(broker)
+            c = harness.Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "itest"})
+            committed = c.committed([harness.TopicPartition("retail.web", 0)], timeout=10)[0].offset
+            c.close()
+            self.assertEqual(committed, 100, "the first run should have committed its position to the group")
+            shutil.rmtree(self.state)
+            port = fixtures.free_port()
+            again = self.start(broker, port)
+            try:
+                self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
+            finally:
+                self.assertEqual(again.stop(), 0, again.stderr())
+                again.cleanup()
+
+    def test_a_reset_to_the_end_counts_the_records_it_skipped_as_lost(self):
+        # auto.offset.reset: latest goes on after records still on the broker:
+        # they were never read either.
+        latest = os.path.join(self.tmp, "latest.yaml")
+        with open(latest, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n    consumer.auto.offset.reset: latest\n")
+        with harness.Broker(partitions=1) as broker:
+            harness.produce(broker.bootstrap, page_views(0, 100))
+            low = self.read_first_100_then_overrun(broker)
+            port = fixtures.free_port()
+            again = self.start(broker, port, config=latest)
+            try:
+                # The reset lands at the end, so only records written after it are
+                # read: write a few at a time until the engine reads some.
+                written = 20100
+                web = 'sentrail_events_consumed_total{channel="web",topic="retail.web"}'
+                deadline = time.time() + 90
+                while not (metric(port, web) or 0) and time.time() < deadline:
+                    harness.produce(broker.bootstrap, page_views(written, 10))
+                    written += 10
+                    time.sleep(1)
+                self.assertTrue(metric(port, web), f"no event read after the reset; {again.stderr()[-1500:]}")
+                [(lost, first, last)] = self.reports(again)
+                resumed_at = last + 1
+                # Everything from the stored position to where it resumed counts,
+                # the records still on the broker (from the log start on) included.
+                self.assertEqual((first, lost), (100, resumed_at - 100))
+                self.assertGreaterEqual(resumed_at, 20100)
+                self.assertLess(low, resumed_at)
+                self.check_loss_reported(again, port, resumed_at=resumed_at, consumed=written - resumed_at)
             finally:
                 self.assertEqual(again.stop(), 0, again.stderr())
                 again.cleanup()
@@ -127,7 +190,7 @@ class InputLossTest(unittest.TestCase):
                     low = self.overrun(broker)
                 finally:
                     engine.proc.send_signal(signal.SIGCONT)
-                self.check_loss_reported(engine, port, low, read_before=100)
+                self.check_loss_reported(engine, port, resumed_at=low, consumed=100 + 20100 - low)
             finally:
                 self.assertEqual(engine.stop(), 0, engine.stderr())
                 engine.cleanup()
