@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
@@ -309,23 +310,66 @@ bool durable_store::add_alert(batch& b, const correlate::alert& a, std::string_v
   return true;
 }
 
-std::vector<std::string> durable_store::find_alerts(alert_index index, std::string_view value, std::int64_t from,
-                                                    std::int64_t to, std::size_t limit) const {
-  std::string prefix = index_prefix(index, value);
+namespace {
+// Calls `fn` with the id of each index entry for (index, value) with a time in
+// [from, to], newest first, until it returns false.
+void walk_alert_index(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, std::int64_t from,
+                      std::int64_t to, const std::function<bool(std::string_view id)>& fn) {
   std::string upper = prefix;
   put_expiry(upper, to);
   upper.push_back('\xff');
-  std::vector<std::string> ids;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_alert_index)));
-  for (it->SeekForPrev(upper); it->Valid() && ids.size() < limit; it->Prev()) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf));
+  for (it->SeekForPrev(upper); it->Valid(); it->Prev()) {
     std::string_view k = it->key().ToStringView();
     if (!k.starts_with(prefix) || k.size() < prefix.size() + 8) break;
     std::int64_t t = read_expiry(k.substr(prefix.size(), 8));
     if (t > to) continue;
     if (t < from) break;
-    ids.emplace_back(k.substr(prefix.size() + 8));
+    if (!fn(k.substr(prefix.size() + 8))) break;
   }
+}
+
+// The same, oldest first: to the end of a range, reading forward is much cheaper
+// than backward (a memtable step back is a search from its top, and every key a
+// status change deleted is stepped over).
+void walk_alert_index_forward(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                              std::int64_t from, std::int64_t to, const std::function<void(std::string_view id)>& fn) {
+  std::string lower = prefix;
+  put_expiry(lower, from);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (!k.starts_with(prefix) || k.size() < prefix.size() + 8) break;
+    if (read_expiry(k.substr(prefix.size(), 8)) > to) break;
+    fn(k.substr(prefix.size() + 8));
+  }
+}
+}  // namespace
+
+std::vector<std::string> durable_store::find_alerts(alert_index index, std::string_view value, std::int64_t from,
+                                                    std::int64_t to, std::size_t limit) const {
+  std::vector<std::string> ids;
+  if (limit == 0) return ids;
+  if (limit == std::numeric_limits<std::size_t>::max()) {  // all of them: read forward, then turn around
+    walk_alert_index_forward(impl_->db, impl_->cf(cf_alert_index), index_prefix(index, value), from, to,
+                             [&](std::string_view id) { ids.emplace_back(id); });
+    std::reverse(ids.begin(), ids.end());
+    return ids;
+  }
+  walk_alert_index(impl_->db, impl_->cf(cf_alert_index), index_prefix(index, value), from, to,
+                   [&](std::string_view id) {
+                     ids.emplace_back(id);
+                     return ids.size() < limit;
+                   });
   return ids;
+}
+
+std::size_t durable_store::count_alerts(alert_index index, std::string_view value, std::int64_t from,
+                                        std::int64_t to) const {
+  std::size_t n = 0;
+  walk_alert_index_forward(impl_->db, impl_->cf(cf_alert_index), index_prefix(index, value), from, to,
+                           [&](std::string_view) { ++n; });
+  return n;
 }
 
 namespace {

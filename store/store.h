@@ -135,6 +135,10 @@ class durable_store {
   std::vector<std::string> find_alerts(alert_index index, std::string_view value, std::int64_t from,
                                        std::int64_t to, std::size_t limit) const;
 
+  /// How many alerts `find_alerts(index, value, from, to, all)` would list, read
+  /// from the index keys alone.
+  std::size_t count_alerts(alert_index index, std::string_view value, std::int64_t from, std::int64_t to) const;
+
   /// The alert_index key under which `find_alerts(index, value, ...)` finds `id`
   /// at `time`: for keeping an index current when a value changes (e.g. status).
   static std::string alert_index_key(alert_index index, std::string_view value, std::int64_t time,
