@@ -169,7 +169,7 @@ std::size_t mask_pans(std::string& text) {
 // new card, where the two SHA-256 blocks themselves (SHA-NI) take well under
 // 100. SHA256_CTX is a plain struct, so starting from the keyed state is a copy.
 // (The low-level calls are deprecated in OpenSSL 3, not removed; a test holds
-// the result equal to EVP_MAC's for keys and messages of every length class.)
+// the result equal to OpenSSL's HMAC() for keys and messages of every length class.)
 struct minimiser::hmac_state {
   SHA256_CTX inner;  // after the key XOR ipad block
   SHA256_CTX outer;  // after the key XOR opad block
@@ -180,6 +180,11 @@ struct minimiser::hmac_state {
     char hex[32];
   };
   std::array<slot, 1024> recent;
+  // The pad states are as good as the key: not left behind in freed memory.
+  ~hmac_state() {
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+  }
 };
 
 minimiser::minimiser(std::string key) : key_(std::move(key)), hmac_(std::make_unique<hmac_state>()) {
