@@ -5,7 +5,9 @@
 #      hand-written simdjson + hash-map loop vs raw simdjson parsing, same file,
 #      and a check that engine and loop raise identical alerts;
 #   3. sentrail replay with the whole rule pack (scripts/bench-replay.sh);
-#   4. state scaling (sentrail-bench-state) up to ENTITIES (default 1000000).
+#   4. an attack burst on one correlation group against the same events spread out
+#      (scripts/bench-burst.sh);
+#   5. state scaling (sentrail-bench-state) up to ENTITIES (default 1000000).
 set -euo pipefail
 build=${BUILD:-build}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench.XXXXXX")
@@ -47,6 +49,9 @@ awk -v r="$raw" -v l="$loop" -v e="$engine" -v s="$same" 'BEGIN {
 
 echo "== whole rule pack"
 BUILD="$build" COUNT=1000000 scripts/bench-replay.sh
+
+echo "== an attack burst on one group vs the same events spread over groups"
+BUILD="$build" scripts/bench-burst.sh
 
 echo "== state vs live entities"
 "$build/sentrail-bench-state" "$work/state" 1000 100000 ${ENTITIES:-1000000}
