@@ -625,6 +625,7 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
   if (wm <= watermark_) return;
   release_until(wm, state, out);
   fire_timers_until(wm, /*inclusive=*/true, state, out);
+  flush_operations(state);
   emit_pending(state, out);
   watermark_ = wm;
   std::string v;
@@ -636,7 +637,12 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
 void engine::flush(state_view& state, alert_sink& out) {
   release_until(INT64_MAX, state, out);
   fire_timers_until(INT64_MAX, true, state, out);
+  flush_operations(state);
   emit_pending(state, out);
+}
+
+void engine::flush_operations(state_view& state) {
+  for (auto& c : c_->correlations) c.operation->flush(state);
 }
 
 void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out) {

@@ -139,6 +139,8 @@ class engine {
     std::size_t rule_index;
   };
   struct pending;
+  /// Has every operator write what it holds in memory into `state` (op::flush).
+  void flush_operations(state_view& state);
   void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
   /// What one released event will feed: each (correlation, rule) with its group's

@@ -90,6 +90,10 @@ class op {
     (void)m;
     return std::nullopt;
   }
+  /// Writes to `state` what the op holds in memory since the last flush. The
+  /// engine calls it before anything else reads the state (the end of every
+  /// advance() and flush()); ops that write through at once need not.
+  virtual void flush(state_view& state) { (void)state; }
 };
 
 /// How a correlation type is built from its rule.

@@ -1,9 +1,11 @@
+#include <absl/container/flat_hash_map.h>
+
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <unordered_set>
 
 #include "common/arena.h"
 #include "common/json_writer.h"
@@ -39,13 +41,24 @@ struct window_state {
   double a = 0, b = 0, c = 0;     // op-specific scalars
   std::uint64_t n = 0;
 
+  /// For a window kept across op calls: what its entries view (the stored value
+  /// it was decoded from, each match's text and evidence key) is copied into
+  /// its own arena, since those die with the call.
+  void keep_bytes() { keep_ = true; }
+  /// Counts the entries holding each text as entries come and go, so a window's
+  /// distinct values are known without a pass over it (value_count).
+  void track_values() { track_ = true; }
+  std::size_t distinct_values() const { return values_.size(); }
+
   void decode(std::optional<std::string_view> raw) {
     entries.clear();
+    values_.clear();
     own_.reset();
     mark = INT64_MIN;
     a = b = c = 0;
     n = 0;
     if (!raw) return;
+    if (keep_) raw = own_.store(*raw);
     decoder_view d(*raw);
     mark = d.i64();
     a = d.f64();
@@ -62,6 +75,8 @@ struct window_state {
       e.evidence = d.bytes();
     }
     if (d.failed()) entries.clear();
+    if (track_)
+      for (const auto& e : entries) ++values_[e.text];
   }
   /// The window's bytes; valid until the next encode() or decode().
   std::string_view encode() {
@@ -121,11 +136,22 @@ struct window_state {
   }
   void evict_before(timestamp_ns t) {
     auto kept = std::find_if(entries.begin(), entries.end(), [&](const entry& e) { return e.time >= t; });
+    if (track_)
+      for (auto it = entries.begin(); it != kept; ++it) forget_value(it->text);
     entries.erase(entries.begin(), kept);
   }
   void push(const match& m, double number = 0, std::string_view text = {}) {
-    entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, text, m.evidence_key});
-    if (entries.size() > max_window_entries) entries.erase(entries.begin());
+    std::string_view evidence = m.evidence_key;
+    if (keep_) {
+      text = own_.store(text);
+      evidence = own_.store(evidence);
+    }
+    entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, text, evidence});
+    if (track_) ++values_[text];
+    if (entries.size() > max_window_entries) {
+      if (track_) forget_value(entries.front().text);
+      entries.erase(entries.begin());
+    }
   }
   firing fire(timestamp_ns now) const {
     firing f;
@@ -141,34 +167,73 @@ struct window_state {
   }
 
  private:
+  void forget_value(std::string_view text) {
+    auto it = values_.find(text);
+    if (it != values_.end() && --it->second == 0) values_.erase(it);
+  }
   arena own_{1024};
   std::string join_;  // append_key's scratch
   std::string encoded_;
+  bool keep_ = false;
+  bool track_ = false;
+  absl::flat_hash_map<std::string_view, std::uint32_t> values_;  // text -> entries holding it
 };
 
 // Shared shape of the sliding-window operators: load, evict, add, judge, store.
+// A group's window is decoded at its first match of an advance() and stored at
+// the end of it (flush): an attack burst puts thousands of matches into one
+// window, and decoding and encoding all of it for every match made each event
+// cost as much as the window (scripts/bench-burst.sh).
 class window_op : public op {
  public:
   window_op(const op_context& ctx, threshold t) : timespan_(ctx.timespan), threshold_(t) {}
 
   std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
-    window_state& w = scratch_;
-    w.decode(state.get(key));
-    w.evict_before(m.time - timespan_);
-    std::optional<firing> result = update(m, w);
-    state.put(key, w.encode(), m.time + timespan_);
+    live* l;
+    if (auto it = live_.find(key); it != live_.end()) {
+      l = it->second;
+    } else {
+      l = used_ < pool_.size() ? &pool_[used_] : &pool_.emplace_back();
+      ++used_;
+      l->key.assign(key);
+      l->w.keep_bytes();
+      prepare(l->w);
+      l->w.decode(state.get(key));
+      live_.emplace(l->key, l);
+    }
+    l->w.evict_before(m.time - timespan_);
+    std::optional<firing> result = update(m, l->w);
+    l->expires = m.time + timespan_;
     return result;
+  }
+
+  void flush(state_view& state) override {
+    for (std::size_t i = 0; i < used_; ++i) state.put(pool_[i].key, pool_[i].w.encode(), pool_[i].expires);
+    live_.clear();
+    used_ = 0;
+    // Windows stay for reuse, their memory with them; past a few hundred, a batch
+    // that touched many groups gives theirs back.
+    if (pool_.size() > 256) pool_.resize(256);
   }
 
  protected:
   /// Adds the match to the window and says whether the condition now holds.
   virtual std::optional<firing> update(const match& m, window_state& w) = 0;
+  /// Sets up a window before its first decode (e.g. what it keeps track of).
+  virtual void prepare(window_state& w) { (void)w; }
 
   timestamp_ns timespan_;
   threshold threshold_;
 
  private:
-  window_state scratch_;
+  struct live {
+    std::string key;
+    window_state w;
+    timestamp_ns expires = 0;
+  };
+  std::deque<live> pool_;  // a deque: the map's keys view pool entries, which must not move
+  std::size_t used_ = 0;   // pool_[0, used_) hold this advance's windows
+  absl::flat_hash_map<std::string_view, live*> live_;
 };
 
 class event_count_op : public window_op {
@@ -187,13 +252,13 @@ class value_count_op : public window_op {
   std::optional<firing> update(const match& m, window_state& w) override {
     if (!m.field_text) return std::nullopt;  // events without the field do not count
     w.push(m, 0, *m.field_text);
-    std::unordered_set<std::string_view> distinct;
-    for (const auto& e : w.entries) distinct.insert(e.text);
-    if (!threshold_.matches(static_cast<double>(distinct.size()))) return std::nullopt;
+    const auto distinct = static_cast<double>(w.distinct_values());
+    if (!threshold_.matches(distinct)) return std::nullopt;
     firing f = w.fire(m.time);
-    f.value = static_cast<double>(distinct.size());
+    f.value = distinct;
     return f;
   }
+  void prepare(window_state& w) override { w.track_values(); }
 };
 
 enum class aggregate { sum, avg, percentile };
