@@ -113,17 +113,22 @@ class InputLossTest(unittest.TestCase):
         engine.cleanup()
         return self.overrun(broker)
 
+    def restart_and_check_the_loss(self, broker, low):
+        """A new engine process on the state directory: records 100 up to the log
+        start `low` are reported lost, and everything after them is read."""
+        port = fixtures.free_port()
+        again = self.start(broker, port)
+        try:
+            self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
+        finally:
+            self.assertEqual(again.stop(), 0, again.stderr())
+            again.cleanup()
+
     def test_a_restart_behind_the_log_start_reports_what_retention_deleted(self):
         with harness.Broker(partitions=1) as broker:
             harness.produce(broker.bootstrap, page_views(0, 100))
             low = self.read_first_100_then_overrun(broker)
-            port = fixtures.free_port()
-            again = self.start(broker, port)
-            try:
-                self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
-            finally:
-                self.assertEqual(again.stop(), 0, again.stderr())
-                again.cleanup()
+            self.restart_and_check_the_loss(broker, low)
 
     def test_a_new_state_directory_resuming_from_the_group_reports_the_loss_too(self):
         # The group's committed offset says where reading should go on when the
@@ -136,13 +141,7 @@ class InputLossTest(unittest.TestCase):
             c.close()
             self.assertEqual(committed, 100, "the first run should have committed its position to the group")
             shutil.rmtree(self.state)
-            port = fixtures.free_port()
-            again = self.start(broker, port)
-            try:
-                self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
-            finally:
-                self.assertEqual(again.stop(), 0, again.stderr())
-                again.cleanup()
+            self.restart_and_check_the_loss(broker, low)
 
     def test_a_reset_to_the_end_counts_the_records_it_skipped_as_lost(self):
         # auto.offset.reset: latest goes on after records still on the broker:
