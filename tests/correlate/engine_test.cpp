@@ -846,17 +846,25 @@ static engine_options no_lateness() {
   return options;
 }
 
+// An engine restored from five events an earlier version buffered (all five back
+// in the reorder buffer), then flushed: what it raises from them.
+static run_result restored_and_flushed(old_layout layout) {
+  run_result out;
+  auto loaded = rules::parse_rules(count_rule(), "test.yml");
+  EXPECT_FALSE(loaded.has_errors());
+  if (loaded.has_errors()) return out;
+  engine e(loaded.rules, no_lateness());
+  memory_state state = buffered_by_an_earlier_version(layout);
+  e.restore(state);
+  EXPECT_EQ(e.counts().buffered, 5u);
+  e.flush(state, out);
+  return out;
+}
+
 TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
   // State written before field names were stored by code must still correlate
   // and be cited, name for name, after an upgrade.
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine e(loaded.rules, no_lateness());
-  memory_state state = buffered_by_an_earlier_version(old_layout::names_spelled_out);
-  e.restore(state);
-  EXPECT_EQ(e.counts().buffered, 5u);
-  run_result out;
-  e.flush(state, out);
+  run_result out = restored_and_flushed(old_layout::names_spelled_out);
   ASSERT_EQ(out.alerts.size(), 1u);
   ASSERT_EQ(out.alerts[0].events.size(), 5u);
   const auto& fields = out.alerts[0].events[2].fields;
@@ -870,14 +878,7 @@ TEST(engine, evidence_stored_in_the_second_layout_is_restored_and_cited) {
 TEST(engine, restores_a_reorder_buffer_written_before_events_moved_to_evidence) {
   // State written when buffered events lived whole in r/ must still correlate,
   // with evidence, after an upgrade.
-  auto loaded = rules::parse_rules(count_rule(), "test.yml");
-  ASSERT_FALSE(loaded.has_errors());
-  engine e(loaded.rules, no_lateness());
-  memory_state state = buffered_by_an_earlier_version(old_layout::event_in_reorder_entry);
-  e.restore(state);
-  EXPECT_EQ(e.counts().buffered, 5u);
-  run_result out;
-  e.flush(state, out);
+  run_result out = restored_and_flushed(old_layout::event_in_reorder_entry);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].rule_id, "t-five-failures");
   ASSERT_EQ(out.alerts[0].events.size(), 5u);  // the evidence moved to e/ on restore
