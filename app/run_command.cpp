@@ -182,10 +182,15 @@ int run_engine(const run_flags& f) {
     return 1;
   }
   const auto& c = engine.counts();
-  std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters, %llu late\n",
+  std::fprintf(stderr, "sentrail run: stopped after %llu events, %llu alerts, %llu dead letters, %llu late",
                static_cast<unsigned long long>(c.pipeline.events),
                static_cast<unsigned long long>(c.alerts_raised - c.duplicate_alerts),
                static_cast<unsigned long long>(c.pipeline.rejected), static_cast<unsigned long long>(c.pipeline.late));
+  // The run's summary must not hide input it never saw (each loss was also reported when found).
+  if (c.input_records_lost)
+    std::fprintf(stderr, ", %llu input records never read (retention passed the engine)",
+                 static_cast<unsigned long long>(c.input_records_lost));
+  std::fprintf(stderr, "\n");
   return 0;
 }
 

@@ -110,6 +110,7 @@ class InputLossTest(unittest.TestCase):
         finally:
             self.assertEqual(engine.stop(), 0, engine.stderr())
         self.assertEqual(self.reports(engine), [])
+        self.assertNotIn("never read", engine.stderr())
         engine.cleanup()
         return self.overrun(broker)
 
@@ -122,7 +123,9 @@ class InputLossTest(unittest.TestCase):
             self.check_loss_reported(again, port, resumed_at=low, consumed=20100 - low)
         finally:
             self.assertEqual(again.stop(), 0, again.stderr())
-            again.cleanup()
+        # The run's closing summary says it too.
+        self.assertIn(f", {low - 100} input records never read", again.stderr())
+        again.cleanup()
 
     def test_a_restart_behind_the_log_start_reports_what_retention_deleted(self):
         with harness.Broker(partitions=1) as broker:
