@@ -174,8 +174,11 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
       if (i["max_message_bytes"]) c.worker.decoding.max_message_bytes = i["max_message_bytes"].as<std::size_t>();
     }
     if (auto k = root["correlation"]) {
-      if (auto s = check_keys(file, k, {"allowed_lateness", "idle_timeout", "evidence_retention", "evidence"}); !s)
+      if (auto s = check_keys(file, k,
+                              {"allowed_lateness", "idle_timeout", "evidence_retention", "evidence", "evidence_memory_mb"});
+          !s)
         return error{s.message()};
+      if (k["evidence_memory_mb"]) c.evidence_memory_bytes = k["evidence_memory_mb"].as<std::size_t>() << 20;
       if (auto ev = k["evidence"]) {
         std::string mode = ev.IsScalar() ? ev.as<std::string>() : "";
         if (mode != "stored" && mode != "reference")

@@ -24,6 +24,10 @@ struct engine_config {
   /// state; `reference` keeps where it came from and reads it back from its topic
   /// when an alert cites it or a restart buffers it again. Default: stored.
   bool evidence_by_reference = false;
+  /// correlation.evidence_memory_mb: by reference, the latest input records kept
+  /// in memory, so the events an alert cites are read from there while they are
+  /// recent rather than from Kafka. Default: 64 MiB.
+  std::size_t evidence_memory_bytes = std::size_t{64} << 20;
   std::string rules_path;                    // file or folder of Sigma rules
   /// `logsources:` (Sigma logsources outside product retail → channel) and
   /// `placeholders:` (values of %name% for the expand modifier). Default: none.

@@ -16,6 +16,7 @@
 #include "triage/http_api.h"
 #include "triage/incidents.h"
 #include "worker/kafka_rereader.h"
+#include "worker/recent_records.h"
 #include "worker/worker.h"
 
 namespace sentrail::app {
@@ -113,9 +114,13 @@ int run_engine(const run_flags& f) {
   // A bad rule is refused with file:line:cause and the engine runs with the rest;
   // later edits (or SIGHUP) reload, keeping the last good set when a reload is bad.
   // Evidence by reference: engines read cited and restored events back from the topics.
+  std::unique_ptr<worker::recent_records> recent;  // read by the rereader: declared before it
   std::unique_ptr<worker::kafka_rereader> rereader;
   if (config.evidence_by_reference) {
-    auto opened = worker::kafka_rereader::open(config.worker, *channels, privacy, run_stop);
+    recent = std::make_unique<worker::recent_records>(config.evidence_memory_bytes);
+    config.worker.recent = recent.get();
+    auto opened = worker::kafka_rereader::open(config.worker, *channels, privacy, run_stop, recent.get(),
+                                               metrics.get());
     if (!opened) {
       std::fprintf(stderr, "sentrail run: %s\n", opened.message().c_str());
       return 2;

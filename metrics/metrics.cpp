@@ -27,6 +27,9 @@ struct engine_metrics::impl {
   prometheus::Family<prometheus::Counter>& lost =
       BuildCounter().Name("sentrail_input_records_lost_total")
           .Help("Input records never read because retention passed the engine's position, by topic").Register(*registry);
+  prometheus::Family<prometheus::Counter>& evidence_reads =
+      BuildCounter().Name("sentrail_evidence_reads_total")
+          .Help("Evidence kept by reference read back, by source: memory (recent input) or kafka").Register(*registry);
   prometheus::Family<prometheus::Counter>& matches =
       BuildCounter().Name("sentrail_rule_matches_total").Help("Rule matches, by rule and kind (detection, correlation)").Register(*registry);
   prometheus::Family<prometheus::Counter>& alerts =
@@ -127,6 +130,9 @@ void engine_metrics::dead_letters(std::string_view reason, std::uint64_t n) {
 void engine_metrics::late_events(std::uint64_t n) { impl_->late.Increment(static_cast<double>(n)); }
 void engine_metrics::input_records_lost(std::string_view topic, std::uint64_t n) {
   impl_->lost.Add({{"topic", std::string(topic)}}).Increment(static_cast<double>(n));
+}
+void engine_metrics::evidence_reads(std::string_view source, std::uint64_t n) {
+  impl_->evidence_reads.Add({{"source", std::string(source)}}).Increment(static_cast<double>(n));
 }
 void engine_metrics::rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n) {
   impl_->matches.Add({{"rule", std::string(rule)}, {"kind", std::string(kind)}}).Increment(static_cast<double>(n));

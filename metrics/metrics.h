@@ -34,6 +34,10 @@ class engine_metrics {
   /// Input records the broker deleted (retention) before they were read. Call
   /// with 0 for each input topic at start, so the series exists from the start.
   void input_records_lost(std::string_view topic, std::uint64_t n);
+  /// Evidence by reference: cited or restored events read back, by where from:
+  /// "memory" (correlation.evidence_memory_mb) or "kafka" (a fetch from the topic).
+  /// Call with 0 for both at start, so the series exist from the start.
+  void evidence_reads(std::string_view source, std::uint64_t n);
   /// Rule matches by kind: "detection" (events a detection rule matched) or
   /// "correlation" (matches fed to correlation operators).
   void rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n);

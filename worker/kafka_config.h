@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,27 @@ inline status configure_passthrough(RdKafka::Conf& conf,
     if (auto s = configure(conf, k.rfind(mine, 0) == 0 ? k.substr(mine.size()) : k, v); !s) return s;
   }
   return {};
+}
+
+/// Asks the broker about these topics now, so that a client's first read of or
+/// write to them does not wait for their metadata first. librdkafka keeps what it
+/// learns while a handle to the topic lives, so the handles are returned. Stops at
+/// the first topic the broker does not answer for within 2 s: with the broker
+/// down, start-up waits 2 s, not 2 s a topic, and the client asks again later.
+inline std::vector<std::unique_ptr<RdKafka::Topic>> learn_topics(RdKafka::Handle& client,
+                                                                 const std::vector<std::string>& names) {
+  std::vector<std::unique_ptr<RdKafka::Topic>> handles;
+  std::string err;
+  for (const auto& name : names) {
+    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(&client, name, nullptr, err));
+    if (!topic) continue;  // the client names the topic again when it uses it, and reports what is wrong
+    RdKafka::Metadata* md = nullptr;
+    const bool answered = client.metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR;
+    delete md;
+    handles.push_back(std::move(topic));
+    if (!answered) break;
+  }
+  return handles;
 }
 
 }  // namespace sentrail::worker

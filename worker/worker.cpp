@@ -22,6 +22,7 @@
 #include "store/state.h"
 #include "worker/input_positions.h"
 #include "worker/kafka_config.h"
+#include "worker/recent_records.h"
 
 namespace sentrail::worker {
 namespace {
@@ -289,14 +290,7 @@ status worker::run(const std::atomic<bool>& stop) {
   // to it, and then waits for its once-a-second scan to ask for them: the first
   // alerts of a run reached the topic up to a second late. Asking now, and
   // keeping the handles so the answer is kept, takes that off the first alert.
-  std::vector<std::unique_ptr<RdKafka::Topic>> output_topics;
-  for (const std::string* name : {&options_.alerts_topic, &options_.deadletter_topic}) {
-    std::unique_ptr<RdKafka::Topic> topic(RdKafka::Topic::create(producer.get(), *name, nullptr, err));
-    if (!topic) continue;  // produce() names the topic again and reports what is wrong
-    RdKafka::Metadata* md = nullptr;
-    if (producer->metadata(false, topic.get(), &md, 2000) == RdKafka::ERR_NO_ERROR) delete md;
-    output_topics.push_back(std::move(topic));
-  }
+  const auto output_topics = learn_topics(*producer, {options_.alerts_topic, options_.deadletter_topic});
 
   std::vector<store::outbox_record> unpublished = db_.pending_outbox();
   if (auto s = drop_already_published(unpublished); !s) return s;
@@ -610,6 +604,7 @@ status worker::run(const std::atomic<bool>& stop) {
         if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
         ingest::source_position from{topic, m->partition, m->offset};
         std::string_view raw(static_cast<const char*>(m->payload), m->len);
+        if (options_.recent) options_.recent->keep(topic, m->partition, m->offset, raw);
         if (last_channel) {
           pipe.process(raw, *last_channel, from, collect, collect);
         } else {

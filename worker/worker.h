@@ -23,6 +23,8 @@
 
 namespace sentrail::worker {
 
+class recent_records;
+
 struct worker_options {
   std::string brokers;                                 // HOST:PORT[,HOST:PORT]
   std::string group = "sentrail";                      // Default: sentrail
@@ -43,6 +45,9 @@ struct worker_options {
   /// by the stop request. The batch in hand then lacks evidence that its alerts
   /// should carry, so it is not committed: a restart redoes it.
   std::function<bool()> evidence_cut_short;
+  /// Where every input record is kept as it is read, for evidence by reference
+  /// (optional, not owned).
+  recent_records* recent = nullptr;
 };
 
 /// The running rule set's engine, and where a newer one comes from (hot reload).

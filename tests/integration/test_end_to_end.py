@@ -91,15 +91,51 @@ class EndToEndTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def write_evidence_by_reference_config(self):
+    def write_evidence_by_reference_config(self, memory_mb=0):
         """The three-failures rule, and a config keeping evidence by reference: a
         long session, so that stopping the broker costs no rebalance, and 6 s of
-        idleness before the alert, time to stop the broker first."""
+        idleness before the alert, time to stop the broker first. With no memory
+        for recent input (the default for these tests) every read goes to Kafka."""
         rules = fixtures.write_three_failures_rule(self.tmp)
         with open(self.config, "w") as f:
             f.write("kafka:\n  properties:\n    session.timeout.ms: '45000'\n"
-                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n")
+                    "correlation:\n  idle_timeout: 6s\n  evidence: reference\n"
+                    f"  evidence_memory_mb: {memory_mb}\n")
         return rules
+
+    def test_evidence_by_reference_is_read_from_memory_while_the_broker_is_away(self):
+        """The events an alert cites are the engine's latest input, kept in memory
+        (correlation.evidence_memory_mb): with the broker stopped before the alert
+        is raised, the alert still comes out whole, its evidence read from memory,
+        as /metrics counts. The same run with no such memory waits for the broker
+        (test_evidence_by_reference_waits_for_a_broker_that_stops_answering)."""
+        rules = self.write_evidence_by_reference_config(memory_mb=1)
+        port = fixtures.free_port()
+        with harness.Broker(partitions=1) as broker:
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, metrics_port=port,
+                                    extra=["--config", self.config, "--status-interval", "0.5"])
+            try:
+                harness.produce(broker.bootstrap, fixtures.three_failed_logins("203.0.113.81", "2026-11-23T07:00"))
+                harness.wait_for(lambda: re.search(r"events 3 ", engine.stderr()), timeout=60,
+                                 what="the engine to read the three events")
+                # The alert is raised once the input has been idle for 6 s: stop the broker before.
+                broker.pause()
+                harness.wait_for(lambda: "203.0.113.81" in engine.stdout(), timeout=60,
+                                 what="the alert while the broker does not answer")
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    metrics = r.read().decode()
+            finally:
+                broker.resume()
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            alerts = [json.loads(line) for line in engine.stdout().splitlines() if "t-three-failures" in line]
+            self.assertEqual(len(alerts), 1, engine.stdout())
+            self.assertNotIn("evidence_unavailable", alerts[0])
+            self.assertEqual(len(alerts[0]["events"]), 3, alerts[0])
+            self.assertEqual({e["fields"]["source.ip"] for e in alerts[0]["events"]}, {"203.0.113.81"})
+            self.assertIn('sentrail_evidence_reads_total{source="memory"} 3', metrics)
+            self.assertIn('sentrail_evidence_reads_total{source="kafka"} 0', metrics)
+            self.assertNotIn("waiting for the broker to read back", engine.stderr())
+            engine.cleanup()
 
     def test_every_channel_good_and_bad_gives_exact_alerts_and_dead_letters(self):
         with harness.Broker(partitions=2) as broker:

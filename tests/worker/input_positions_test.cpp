@@ -1,5 +1,5 @@
 // The worker's record of where each partition should resume; the loss it
-// reports is tested through the real broker in tests/integration/test_retention_loss.py.
+// reports is tested through the real broker in tests/integration/test_input_loss.py.
 #include "worker/input_positions.h"
 
 #include <gtest/gtest.h>
