@@ -233,6 +233,24 @@ TEST(store, an_alert_of_the_batch_being_written_counts_as_stored) {
 
 // RocksDB writes the options it runs with to OPTIONS-* in the state directory:
 // the operator's tuning must be there, over Sentrail's own settings.
+// The text of the latest OPTIONS file RocksDB wrote in `dir` (the numbers grow).
+std::string options_file(const std::filesystem::path& dir) {
+  std::filesystem::path latest;
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().filename().string().starts_with("OPTIONS-") && f.path().filename() > latest.filename())
+      latest = f.path();
+  if (latest.empty()) return "";
+  std::ifstream in(latest);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// One column family's section of an OPTIONS file.
+std::string column_family_options(const std::string& text, const std::string& name) {
+  auto start = text.find("[CFOptions \"" + name + "\"]");
+  if (start == std::string::npos) return "";
+  return text.substr(start, text.find("\n[CFOptions", start + 1) - start);
+}
+
 TEST(store, rocksdb_tuning_from_the_configuration_reaches_the_open_database) {
   auto dir = fresh_dir("tuning");
   store_options options{.sync_writes = false};
@@ -241,18 +259,43 @@ TEST(store, rocksdb_tuning_from_the_configuration_reaches_the_open_database) {
   ASSERT_TRUE(check_tuning(options));
   auto db = durable_store::open(dir, options);
   ASSERT_TRUE(db) << db.message();
-  std::string text;
-  for (const auto& f : std::filesystem::directory_iterator(dir)) {
-    if (!f.path().filename().string().starts_with("OPTIONS-")) continue;
-    std::ifstream in(f.path());
-    text.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string text = options_file(dir);
   ASSERT_FALSE(text.empty()) << "no OPTIONS file in " << dir;
   EXPECT_NE(text.find("max_background_jobs=3\n"), std::string::npos);
-  EXPECT_NE(text.find("level0_file_num_compaction_trigger=9\n"), std::string::npos);
-  EXPECT_NE(text.find("max_bytes_for_level_base=123456789\n"), std::string::npos);
-  // What the tuning does not name keeps Sentrail's setting.
-  EXPECT_NE(text.find("compression=kLZ4Compression\n"), std::string::npos);
+  for (const char* cf : {"state", "alerts"}) {
+    std::string section = column_family_options(text, cf);
+    EXPECT_NE(section.find("level0_file_num_compaction_trigger=9\n"), std::string::npos) << cf;
+    EXPECT_NE(section.find("max_bytes_for_level_base=123456789\n"), std::string::npos) << cf;
+    // What the tuning does not name keeps Sentrail's setting.
+    EXPECT_NE(section.find("compression=kLZ4Compression\n"), std::string::npos) << cf;
+  }
+  db->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Most state reads are for keys never written, which a memtable bloom filter
+// answers without searching the memtables; the other tables go without its memory.
+TEST(store, the_state_alone_has_a_memtable_bloom_filter_which_tuning_may_change) {
+  auto dir = fresh_dir("memtable-bloom");
+  auto db = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  std::string text = options_file(dir);
+  std::string state = column_family_options(text, "state");
+  ASSERT_FALSE(state.empty()) << text;
+  EXPECT_NE(state.find("memtable_prefix_bloom_size_ratio=0.100000\n"), std::string::npos) << state;
+  EXPECT_NE(state.find("memtable_whole_key_filtering=true\n"), std::string::npos) << state;
+  std::string alerts = column_family_options(text, "alerts");
+  EXPECT_NE(alerts.find("memtable_prefix_bloom_size_ratio=0.000000\n"), std::string::npos) << alerts;
+  db->reset();
+  std::filesystem::remove_all(dir);
+
+  store_options tuned{.sync_writes = false};
+  tuned.rocksdb_column_family_options = "memtable_prefix_bloom_size_ratio=0.02";
+  db = durable_store::open(dir, tuned);
+  ASSERT_TRUE(db) << db.message();
+  state = column_family_options(options_file(dir), "state");
+  EXPECT_NE(state.find("memtable_prefix_bloom_size_ratio=0.020000\n"), std::string::npos) << state;
+  EXPECT_NE(state.find("memtable_whole_key_filtering=true\n"), std::string::npos) << state;
   db->reset();
   std::filesystem::remove_all(dir);
 }
