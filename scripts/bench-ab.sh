@@ -8,7 +8,8 @@
 #   scripts/bench-ab.sh drain ROUNDS BIN...    one broker, COUNT (default 500000) events preloaded;
 #                                             each binary drains them with its own group and state
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
-#                                             events/s and the state directory's size at the end
+#                                             events/s, the engine's CPU per event (all threads, from
+#                                             its start) and the state directory's size at the end
 # RULES (default rules/pack) is the rule file or folder; an empty folder measures the rest.
 # Example: build the old revision into another build dir, then
 #   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
@@ -17,7 +18,7 @@ set -euo pipefail
 mode=${1:-}; rounds=${2:-}
 if [[ "$mode" != replay && "$mode" != drain && "$mode" != instructions ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] ||
   [[ $# -lt 3 ]]; then
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
@@ -72,6 +73,7 @@ for _ in $(seq "$rounds"); do
     n=$((n + 1))
     b=${bins[$i]} config=${configs[$i]}
     rate=$(drain_rate "$b" "$bootstrap" "$rules" "$work/state$n" "ab$n" "$count" "$work/run$n.err" "$config")
-    echo "$b${config:+ ($config)}: drained at $rate events/s; state $(du -sm "$work/state$n" | cut -f1) MiB"
+    cpu=$(cat "$work/run$n.err.cpu" 2>/dev/null || echo "?")
+    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB"
   done
 done

@@ -24,7 +24,8 @@ start_broker() {
 # events, then prints the rate in events/s: from the first status line with
 # events to the first with all of them, by the wall clock, read every 50 ms. (A
 # status line comes at the end of a batch, so counting lines × interval would
-# overstate the rate whenever batches take longer than the interval.)
+# overstate the rate whenever batches take longer than the interval.) The
+# engine's CPU seconds up to then go to LOG.cpu.
 drain_rate() {
   local bin=$1 bootstrap=$2 rules=$3 state=$4 group=$5 count=$6 log=$7 config=${8:-} engine n
   local first="" first_n=0 last=""
@@ -38,6 +39,11 @@ drain_rate() {
     [[ -z "$first" ]] && first=$(date +%s.%N) && first_n=$n
     if [[ "$n" -ge "$count" ]]; then last=$(date +%s.%N); break; fi
   done
+  # The engine's CPU so far (every thread, exited ones included), in seconds, to LOG.cpu:
+  # a measure the machine's drifting speed and the scheduler disturb less than the rate.
+  local stat
+  stat=$(cat /proc/"$engine"/stat 2>/dev/null) && stat=${stat##*) } &&
+    awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / t }' <<<"$stat" > "$log.cpu"
   kill -TERM "$engine"; wait "$engine" || true
   awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" \
     'BEGIN { printf "%.0f", (z > a ? (n - f) / (z - a) : 0) }'
