@@ -178,6 +178,13 @@ def pipeline_health():
                 (f"histogram_quantile(0.5, sum by (sink, le) (rate(sentrail_sink_delivery_seconds_bucket[{RATE}])))", "{{sink}} p50"),
                 (f"histogram_quantile(0.99, sum by (sink, le) (rate(sentrail_sink_delivery_seconds_bucket[{RATE}])))", "{{sink}} p99"),
             ], unit="s", w=12, description="One delivery attempt, successful or not."),
+            ts("Evidence read back (by reference)", [
+                (f"sum by (source) (rate(sentrail_evidence_reads_total[{RATE}])) or vector(0)", "{{source}}"),
+            ], unit="ops", w=12,
+               description="With correlation.evidence: reference, the events alerts cite (and a restart's buffer) "
+                           "read back: from the latest input kept in memory, or from Kafka, which the batch waits "
+                           "for. Steady Kafka reads mean the windows outlast correlation.evidence_memory_mb. "
+                           "Empty (0) when evidence is stored."),
         ])
 
 
