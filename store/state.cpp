@@ -64,6 +64,17 @@ void cached_state::for_each_from(std::string_view prefix, std::string_view from,
     if (v) fn(k, *v);
 }
 
+void cached_state::prefetch(std::string_view key, prefetch_stage stage) {
+  if (stage == prefetch_stage::lookup) {
+    entries_.prefetch(key);
+    return;
+  }
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;  // a miss reads RocksDB, which this cannot help
+  __builtin_prefetch(it->first.data());
+  if (it->second.value) __builtin_prefetch(it->second.value->data());
+}
+
 void cached_state::set_now(timestamp_ns watermark) {
   if (watermark <= now_) return;
   now_ = watermark;

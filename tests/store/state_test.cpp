@@ -216,3 +216,36 @@ TEST(durable_state, a_flushed_batch_stays_readable_until_it_is_durable) {
   EXPECT_EQ(next.state[0].value, "window, next batch");
   std::filesystem::remove_all(dir);
 }
+
+// The engine hints the keys of the events it is about to correlate; a hint
+// must change nothing: no entry for a key never read, the same values after.
+TEST(durable_state, a_prefetch_hint_changes_nothing_the_cache_holds) {
+  using stage = correlate::state_view::prefetch_stage;
+  auto dir = fresh_dir("prefetch");
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db);
+  store::cached_state state(**db);
+  state.put("c/rule\x1ekept", "window", 1000);
+  state.erase("c/rule\x1egone");
+  ASSERT_EQ(state.cached(), 2u);
+  for (const char* key : {"c/rule\x1ekept", "c/rule\x1egone", "c/rule\x1enever-read"}) {
+    state.prefetch(key, stage::lookup);
+    state.prefetch(key, stage::value);
+  }
+  EXPECT_EQ(state.cached(), 2u) << "a hint loaded or created an entry";
+  EXPECT_EQ(state.get("c/rule\x1ekept"), std::optional<std::string_view>("window"));
+  EXPECT_FALSE(state.get("c/rule\x1egone"));
+  // The put after a get reuses the entry the get found; a hint in between must not confuse it.
+  ASSERT_TRUE(state.get("c/rule\x1ekept"));
+  state.prefetch("c/rule\x1enever-read", stage::value);
+  state.put("c/rule\x1ekept", "window 2", 1000);
+  EXPECT_EQ(state.get("c/rule\x1ekept"), std::optional<std::string_view>("window 2"));
+  store::batch b;
+  state.flush_into(b);
+  ASSERT_EQ(b.state.size(), 2u) << "the kept key once, the erased one as a delete, nothing for the hinted one";
+  EXPECT_EQ(b.state[0].key, "c/rule\x1ekept");
+  EXPECT_EQ(b.state[0].value, "window 2");
+  EXPECT_EQ(b.state[1].key, "c/rule\x1egone");
+  EXPECT_FALSE(b.state[1].value);
+  std::filesystem::remove_all(dir);
+}
