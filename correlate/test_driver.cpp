@@ -29,17 +29,24 @@ test_driver::test_driver(const ingest::channel_catalog& channels, const rules::r
 }
 
 driver_output test_driver::run(const std::vector<raw_event>& events, bool flush) {
+  return run_batched(events, {}, 1, flush);
+}
+
+driver_output test_driver::run_batched(const std::vector<raw_event>& events, const std::vector<std::int32_t>& partitions,
+                                       std::size_t per_advance, bool flush) {
   driver_output out;
-  std::int64_t offset = 0;
-  for (const auto& e : events) {
+  std::map<std::int32_t, std::int64_t> offsets;  // the next offset of each partition
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    const std::int32_t partition = i < partitions.size() ? partitions[i] : 0;
     const ingest::channel_mapping* channel = channels_.by_name(e.channel);
-    ingest::source_position from{"test", 0, offset++};
+    ingest::source_position from{"test", partition, offsets[partition]++};
     if (!channel) {
       out.reject({ingest::rejection_reason::unknown_channel, "no channel '" + e.channel + "'"}, e.json, e.channel, from);
-      continue;
+    } else {
+      pipeline_->process(e.json, *channel, from, out, out);
     }
-    pipeline_->process(e.json, *channel, from, out, out);
-    pipeline_->advance(0, out);
+    if ((i + 1) % per_advance == 0) pipeline_->advance(0, out);
   }
   if (flush) pipeline_->flush(out);
   return out;

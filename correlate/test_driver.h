@@ -3,6 +3,8 @@
 // correlate) with in-memory state and no broker: Kafka Streams' TopologyTestDriver
 // for Sentrail. `sentrail rules test` and the unit tests use it.
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,11 @@ class test_driver {
   /// Feeds the events in order as one input, advancing event time after each;
   /// with `flush`, ends the input (everything buffered correlates, timers fire).
   driver_output run(const std::vector<raw_event>& events, bool flush = true);
+  /// Like run(), but event i comes from partition `partitions[i]` of one topic
+  /// (all from partition 0 when empty), and event time advances after every
+  /// `per_advance` events, as the worker advances once a batch.
+  driver_output run_batched(const std::vector<raw_event>& events, const std::vector<std::int32_t>& partitions,
+                            std::size_t per_advance, bool flush = true);
 
   /// Correlations that could not be built.
   const std::vector<std::string>& problems() const { return problems_; }

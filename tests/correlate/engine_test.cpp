@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 
 #include <map>
@@ -362,6 +364,44 @@ TEST(event_count, shuffled_input_within_the_lateness_gives_the_alerts_of_sorted_
     auto got = b.run(shuffled_within(sorted, 3, seed));  // at most ~3 s out of order, lateness 5 s
     EXPECT_EQ(got.ids(), expected.ids()) << "seed " << seed;
     EXPECT_EQ(b.correlations().counts().late, 0u);
+  }
+}
+
+// The reorder buffer takes each event at the place after its input's last one
+// when it can: batches of events from several partitions, in order within some,
+// shuffled within others, with releases between batches (which invalidate those
+// places), must still correlate as sorted input does.
+TEST(event_count, batches_from_several_partitions_in_any_order_give_the_alerts_of_sorted_input) {
+  std::vector<raw_event> sorted;
+  for (int i = 0; i < 600; ++i) sorted.push_back(failed(i * 0.75, "198.51.100." + std::to_string(i % 5)));
+  harness a(count_rule());
+  auto expected = a.run(sorted);
+  ASSERT_GE(expected.alerts.size(), 5u);
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<raw_event> fed;
+    std::vector<std::int32_t> partitions;
+    constexpr std::size_t batch = 40;  // 30 s of events: later batches are never behind the watermark
+    for (std::size_t from = 0; from < sorted.size(); from += batch) {
+      // Partition 0 gets its events in time order, partition 1 in reverse, partition 2 shuffled.
+      std::vector<raw_event> of[3];
+      for (std::size_t i = from; i < std::min(sorted.size(), from + batch); ++i) of[rng() % 3].push_back(sorted[i]);
+      std::reverse(of[1].begin(), of[1].end());
+      std::shuffle(of[2].begin(), of[2].end(), rng);
+      // Interleaved at random, each partition's own order kept.
+      std::size_t next[3] = {0, 0, 0};
+      while (next[0] < of[0].size() || next[1] < of[1].size() || next[2] < of[2].size()) {
+        auto p = static_cast<std::int32_t>(rng() % 3);
+        if (next[p] == of[p].size()) continue;
+        fed.push_back(of[p][next[p]++]);
+        partitions.push_back(p);
+      }
+    }
+    harness b(count_rule());
+    auto got = b.run_batched(fed, partitions, batch);
+    EXPECT_EQ(got.ids(), expected.ids()) << "seed " << seed;
+    EXPECT_EQ(b.correlations().counts().late, 0u) << "seed " << seed;
+    EXPECT_EQ(b.correlations().counts().buffered, 0u) << "seed " << seed;
   }
 }
 
