@@ -5,7 +5,26 @@
 
 namespace sentrail::store {
 
+cached_state::written_evidence* cached_state::evidence_log::find(std::string_view key) {
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : &entries[it->second];
+}
+
+cached_state::written_evidence* cached_state::find_evidence(std::string_view key) {
+  if (auto* w = evidence_.find(key)) return w;
+  for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it)
+    if (auto* w = it->find(key)) return w;
+  return nullptr;
+}
+
 std::optional<std::string_view> cached_state::get(std::string_view key) {
+  if (is_evidence(key)) {
+    if (auto* w = find_evidence(key); w && !w->erased) {
+      last_ = nullptr;
+      if (w->expires < now_) return std::nullopt;
+      return std::string_view(w->value);
+    }
+  }
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     entry e;
@@ -23,6 +42,20 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
   // reused rather than looked up again (only lookups ran in between).
   auto* kv = last_ && last_->first == key ? last_ : nullptr;
   last_ = nullptr;
+  // Evidence goes to the log, unless the table holds the key: the engine writes
+  // an event's evidence when it first sees the event, and rewrites it only on
+  // restore, right after reading it (then `kv` is that entry).
+  if (!kv && is_evidence(key)) {
+    if (auto* w = evidence_.find(key)) {
+      w->value.assign(value);
+      w->expires = expires;
+      w->erased = false;
+      return;
+    }
+    auto& w = evidence_.entries.emplace_back(written_evidence{std::string(key), std::string(value), expires});
+    evidence_.index.emplace(w.key, evidence_.entries.size() - 1);
+    return;
+  }
   bool fresh = false;
   if (!kv) {
     auto it = entries_.find(key);
@@ -43,6 +76,8 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
 
 void cached_state::erase(std::string_view key) {
   last_ = nullptr;
+  if (is_evidence(key))
+    if (auto* w = evidence_.find(key)) w->erased = true;  // the delete below is what gets written
   auto it = entries_.find(key);
   if (it == entries_.end()) it = entries_.try_emplace(std::string(key)).first;
   if (!it->second.dirty) dirty_.push_back(it->first);
@@ -55,6 +90,10 @@ void cached_state::for_each_from(std::string_view prefix, std::string_view from,
   std::map<std::string, std::optional<std::string>> merged;
   db_.for_each_state(
       prefix, now_, [&](std::string_view k, std::string_view v) { merged[std::string(k)] = std::string(v); }, from);
+  for (const auto& w : evidence_.entries) {
+    if (w.erased || !std::string_view(w.key).starts_with(prefix) || std::string_view(w.key) < from) continue;
+    merged[w.key] = w.expires >= now_ ? std::optional<std::string>(w.value) : std::nullopt;
+  }
   for (const auto& k : dirty_) {
     if (!std::string_view(k).starts_with(prefix) || std::string_view(k) < from) continue;
     const entry& e = entries_.at(k);
@@ -102,10 +141,18 @@ void cached_state::flush_into(batch& b) {
     b.state.push_back({std::move(k), it->second.value, it->second.expires});
   }
   dirty_.clear();
+  // Copied, not moved: until the batch is durable the log is where reads find them.
+  for (const auto& w : evidence_.entries)
+    if (!w.erased) b.state.push_back({w.key, w.value, w.expires});
+  if (!evidence_.entries.empty()) {
+    sealed_.push_back(std::move(evidence_));  // the deque moves whole: the index's views stay valid
+    evidence_ = evidence_log{};
+  }
 }
 
 void cached_state::trim() {
   last_ = nullptr;
+  sealed_.clear();
   for (const auto& k : written_once_)
     if (auto it = entries_.find(k); it != entries_.end() && !it->second.dirty) entries_.erase(it);
   written_once_.clear();

@@ -4,8 +4,11 @@
 // produced them, so state and offsets are durable together or not at all.
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <unordered_map>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "common/string_hash.h"
 #include "correlate/op.h"
@@ -37,6 +40,24 @@ class cached_state : public correlate::state_view {
   std::size_t cached() const { return entries_.size(); }
 
  private:
+  // Evidence (e/ keys) is written once, when its event is first seen, and read
+  // again only if an alert cites it. In the million-entry table each such key
+  // was a cache miss at put, at flush_into and at trim (a fifth of the loop
+  // thread's time in this class), so until it is durable it lives apart: in
+  // arrival order, with a small index per batch that stays in the CPU's cache.
+  struct written_evidence {
+    std::string key, value;
+    timestamp_ns expires = 0;
+    bool erased = false;  // the table holds its delete
+  };
+  struct evidence_log {
+    std::deque<written_evidence> entries;  // a deque: the index's views stay valid as it grows
+    absl::flat_hash_map<std::string_view, std::size_t, strong_string_hash, std::equal_to<>> index;
+    written_evidence* find(std::string_view key);
+  };
+  static bool is_evidence(std::string_view key) { return key.size() > 2 && key[0] == 'e' && key[1] == '/'; }
+  written_evidence* find_evidence(std::string_view key);
+
   struct entry {
     std::optional<std::string> value;  // nothing: erased (or absent on disk)
     timestamp_ns expires = 0;
@@ -49,6 +70,8 @@ class cached_state : public correlate::state_view {
   std::pair<const std::string, entry>* last_ = nullptr;  // what the last get() found or loaded
   std::vector<std::string> dirty_;
   std::vector<std::string> written_once_;  // flushed write-once keys, dropped at trim()
+  evidence_log evidence_;                   // written since the last flush_into()
+  std::vector<evidence_log> sealed_;        // flushed, kept readable until trim()
   timestamp_ns now_ = INT64_MIN;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "../correlate/harness.h"
 #include "store/store.h"
@@ -247,5 +248,47 @@ TEST(durable_state, a_prefetch_hint_changes_nothing_the_cache_holds) {
   EXPECT_EQ(b.state[0].value, "window 2");
   EXPECT_EQ(b.state[1].key, "c/rule\x1egone");
   EXPECT_FALSE(b.state[1].value);
+  std::filesystem::remove_all(dir);
+}
+
+// Evidence is kept apart from the cached table until it is durable: it must read
+// back, scan, rewrite and erase as any other key does, before and after its batch.
+TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around_its_batch) {
+  auto dir = fresh_dir("evidence-log");
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db);
+  store::cached_state state(**db, 10);
+  state.put("e/1", "first", 1000);
+  state.put("e/2", "second", 1000);
+  state.put("e/2", "second, again", 1000);  // the same event twice in one batch: one write, the last
+  state.put("e/3", "gone", 1000);
+  state.erase("e/3");
+  EXPECT_EQ(state.get("e/2"), std::optional<std::string_view>("second, again"));
+  EXPECT_FALSE(state.get("e/3"));
+  std::vector<std::string> scanned;
+  state.for_each("e/", [&](std::string_view k, std::string_view v) { scanned.push_back(std::string(k) + "=" + std::string(v)); });
+  EXPECT_EQ(scanned, (std::vector<std::string>{"e/1=first", "e/2=second, again"}));
+  store::batch b;
+  state.flush_into(b);
+  std::map<std::string, std::optional<std::string>> written;
+  for (const auto& w : b.state) written[w.key] = w.value;
+  EXPECT_EQ(written, (std::map<std::string, std::optional<std::string>>{
+                         {"e/1", "first"}, {"e/2", "second, again"}, {"e/3", std::nullopt}}));
+  EXPECT_EQ(b.state.size(), 3u);
+  // Written, not yet durable: still read from memory.
+  EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));
+  ASSERT_TRUE((*db)->commit(b).ok());
+  state.trim();
+  EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));  // from the store now
+  // Restore's rewrite: read, then written again; later reads see the new value.
+  ASSERT_TRUE(state.get("e/2"));
+  state.put("e/2", "rewritten", 1000);
+  store::batch next;
+  state.flush_into(next);
+  ASSERT_TRUE((*db)->commit(next).ok());
+  state.trim();
+  EXPECT_EQ(state.get("e/2"), std::optional<std::string_view>("rewritten"));
+  EXPECT_EQ((*db)->state_value("e/2", 0).value_or("absent"), "rewritten");
+  EXPECT_EQ((*db)->state_value("e/3", 0).value_or("absent"), "absent");
   std::filesystem::remove_all(dir);
 }
