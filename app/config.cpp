@@ -178,7 +178,11 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
                               {"allowed_lateness", "idle_timeout", "evidence_retention", "evidence", "evidence_memory_mb"});
           !s)
         return error{s.message()};
-      if (k["evidence_memory_mb"]) c.evidence_memory_bytes = k["evidence_memory_mb"].as<std::size_t>() << 20;
+      if (auto m = k["evidence_memory_mb"]) {
+        auto mb = m.as<std::size_t>();
+        if (mb > 65536) return error{where(file, m) + ": evidence_memory_mb must be at most 65536 (64 GiB)"};
+        c.evidence_memory_bytes = mb << 20;
+      }
       if (auto ev = k["evidence"]) {
         std::string mode = ev.IsScalar() ? ev.as<std::string>() : "";
         if (mode != "stored" && mode != "reference")

@@ -10,7 +10,8 @@ namespace {
 constexpr std::uint64_t sweep_every = 4096;
 }  // namespace
 
-recent_records::recent_records(std::size_t capacity_bytes) : ring_(capacity_bytes) {}
+recent_records::recent_records(std::size_t capacity_bytes)
+    : ring_(capacity_bytes ? new char[capacity_bytes] : nullptr), capacity_(capacity_bytes) {}
 
 void recent_records::drop_overwritten(partition_records& p) {
   while (!p.records.empty() && !live(p.records.front())) p.records.pop_front();
@@ -30,7 +31,7 @@ recent_records::partition_records* recent_records::partition_of(std::string_view
 
 void recent_records::keep(std::string_view topic, std::int32_t partition, std::int64_t offset,
                           std::string_view payload) {
-  const std::size_t capacity = ring_.size();
+  const std::size_t capacity = capacity_;
   if (capacity == 0 || payload.size() > capacity || payload.size() > UINT32_MAX) return;
   partition_records* p = partition_of(topic, partition);
   if (!p) {
@@ -46,7 +47,7 @@ void recent_records::keep(std::string_view topic, std::int32_t partition, std::i
     written_ += capacity - start;
     start = 0;
   }
-  std::memcpy(ring_.data() + start, payload.data(), payload.size());
+  std::memcpy(ring_.get() + start, payload.data(), payload.size());
   p->records.push_back({offset, written_, static_cast<std::uint32_t>(payload.size())});
   written_ += payload.size();
   drop_overwritten(*p);
@@ -63,7 +64,7 @@ std::optional<std::string_view> recent_records::find(std::string_view topic, std
     auto it = std::lower_bound(p.records.begin(), p.records.end(), offset,
                                [](const record& r, std::int64_t o) { return r.offset < o; });
     if (it == p.records.end() || it->offset != offset || !live(*it)) return std::nullopt;
-    return std::string_view(ring_.data() + it->at % ring_.size(), it->size);
+    return std::string_view(ring_.get() + it->at % capacity_, it->size);
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ class recent_records {
   /// The payload of a record still kept; valid until the next keep().
   std::optional<std::string_view> find(std::string_view topic, std::int32_t partition, std::int64_t offset) const;
 
-  std::size_t capacity() const { return ring_.size(); }
+  std::size_t capacity() const { return capacity_; }
 
  private:
   struct record {
@@ -41,11 +42,13 @@ class recent_records {
     std::int32_t partition;
     std::deque<record> records;  // ascending offsets
   };
-  bool live(const record& r) const { return r.at + ring_.size() >= written_; }
+  bool live(const record& r) const { return r.at + capacity_ >= written_; }
   void drop_overwritten(partition_records& p);
   partition_records* partition_of(std::string_view topic, std::int32_t partition);
 
-  std::vector<char> ring_;
+  // Not zeroed: the pages are touched (and resident) only as records fill them.
+  std::unique_ptr<char[]> ring_;
+  std::size_t capacity_;
   std::uint64_t written_ = 0;  // bytes ever written, skipped ends of the ring included
   std::vector<partition_records> partitions_;  // tens of partitions: a scan beats a map
   std::size_t last_ = 0;                       // records come in runs per partition

@@ -349,6 +349,9 @@ class SinkConfigTest(unittest.TestCase):
             ("sinks:\n  - name: a\n    type: webhook\n", "FILE:2:5: a webhook sink needs a url"),
             # Not a sink, but refused the same way.
             ("correlation:\n  evidence: copies\n", "FILE:2:13: evidence must be stored or reference"),
+            ("correlation:\n  evidence_memory_mb: 100000\n",
+             "FILE:2:23: evidence_memory_mb must be at most 65536 (64 GiB)"),
+            ("correlation:\n  evidence_memory_mb: lots\n", "FILE:2:23: bad conversion"),
             ("store:\n  rocksdb:\n    column_families: \"level0_file_num_compaction_trigger=8;no_such=1\"\n",
              "FILE:3:22: store.rocksdb.column_families"),
             ("store:\n  rocksdb:\n    db: \"max_background_jobs=many\"\n",
