@@ -1,13 +1,13 @@
 #include "app/config.h"
 
-#include <fstream>
-#include <iterator>
-
 #include <yaml-cpp/yaml.h>
 
-#include "rules/timespan.h"
-
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <typeinfo>
+
+#include "rules/timespan.h"
 
 namespace sentrail::app {
 namespace {
@@ -263,6 +263,16 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
     return c;
   } catch (const YAML::BadFile&) {
     return error{file + ": cannot read the configuration file"};
+  } catch (const YAML::BadConversion& e) {
+    // yaml-cpp says only "bad conversion"; the type it was asked for says what was expected.
+    const std::type_info& asked = typeid(e);
+    const char* expected = asked == typeid(YAML::TypedBadConversion<bool>) ? "true or false"
+                           : asked == typeid(YAML::TypedBadConversion<std::size_t>) ? "a whole number, 0 or more"
+                           : asked == typeid(YAML::TypedBadConversion<int>)         ? "a whole number"
+                           : asked == typeid(YAML::TypedBadConversion<std::string>) ? "a single value"
+                                                                                     : nullptr;
+    return error{file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " +
+                 (expected ? std::string("expected ") + expected + " here" : e.msg)};
   } catch (const YAML::Exception& e) {
     return error{file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                  ": " + e.msg};
