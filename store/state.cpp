@@ -76,8 +76,10 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
 
 void cached_state::erase(std::string_view key) {
   last_ = nullptr;
+  // The delete below is what gets written; the log (or a sealed one, already
+  // written) must no longer answer for the key.
   if (is_evidence(key))
-    if (auto* w = evidence_.find(key)) w->erased = true;  // the delete below is what gets written
+    if (auto* w = find_evidence(key)) w->erased = true;
   auto it = entries_.find(key);
   if (it == entries_.end()) it = entries_.try_emplace(std::string(key)).first;
   if (!it->second.dirty) dirty_.push_back(it->first);

@@ -60,7 +60,8 @@ result<std::unique_ptr<kafka_rereader>> kafka_rereader::open(const worker_option
   // the first batch with alerts waited 0.9 s for it in a drain.
   auto topics = learn_topics(*consumer, channels.topics());
   return std::unique_ptr<kafka_rereader>(
-      new kafka_rereader(std::move(consumer), std::move(topics), channels, privacy, options.decoding, stop, recent, metrics));
+      new kafka_rereader(std::move(consumer), std::move(topics), channels, privacy, options.decoding, stop, recent,
+                         metrics));
 }
 
 kafka_rereader::kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer,

@@ -277,8 +277,16 @@ TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around
   EXPECT_EQ(b.state.size(), 3u);
   // Written, not yet durable: still read from memory.
   EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));
+  // Erased by the next batch while this one is written: gone for reads at once.
+  state.put("e/4", "sealed, then erased", 1000);
+  store::batch with_e4;
+  state.flush_into(with_e4);
+  state.erase("e/4");
+  EXPECT_FALSE(state.get("e/4"));
   ASSERT_TRUE((*db)->commit(b).ok());
+  ASSERT_TRUE((*db)->commit(with_e4).ok());
   state.trim();
+  EXPECT_FALSE(state.get("e/4"));
   EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));  // from the store now
   // Restore's rewrite: read, then written again; later reads see the new value.
   ASSERT_TRUE(state.get("e/2"));
@@ -290,5 +298,6 @@ TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around
   EXPECT_EQ(state.get("e/2"), std::optional<std::string_view>("rewritten"));
   EXPECT_EQ((*db)->state_value("e/2", 0).value_or("absent"), "rewritten");
   EXPECT_EQ((*db)->state_value("e/3", 0).value_or("absent"), "absent");
+  EXPECT_EQ((*db)->state_value("e/4", 0).value_or("absent"), "absent");
   std::filesystem::remove_all(dir);
 }
