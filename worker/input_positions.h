@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/by_partition.h"
+
 namespace sentrail::worker {
 
 class input_positions {
@@ -26,15 +28,7 @@ class input_positions {
   std::optional<std::int64_t> read(std::string_view topic, std::int32_t partition, std::int64_t offset);
 
  private:
-  struct position {
-    std::string topic;
-    std::int32_t partition;
-    std::int64_t next;
-  };
-  position* find(std::string_view topic, std::int32_t partition);
-  // Few partitions, and records come in runs from one: a scan from the last hit.
-  std::vector<position> positions_;
-  std::size_t last_ = 0;
+  by_partition<std::int64_t> next_;  // where each partition's next record should be
 };
 
 }  // namespace sentrail::worker

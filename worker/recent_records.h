@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "worker/by_partition.h"
+
 namespace sentrail::worker {
 
 class recent_records {
@@ -37,21 +39,15 @@ class recent_records {
     std::uint64_t at;  // where its payload starts, in bytes ever written (not wrapped)
     std::uint32_t size;
   };
-  struct partition_records {
-    std::string topic;
-    std::int32_t partition;
-    std::deque<record> records;  // ascending offsets
-  };
+  using records = std::deque<record>;  // of one partition, ascending offsets
   bool live(const record& r) const { return r.at + capacity_ >= written_; }
-  void drop_overwritten(partition_records& p);
-  partition_records* partition_of(std::string_view topic, std::int32_t partition);
+  void drop_overwritten(records& kept);
 
   // Not zeroed: the pages are touched (and resident) only as records fill them.
   std::unique_ptr<char[]> ring_;
   std::size_t capacity_;
   std::uint64_t written_ = 0;  // bytes ever written, skipped ends of the ring included
-  std::vector<partition_records> partitions_;  // tens of partitions: a scan beats a map
-  std::size_t last_ = 0;                       // records come in runs per partition
+  by_partition<records> partitions_;
   std::uint64_t kept_since_sweep_ = 0;
 };
 
