@@ -73,24 +73,33 @@ std::optional<std::string_view> reference_rule_ids(std::string_view in) {
 }
 
 void encode_event(std::string& out, const ingest::event& e, std::string_view rule_ids) {
-  encoder w(out);
-  w.bytes({});
-  w.u64(event_layout);
-  w.bytes(e.channel);
-  w.bytes(e.source.topic);
-  w.i64(e.source.partition);
-  w.i64(e.source.offset);
-  w.i64(e.time);
-  w.bytes(rule_ids);
-  w.u64(e.fields().size());
-  for (const auto& f : e.fields()) {
-    std::uint32_t code = stored_code(f);
-    w.u64(code);
-    if (code == 0) w.bytes(f.name);
-    w.u64(static_cast<std::uint64_t>(f.value.kind));
-    w.bytes(f.value.text);
-    if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
-  }
+  // Room for the most it can take, then written through a pointer: appended a
+  // value at a time, each append checked the string's capacity (a stored event
+  // is a few dozen values, written once per correlated event).
+  using w = raw_encoder;
+  std::size_t bound = w::max_bytes(0) + w::max_u64 + w::max_bytes(e.channel.size()) +
+                      w::max_bytes(e.source.topic.size()) + 3 * w::max_u64 + w::max_bytes(rule_ids.size()) + w::max_u64;
+  for (const auto& f : e.fields())
+    bound += 2 * w::max_u64 + w::max_bytes(f.name.size()) + w::max_bytes(f.value.text.size()) + w::max_f64;
+  append_encoded(out, bound, [&](raw_encoder& w) {
+    w.bytes({});
+    w.u64(event_layout);
+    w.bytes(e.channel);
+    w.bytes(e.source.topic);
+    w.i64(e.source.partition);
+    w.i64(e.source.offset);
+    w.i64(e.time);
+    w.bytes(rule_ids);
+    w.u64(e.fields().size());
+    for (const auto& f : e.fields()) {
+      std::uint32_t code = stored_code(f);
+      w.u64(code);
+      if (code == 0) w.bytes(f.name);
+      w.u64(static_cast<std::uint64_t>(f.value.kind));
+      w.bytes(f.value.text);
+      if (f.value.kind == ingest::value_kind::number) w.f64(f.value.number);
+    }
+  });
 }
 
 // Decodes into `e` (cleared first); returns the matched rule ids.
