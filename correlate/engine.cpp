@@ -445,7 +445,6 @@ void engine::forget_partition(std::string_view partition, state_view& state) {
 
 void engine::restore(state_view& state) {
   buffer_.clear();
-  ++buffer_releases_;
   timers_.clear();
   if (auto wm = state.get("w")) {
     decoder_view d(*wm);
@@ -600,15 +599,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   }
   std::string event;  // sized once, by encode_buffered's bound
   encode_buffered(event, e, scratch_fields_);
-  // One input's events come mostly in time order, so each usually goes right
-  // after that input's last one: with it as the hint the insert does not walk
-  // down the tree, a cache miss at every level with 100k+ events waiting. A
-  // wrong hint costs a comparison or two before the usual search.
-  input& in = it->second;
-  auto hint = in.hint_releases == buffer_releases_ ? std::next(in.last_buffered) : buffer_.end();
-  in.last_buffered =
-      buffer_.insert_or_assign(hint, buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
-  in.hint_releases = buffer_releases_;
+  buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
 }
@@ -672,7 +663,6 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
   auto take = [&](released& r) {
     if (buffer_.empty() || read_ordered_time(buffer_.begin()->first.bytes) > limit) return false;
     r.node = buffer_.extract(buffer_.begin());
-    ++buffer_releases_;
     decode_buffered(r.node.mapped().event, r.event);  // the node outlives the event's use
     plan_matches(r.event, r.node.mapped().rule_ids, r.plan, r.planned);
     for (std::size_t i = 0; i < r.planned; ++i) state.prefetch(r.plan[i].key, stage::lookup);

@@ -200,14 +200,7 @@ class engine {
     timestamp_ns max_time = INT64_MIN;
     timestamp_ns persisted = INT64_MIN;  // max_time as last written to state
     timestamp_ns last_wall = 0;
-    // Where this input's last event went into the buffer, while buffer_releases_
-    // is still `hint_releases` (no node has left the buffer since, so it is valid).
-    std::map<buffer_key, buffered>::iterator last_buffered;
-    std::uint64_t hint_releases = UINT64_MAX;
   };
-  // Nodes taken out of buffer_ so far: an input's insertion hint from before the
-  // last one taken may point at a node that is gone.
-  std::uint64_t buffer_releases_ = 0;
   std::map<std::string, input, std::less<>> inputs_;
   std::string scratch_event_;
   std::vector<ingest::field_id> scratch_fields_;
