@@ -602,6 +602,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
+  ++counts_.buffered_total;
 }
 
 void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up) {

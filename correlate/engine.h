@@ -64,6 +64,7 @@ struct engine_counts {
   std::uint64_t late = 0;                 // arrived behind the watermark: matched, not correlated
   std::uint64_t buffered = 0;             // waiting for the watermark now
   std::uint64_t buffered_peak = 0;        // the most that ever waited at once
+  std::uint64_t buffered_total = 0;       // events ever put in the reorder buffer (each cited by reference, if at all)
   std::uint64_t unreadable = 0;           // by reference, gone from their source: not restored, or not cited
   std::uint64_t restored_by_reference = 0;  // buffered events read back from their source by restore()
 };

@@ -604,9 +604,14 @@ status worker::run(const std::atomic<bool>& stop) {
         if (!last_channel || last_channel->topic != topic) last_channel = channels_.by_topic(topic);
         ingest::source_position from{topic, m->partition, m->offset};
         std::string_view raw(static_cast<const char*>(m->payload), m->len);
-        if (options_.recent) options_.recent->keep(topic, m->partition, m->offset, raw);
         if (last_channel) {
+          const std::uint64_t buffered_before = pipe.correlations().counts().buffered_total;
           pipe.process(raw, *last_channel, from, collect, collect);
+          // Only an event the engine buffered is ever read back (for the alerts
+          // that cite it, or a restart): the memory keeps those alone, and so
+          // reaches further back.
+          if (options_.recent && pipe.correlations().counts().buffered_total != buffered_before)
+            options_.recent->keep(topic, m->partition, m->offset, raw);
         } else {
           collect.reject({ingest::rejection_reason::unknown_channel,
                           "no channel mapping reads topic " + std::string(topic)},

@@ -45,8 +45,8 @@ struct worker_options {
   /// by the stop request. The batch in hand then lacks evidence that its alerts
   /// should carry, so it is not committed: a restart redoes it.
   std::function<bool()> evidence_cut_short;
-  /// Where every input record is kept as it is read, for evidence by reference
-  /// (optional, not owned).
+  /// Where the input records the engine buffers (the only ones read back) are
+  /// kept as they are read, for evidence by reference (optional, not owned).
   recent_records* recent = nullptr;
 };
 
