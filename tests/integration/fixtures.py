@@ -1,6 +1,7 @@
 """Inputs shared by integration tests that need no Kafka client (harness.py skips without one)."""
 import os
 import socket
+import urllib.request
 
 
 def write_three_failures_rule(folder):
@@ -14,6 +15,12 @@ def write_three_failures_rule(folder):
                 "correlation: {type: event_count, rules: [failed_login], group-by: [source.ip], "
                 "timespan: 60s, condition: {gte: 3}}\n")
     return rule
+
+
+def metrics(port):
+    """The text of an engine's /metrics on 127.0.0.1:PORT."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
 
 
 def free_port():

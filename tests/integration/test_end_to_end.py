@@ -10,7 +10,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import fixtures  # noqa: E402
@@ -127,8 +126,7 @@ class EndToEndTest(unittest.TestCase):
                 broker.pause()
                 harness.wait_for(lambda: "203.0.113.82" in engine.stdout(), timeout=60,
                                  what="the alert while the broker does not answer")
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                    metrics = r.read().decode()
+                metrics = fixtures.metrics(port)
             finally:
                 broker.resume()
                 self.assertEqual(engine.stop(), 0, engine.stderr())
@@ -467,8 +465,7 @@ class EndToEndTest(unittest.TestCase):
                 dead = harness.consume_all(broker.bootstrap, "sentrail.deadletter", expect_at_least=3, timeout=60)
                 harness.wait_for(lambda: "t-three-failures" in engine.stdout(), timeout=30,
                                  what="the correlation alert on stdout")
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                    metrics = r.read().decode()
+                metrics = fixtures.metrics(port)
                 time.sleep(3)  # long enough for a few retries, were there any
                 self.assertIsNone(engine.proc.poll(), "the engine should still be running")
             finally:
@@ -505,8 +502,7 @@ class EndToEndTest(unittest.TestCase):
             try:
                 harness.wait_for(lambda: "metrics on" in again.stderr(), timeout=30, what="the restarted engine")
                 time.sleep(3)
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                    metrics = r.read().decode()
+                metrics = fixtures.metrics(port)
             finally:
                 self.assertEqual(again.stop(), 0, again.stderr())
             self.assertIn("sentrail_publish_retries_total 0", metrics)

@@ -16,7 +16,6 @@ import tempfile
 import time
 import unittest
 import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import fixtures  # noqa: E402
@@ -39,8 +38,7 @@ def page_views(first, count):
 def metric(port, line_prefix):
     """The value of one series on the engine's /metrics, or None (no series, or not serving yet)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            text = r.read().decode()
+        text = fixtures.metrics(port)
     except urllib.error.URLError:
         return None
     for line in text.splitlines():

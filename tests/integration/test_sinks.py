@@ -191,8 +191,7 @@ sinks:
             c()
 
     def scrape(self):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
-            return r.read().decode()
+        return fixtures.metrics(self.metrics_port)
 
     def failed(self, *extra):
         out = subprocess.run([harness.SENTRAIL, "sinks", "failed", "--state", self.state, *extra],
