@@ -5,7 +5,6 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "common/arena.h"
 #include "common/json_writer.h"
@@ -35,24 +34,108 @@ struct entry {
   std::string_view evidence;
 };
 
+// A window's entries, oldest first, in a vector with a moving start: the oldest
+// leave by moving the start (an attack burst evicts one entry per match, and
+// erasing from the front of a plain vector moved the whole window each time).
+// The dead prefix is dropped once it outgrows the live entries, so each entry is
+// moved at most once more on average.
+class entry_list {
+ public:
+  using iterator = std::vector<entry>::iterator;
+  using const_iterator = std::vector<entry>::const_iterator;
+  iterator begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  iterator end() { return items_.end(); }
+  const_iterator begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  const_iterator end() const { return items_.end(); }
+  std::size_t size() const { return items_.size() - head_; }
+  bool empty() const { return size() == 0; }
+  entry& front() { return items_[head_]; }
+  const entry& front() const { return items_[head_]; }
+  entry& operator[](std::size_t i) { return items_[head_ + i]; }
+  const entry& operator[](std::size_t i) const { return items_[head_ + i]; }
+  entry& emplace_back() { return items_.emplace_back(); }
+  void push_back(const entry& e) { items_.push_back(e); }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+  void assign(std::size_t n, const entry& e) {
+    items_.assign(n, e);
+    head_ = 0;
+  }
+  /// Drops the `n` oldest entries.
+  void pop_front(std::size_t n = 1) {
+    head_ += n;
+    if (head_ == items_.size()) {
+      clear();
+    } else if (head_ >= 64 && head_ >= size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  iterator erase(iterator it) { return erase(it, it + 1); }
+  iterator erase(iterator first, iterator last) {
+    if (first != begin()) return items_.erase(first, last);
+    pop_front(static_cast<std::size_t>(last - first));
+    return begin();
+  }
+
+ private:
+  std::vector<entry> items_;
+  std::size_t head_ = 0;  // items_[0, head_) have left the window
+};
+
+// Running sum of a window's numbers, compensated (Neumaier), so that adding each
+// match and taking each evicted one away again drifts no further from the exact
+// sum than adding the window up would.
+class running_sum {
+ public:
+  void add(double x) {
+    double t = sum_ + x;
+    compensation_ += std::abs(sum_) >= std::abs(x) ? (sum_ - t) + x : (x - t) + sum_;
+    sum_ = t;
+  }
+  double value() const { return sum_ + compensation_; }
+  void reset() { sum_ = compensation_ = 0; }
+
+ private:
+  double sum_ = 0, compensation_ = 0;
+};
+
 struct window_state {
-  std::vector<entry> entries;
+  entry_list entries;
   timestamp_ns mark = INT64_MIN;  // op-specific: last bucket, last location time...
   double a = 0, b = 0, c = 0;     // op-specific scalars
   std::uint64_t n = 0;
+
+  /// What a window keeps up to date as entries come and go, so an operator
+  /// judges it without a pass over every entry per match. A window that tracks
+  /// anything changes its entries only through push(), evict_before() and
+  /// clear_entries().
+  enum tracking : unsigned {
+    distinct_texts = 1,  // entries holding each text (value_count)
+    number_sum = 2,      // the sum of the numbers (value_sum, value_avg, risk)
+    sorted_numbers = 4,  // the numbers in order (value_percentile)
+    rule_counts = 8,     // entries per referenced rule (temporal, ratio)
+  };
 
   /// For a window kept across op calls: what its entries view (the stored value
   /// it was decoded from, each match's text and evidence key) is copied into
   /// its own arena, since those die with the call.
   void keep_bytes() { keep_ = true; }
-  /// Counts the entries holding each text as entries come and go, so a window's
-  /// distinct values are known without a pass over it (value_count).
-  void track_values() { track_ = true; }
+  void track(unsigned what) { track_ |= what; }
   std::size_t distinct_values() const { return values_.size(); }
+  double sum() const { return sum_.value(); }
+  /// The numbers in ascending order (with `sorted_numbers`).
+  const std::vector<double>& sorted() const { return sorted_; }
+  /// How many of the entries came from referenced rule `rule` (with `rule_counts`).
+  std::size_t count_of_rule(std::uint32_t rule) const { return rule < per_rule_.size() ? per_rule_[rule] : 0; }
+  /// How many referenced rules have entries (with `rule_counts`).
+  std::size_t distinct_rules() const { return distinct_rules_; }
 
   void decode(std::optional<std::string_view> raw) {
     entries.clear();
-    values_.clear();
+    forget_all();
     own_.reset();
     mark = INT64_MIN;
     a = b = c = 0;
@@ -75,8 +158,7 @@ struct window_state {
       e.evidence = d.bytes();
     }
     if (d.failed()) entries.clear();
-    if (track_)
-      for (const auto& e : entries) ++values_[e.text];
+    if (track_) recount();
   }
   /// The window's bytes; valid until the next encode() or decode().
   std::string_view encode() {
@@ -137,7 +219,7 @@ struct window_state {
   void evict_before(timestamp_ns t) {
     auto kept = std::find_if(entries.begin(), entries.end(), [&](const entry& e) { return e.time >= t; });
     if (track_)
-      for (auto it = entries.begin(); it != kept; ++it) forget_value(it->text);
+      for (auto it = entries.begin(); it != kept; ++it) removed(*it);
     entries.erase(entries.begin(), kept);
   }
   void push(const match& m, double number = 0, std::string_view text = {}) {
@@ -147,11 +229,15 @@ struct window_state {
       evidence = own_.store(evidence);
     }
     entries.push_back({m.time, static_cast<std::uint32_t>(m.rule_index), number, text, evidence});
-    if (track_) ++values_[text];
+    if (track_) added(entries[entries.size() - 1]);
     if (entries.size() > max_window_entries) {
-      if (track_) forget_value(entries.front().text);
-      entries.erase(entries.begin());
+      if (track_) removed(entries.front());
+      entries.pop_front();
     }
+  }
+  void clear_entries() {
+    entries.clear();
+    forget_all();
   }
   firing fire(timestamp_ns now) const {
     firing f;
@@ -167,16 +253,57 @@ struct window_state {
   }
 
  private:
-  void forget_value(std::string_view text) {
-    auto it = values_.find(text);
-    if (it != values_.end() && --it->second == 0) values_.erase(it);
+  void added(const entry& e) {
+    if (track_ & distinct_texts) ++values_[e.text];
+    if (track_ & number_sum) sum_.add(e.number);
+    if (track_ & sorted_numbers) sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), e.number), e.number);
+    if (track_ & rule_counts) {
+      if (e.rule >= per_rule_.size()) per_rule_.resize(e.rule + 1);
+      if (per_rule_[e.rule]++ == 0) ++distinct_rules_;
+    }
+  }
+  void removed(const entry& e) {
+    if (track_ & distinct_texts) {
+      auto it = values_.find(e.text);
+      if (it != values_.end() && --it->second == 0) values_.erase(it);
+    }
+    if (track_ & number_sum) sum_.add(-e.number);
+    if (track_ & sorted_numbers) {
+      auto it = std::lower_bound(sorted_.begin(), sorted_.end(), e.number);
+      if (it != sorted_.end() && !(e.number < *it)) sorted_.erase(it);
+    }
+    if (track_ & rule_counts)
+      if (e.rule < per_rule_.size() && per_rule_[e.rule] > 0 && --per_rule_[e.rule] == 0) --distinct_rules_;
+  }
+  // The running figures of a window just decoded: one pass, and one sort for
+  // the numbers (inserting them one by one would move the sorted part each time).
+  void recount() {
+    const unsigned incremental = track_;
+    track_ &= ~unsigned{sorted_numbers};
+    for (const auto& e : entries) added(e);
+    track_ = incremental;
+    if (track_ & sorted_numbers) {
+      for (const auto& e : entries) sorted_.push_back(e.number);
+      std::sort(sorted_.begin(), sorted_.end());
+    }
+  }
+  void forget_all() {
+    values_.clear();
+    sum_.reset();
+    sorted_.clear();
+    per_rule_.clear();
+    distinct_rules_ = 0;
   }
   arena own_{1024};
   std::string join_;  // append_key's scratch
   std::string encoded_;
   bool keep_ = false;
-  bool track_ = false;
+  unsigned track_ = 0;
   absl::flat_hash_map<std::string_view, std::uint32_t> values_;  // text -> entries holding it
+  running_sum sum_;
+  std::vector<double> sorted_;
+  std::vector<std::uint32_t> per_rule_;  // rule index -> entries
+  std::size_t distinct_rules_ = 0;
 };
 
 // Shared shape of the sliding-window operators: load, evict, add, judge, store.
@@ -258,7 +385,7 @@ class value_count_op : public window_op {
     f.value = distinct;
     return f;
   }
-  void prepare(window_state& w) override { w.track_values(); }
+  void prepare(window_state& w) override { w.track(window_state::distinct_texts); }
 };
 
 enum class aggregate { sum, avg, percentile };
@@ -268,18 +395,18 @@ class value_aggregate_op : public window_op {
   value_aggregate_op(const op_context& ctx, threshold t, aggregate kind, double percentile)
       : window_op(ctx, t), kind_(kind), percentile_(percentile) {}
   std::optional<firing> update(const match& m, window_state& w) override {
-    if (!m.field_number) return std::nullopt;
+    // JSON holds no infinities or NaN, but a chained correlation's value could;
+    // one would poison the running sum and the order of the sorted numbers.
+    if (!m.field_number || !std::isfinite(*m.field_number)) return std::nullopt;
     w.push(m, *m.field_number);
     double v = 0;
     if (kind_ == aggregate::percentile) {
-      values_.clear();
-      for (const auto& e : w.entries) values_.push_back(e.number);
-      std::sort(values_.begin(), values_.end());
       // Nearest-rank percentile.
-      auto rank = static_cast<std::size_t>(std::ceil(percentile_ / 100.0 * static_cast<double>(values_.size())));
-      v = values_[rank == 0 ? 0 : rank - 1];
+      const auto& values = w.sorted();
+      auto rank = static_cast<std::size_t>(std::ceil(percentile_ / 100.0 * static_cast<double>(values.size())));
+      v = values[rank == 0 ? 0 : rank - 1];
     } else {
-      for (const auto& e : w.entries) v += e.number;
+      v = w.sum();
       if (kind_ == aggregate::avg) v /= static_cast<double>(w.entries.size());
     }
     if (!threshold_.matches(v)) return std::nullopt;
@@ -287,11 +414,13 @@ class value_aggregate_op : public window_op {
     f.value = v;
     return f;
   }
+  void prepare(window_state& w) override {
+    w.track(kind_ == aggregate::percentile ? window_state::sorted_numbers : window_state::number_sum);
+  }
 
  private:
   aggregate kind_;
   double percentile_;
-  std::vector<double> values_;
 };
 
 // All referenced rules within the timespan, in any order.
@@ -300,15 +429,14 @@ class temporal_op : public window_op {
   temporal_op(const op_context& ctx, threshold t, std::size_t rules) : window_op(ctx, t), rules_(rules) {}
   std::optional<firing> update(const match& m, window_state& w) override {
     w.push(m);
-    std::set<std::uint32_t> seen;
-    for (const auto& e : w.entries) seen.insert(e.rule);
-    auto distinct = static_cast<double>(seen.size());
-    bool holds = threshold_.empty() ? seen.size() == rules_ : threshold_.matches(distinct);
+    auto distinct = static_cast<double>(w.distinct_rules());
+    bool holds = threshold_.empty() ? w.distinct_rules() == rules_ : threshold_.matches(distinct);
     if (!holds) return std::nullopt;
     firing f = w.fire(m.time);
-    w.entries.clear();  // a completed set starts over
+    w.clear_entries();  // a completed set starts over
     return f;
   }
+  void prepare(window_state& w) override { w.track(window_state::rule_counts); }
 
  private:
   std::size_t rules_;
@@ -593,13 +721,13 @@ class risk_op : public window_op {
       : window_op(ctx, t), scores_(std::move(scores)) {}
   std::optional<firing> update(const match& m, window_state& w) override {
     w.push(m, m.rule_index < scores_.size() ? scores_[m.rule_index] : 0);
-    double sum = 0;
-    for (const auto& e : w.entries) sum += e.number;
+    double sum = w.sum();
     if (!threshold_.matches(sum)) return std::nullopt;
     firing f = w.fire(m.time);
     f.value = sum;
     return f;
   }
+  void prepare(window_state& w) override { w.track(window_state::number_sum); }
 
  private:
   std::vector<double> scores_;
@@ -612,8 +740,8 @@ class ratio_op : public window_op {
       : window_op(ctx, t), min_denominator_(min_denominator) {}
   std::optional<firing> update(const match& m, window_state& w) override {
     w.push(m);
-    double num = 0, den = 0;
-    for (const auto& e : w.entries) (e.rule == 0 ? num : den) += 1;
+    auto num = static_cast<double>(w.count_of_rule(0));
+    double den = static_cast<double>(w.entries.size()) - num;
     if (m.rule_index != 0 || den < min_denominator_ || den == 0) return std::nullopt;
     double ratio = num / den;
     if (!threshold_.matches(ratio)) return std::nullopt;
@@ -621,6 +749,7 @@ class ratio_op : public window_op {
     f.value = ratio;
     return f;
   }
+  void prepare(window_state& w) override { w.track(window_state::rule_counts); }
 
  private:
   double min_denominator_;

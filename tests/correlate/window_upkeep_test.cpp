@@ -1,0 +1,249 @@
+// The window operators keep running figures as entries come and go (a sum, the
+// numbers in order, entries per rule, distinct values) instead of passing over
+// the whole window at every match, and drop their oldest entries by moving the
+// window's start. These tests recount the window from scratch after every event
+// and hold each alert's figure to the recount: through evictions, a window
+// emptied by a long gap, a burst past the 10,000-entry cap, and windows decoded
+// again from the state at every batch.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <random>
+#include <set>
+
+#include "harness.h"
+
+using namespace sentrail;
+using namespace sentrail::correlate;
+using namespace sentrail::correlate::testing;
+
+namespace {
+
+const std::string pos_rules = R"(
+title: POS sale
+name: pos_sale
+id: t-pos-sale
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: sale}, condition: sel}
+---
+title: POS void
+name: pos_void
+id: t-pos-void
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: void}, condition: sel}
+---
+title: POS refund
+name: pos_refund
+id: t-pos-refund
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: refund}, condition: sel}
+---
+)";
+
+constexpr std::int64_t timespan_ms = 60'000;
+constexpr std::size_t window_cap = 10'000;  // the engine's entries per group
+
+struct sample {
+  std::int64_t ms;  // event time, milliseconds after the harness's base time
+  int action;       // 0 sale, 1 void, 2 refund
+  double amount;    // in cents' steps, so sums are not exact in binary
+  int store;
+};
+
+const char* const action_names[] = {"sale", "void", "refund"};
+
+// One employee's events: mostly seconds apart (entries leave the window one or
+// two at a time), a gap longer than the timespan (the window empties) and, with
+// `burst`, 10,200 one millisecond apart (the window passes its cap; every event
+// raises an alert here, so only the tests of the cap's path take the time).
+std::vector<sample> traffic(unsigned seed, bool burst = false) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> action(0, 2), store(1, 30), cents(1, 99999), gap_ms(1, 3000);
+  std::vector<sample> out;
+  std::int64_t t = 0;
+  auto add = [&](std::int64_t step) {
+    t += step;
+    // Every fifth amount is the same, so windows hold equal numbers to count and drop.
+    out.push_back({t, action(rng), out.size() % 5 == 0 ? 10.0 : cents(rng) / 100.0, store(rng)});
+  };
+  for (int i = 0; i < 400; ++i) add(gap_ms(rng));
+  t += 2 * timespan_ms;
+  for (int i = 0; i < 200; ++i) add(gap_ms(rng));
+  if (burst)
+    for (int i = 0; i < 10'200; ++i) add(1);
+  for (int i = 0; i < 300; ++i) add(gap_ms(rng));
+  return out;
+}
+
+// Event time in whole nanoseconds: a time built from seconds as a double could
+// land a nanosecond off a window's edge.
+timestamp_ns time_of(const sample& s) { return *parse_rfc3339("2026-11-23T10:00:00Z") + s.ms * 1'000'000; }
+
+std::vector<raw_event> as_events(const std::vector<sample>& samples) {
+  std::vector<raw_event> events;
+  for (const auto& s : samples)
+    events.push_back({"pos", R"({"ts":")" + format_rfc3339(time_of(s)) +
+                                 R"(","store_id":"S)" + std::to_string(s.store) +
+                                 R"(","register_id":"R1","employee_id":"E1","event":")" + action_names[s.action] +
+                                 R"(","amount":)" + std::to_string(s.amount) + "}"});
+  return events;
+}
+
+// The window as the engine defines it, recounted: the matches of the last
+// timespan (inclusive), at most the cap, oldest dropped first.
+struct recount {
+  std::deque<sample> window;
+  void add(const sample& s) {
+    while (!window.empty() && window.front().ms < s.ms - timespan_ms) window.pop_front();
+    window.push_back(s);
+    if (window.size() > window_cap) window.pop_front();
+  }
+  double sum() const {
+    double v = 0;
+    for (const auto& s : window) v += s.amount;
+    return v;
+  }
+};
+
+// Runs `correlation` (without its closing brace: the test adds no suppression)
+// over the traffic in batches of 1,000 events and returns its alerts in order.
+std::vector<alert> alerts_of(const std::string& correlation, const std::vector<sample>& samples) {
+  harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], timespan: 60s, "
+                        "suppress: 0s, " + correlation + "}\n");
+  auto out = h.run_batched(as_events(samples), {}, 1000);
+  auto alerts = out.of("t-under-test");
+  std::sort(alerts.begin(), alerts.end(), [](const alert& a, const alert& b) { return a.last_seen < b.last_seen; });
+  return alerts;
+}
+
+TEST(window_upkeep, event_count_counts_the_window_through_evictions_and_past_the_cap) {
+  auto samples = traffic(1, true);
+  auto alerts = alerts_of("type: event_count, rules: [pos_sale, pos_void, pos_refund], condition: {gte: 0}", samples);
+  ASSERT_EQ(alerts.size(), samples.size());
+  recount r;
+  std::size_t at_cap = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    ASSERT_EQ(alerts[i].last_seen, time_of(samples[i])) << i;
+    ASSERT_EQ(alerts[i].count, r.window.size()) << "event " << i;
+    ASSERT_EQ(alerts[i].first_seen, time_of(r.window.front())) << "event " << i;
+    at_cap += r.window.size() == window_cap;
+  }
+  EXPECT_GT(at_cap, 100u);  // the burst held the window at its cap
+}
+
+TEST(window_upkeep, value_sum_equals_the_sum_of_the_window_past_the_cap) {
+  auto samples = traffic(2, true);
+  auto sums = alerts_of("type: value_sum, rules: [pos_sale, pos_void, pos_refund], condition: {field: retail.amount, gte: 0}", samples);
+  ASSERT_EQ(sums.size(), samples.size());
+  recount r;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    const double sum = r.sum();
+    ASSERT_NEAR(sums[i].value.value_or(NAN), sum, 1e-9 * std::max(1.0, sum)) << "event " << i;
+  }
+}
+
+TEST(window_upkeep, value_avg_is_the_mean_of_the_window) {
+  auto samples = traffic(8);
+  auto avgs = alerts_of("type: value_avg, rules: [pos_sale, pos_void, pos_refund], condition: {field: retail.amount, gte: 0}", samples);
+  ASSERT_EQ(avgs.size(), samples.size());
+  recount r;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    ASSERT_NEAR(avgs[i].value.value_or(NAN), r.sum() / static_cast<double>(r.window.size()), 1e-9) << "event " << i;
+  }
+}
+
+TEST(window_upkeep, value_percentile_is_the_nearest_rank_of_the_window) {
+  auto samples = traffic(3);
+  auto alerts = alerts_of(
+      "type: value_percentile, percentile: 90, rules: [pos_sale, pos_void, pos_refund], condition: {field: retail.amount, gte: 0}",
+      samples);
+  ASSERT_EQ(alerts.size(), samples.size());
+  recount r;
+  std::vector<double> sorted;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    sorted.clear();
+    for (const auto& s : r.window) sorted.push_back(s.amount);
+    std::sort(sorted.begin(), sorted.end());
+    auto rank = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(sorted.size())));
+    ASSERT_EQ(alerts[i].value, sorted[rank - 1]) << "event " << i;
+  }
+}
+
+TEST(window_upkeep, value_count_counts_the_distinct_values_in_the_window) {
+  auto samples = traffic(4);
+  auto alerts = alerts_of(
+      "type: value_count, rules: [pos_sale, pos_void, pos_refund], condition: {field: retail.store.id, gte: 0}", samples);
+  ASSERT_EQ(alerts.size(), samples.size());
+  recount r;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    std::set<int> stores;
+    for (const auto& s : r.window) stores.insert(s.store);
+    ASSERT_EQ(alerts[i].value, static_cast<double>(stores.size())) << "event " << i;
+  }
+}
+
+TEST(window_upkeep, risk_adds_up_the_scores_in_the_window) {
+  auto samples = traffic(5);
+  auto alerts = alerts_of(
+      "type: risk, rules: [pos_sale, pos_void, pos_refund], scores: {pos_sale: 1, pos_void: 10, pos_refund: 100}, condition: {gte: 0}",
+      samples);
+  ASSERT_EQ(alerts.size(), samples.size());
+  const double score[] = {1, 10, 100};
+  recount r;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    r.add(samples[i]);
+    double sum = 0;
+    for (const auto& s : r.window) sum += score[s.action];
+    ASSERT_EQ(alerts[i].value, sum) << "event " << i;
+  }
+}
+
+TEST(window_upkeep, ratio_divides_the_window_counts_of_its_two_rules) {
+  auto samples = traffic(6);
+  for (auto& s : samples) s.action = s.action == 2 ? 0 : s.action;  // sales and voids only
+  auto alerts = alerts_of("type: ratio, rules: [pos_void, pos_sale], min_denominator: 1, condition: {gte: 0}", samples);
+  recount r;
+  std::size_t expected = 0;
+  for (const auto& s : samples) {
+    r.add(s);
+    const auto voids = static_cast<double>(std::count_if(r.window.begin(), r.window.end(), [](const sample& x) { return x.action == 1; }));
+    const double sales = static_cast<double>(r.window.size()) - voids;
+    if (s.action != 1 || sales < 1) continue;  // only a void is judged, and only with a sale to divide by
+    ASSERT_LT(expected, alerts.size());
+    ASSERT_EQ(alerts[expected].last_seen, time_of(s));
+    ASSERT_EQ(alerts[expected].value, voids / sales) << "alert " << expected;
+    ++expected;
+  }
+  EXPECT_EQ(alerts.size(), expected);
+  EXPECT_GT(expected, 200u);
+}
+
+TEST(window_upkeep, temporal_fires_when_the_window_holds_every_rule_and_starts_over) {
+  auto samples = traffic(7);
+  auto alerts = alerts_of("type: temporal, rules: [pos_sale, pos_void, pos_refund]", samples);
+  recount r;
+  std::size_t expected = 0;
+  for (const auto& s : samples) {
+    r.add(s);
+    std::set<int> actions;
+    for (const auto& x : r.window) actions.insert(x.action);
+    if (actions.size() < 3) continue;
+    ASSERT_LT(expected, alerts.size());
+    ASSERT_EQ(alerts[expected].last_seen, time_of(s));
+    ASSERT_EQ(alerts[expected].count, r.window.size()) << "alert " << expected;
+    ++expected;
+    r.window.clear();  // a completed set starts over
+  }
+  EXPECT_EQ(alerts.size(), expected);
+  EXPECT_GT(expected, 50u);
+}
+
+}  // namespace
