@@ -306,36 +306,35 @@ struct window_state {
   std::size_t distinct_rules_ = 0;
 };
 
-// Shared shape of the sliding-window operators: load, evict, add, judge, store.
-// A group's window is decoded at its first match of an advance() and stored at
-// the end of it (flush): an attack burst puts thousands of matches into one
-// window, and decoding and encoding all of it for every match made each event
-// cost as much as the window (scripts/bench-burst.sh).
-class window_op : public op {
+// The windows of the groups one advance() touches: each is decoded at its first
+// use in the advance and written back once, at its end (flush). An attack burst
+// puts thousands of matches into one window, and decoding and encoding all of it
+// for every match made each event cost as much as the window
+// (scripts/bench-burst.sh, correlation_operator in sentrail-micro).
+class live_windows {
  public:
-  window_op(const op_context& ctx, threshold t) : timespan_(ctx.timespan), threshold_(t) {}
-
-  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
-    live* l;
-    if (auto it = live_.find(key); it != live_.end()) {
-      l = it->second;
-    } else {
-      l = used_ < pool_.size() ? &pool_[used_] : &pool_.emplace_back();
-      ++used_;
-      l->key.assign(key);
-      l->w.keep_bytes();
-      prepare(l->w);
-      l->w.decode(state.get(key));
-      live_.emplace(l->key, l);
-    }
-    l->w.evict_before(m.time - timespan_);
-    std::optional<firing> result = update(m, l->w);
-    l->expires = m.time + timespan_;
-    return result;
+  struct live {
+    std::string key;
+    window_state w;
+    std::optional<timestamp_ns> expires;  // none: not changed since it was decoded, so not written back
+  };
+  /// The window of `key`, tracking `tracking` (window_state::tracking). The
+  /// caller sets `expires` when it changes the window.
+  live& open(std::string_view key, state_view& state, unsigned tracking) {
+    if (auto it = live_.find(key); it != live_.end()) return *it->second;
+    live* l = used_ < pool_.size() ? &pool_[used_] : &pool_.emplace_back();
+    ++used_;
+    l->key.assign(key);
+    l->expires.reset();
+    l->w.keep_bytes();
+    l->w.track(tracking);
+    l->w.decode(state.get(key));
+    live_.emplace(l->key, l);
+    return *l;
   }
-
-  void flush(state_view& state) override {
-    for (std::size_t i = 0; i < used_; ++i) state.put(pool_[i].key, pool_[i].w.encode(), pool_[i].expires);
+  void flush(state_view& state) {
+    for (std::size_t i = 0; i < used_; ++i)
+      if (pool_[i].expires) state.put(pool_[i].key, pool_[i].w.encode(), *pool_[i].expires);
     live_.clear();
     used_ = 0;
     // Windows stay for reuse, their memory with them; past a few hundred, a batch
@@ -343,24 +342,38 @@ class window_op : public op {
     if (pool_.size() > 256) pool_.resize(256);
   }
 
+ private:
+  std::deque<live> pool_;  // a deque: the map's keys view pool entries, which must not move
+  std::size_t used_ = 0;   // pool_[0, used_) hold this advance's windows
+  absl::flat_hash_map<std::string_view, live*> live_;
+};
+
+// Shared shape of the sliding-window operators: load, evict, add, judge, store.
+class window_op : public op {
+ public:
+  window_op(const op_context& ctx, threshold t) : timespan_(ctx.timespan), threshold_(t) {}
+
+  std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
+    live_windows::live& l = windows_.open(key, state, tracking());
+    l.w.evict_before(m.time - timespan_);
+    std::optional<firing> result = update(m, l.w);
+    l.expires = m.time + timespan_;
+    return result;
+  }
+
+  void flush(state_view& state) override { windows_.flush(state); }
+
  protected:
   /// Adds the match to the window and says whether the condition now holds.
   virtual std::optional<firing> update(const match& m, window_state& w) = 0;
-  /// Sets up a window before its first decode (e.g. what it keeps track of).
-  virtual void prepare(window_state& w) { (void)w; }
+  /// What the operator's windows keep up to date (window_state::tracking).
+  virtual unsigned tracking() const { return 0; }
 
   timestamp_ns timespan_;
   threshold threshold_;
 
  private:
-  struct live {
-    std::string key;
-    window_state w;
-    timestamp_ns expires = 0;
-  };
-  std::deque<live> pool_;  // a deque: the map's keys view pool entries, which must not move
-  std::size_t used_ = 0;   // pool_[0, used_) hold this advance's windows
-  absl::flat_hash_map<std::string_view, live*> live_;
+  live_windows windows_;
 };
 
 class event_count_op : public window_op {
@@ -385,7 +398,7 @@ class value_count_op : public window_op {
     f.value = distinct;
     return f;
   }
-  void prepare(window_state& w) override { w.track(window_state::distinct_texts); }
+  unsigned tracking() const override { return window_state::distinct_texts; }
 };
 
 enum class aggregate { sum, avg, percentile };
@@ -414,8 +427,8 @@ class value_aggregate_op : public window_op {
     f.value = v;
     return f;
   }
-  void prepare(window_state& w) override {
-    w.track(kind_ == aggregate::percentile ? window_state::sorted_numbers : window_state::number_sum);
+  unsigned tracking() const override {
+    return kind_ == aggregate::percentile ? window_state::sorted_numbers : window_state::number_sum;
   }
 
  private:
@@ -436,7 +449,7 @@ class temporal_op : public window_op {
     w.clear_entries();  // a completed set starts over
     return f;
   }
-  void prepare(window_state& w) override { w.track(window_state::rule_counts); }
+  unsigned tracking() const override { return window_state::rule_counts; }
 
  private:
   std::size_t rules_;
@@ -493,9 +506,12 @@ class absence_op : public op {
  public:
   absence_op(const op_context& ctx, absence_direction d) : timespan_(ctx.timespan), direction_(d) {}
 
+  // The window: mark = the last B; entries = the A's still waiting. It stays
+  // decoded through an advance (live_windows), since the A's of one group can
+  // pile up to the cap when B does not come.
   std::optional<firing> on_match(const match& m, std::string_view key, state_view& state) override {
-    window_state& w = scratch_;
-    w.decode(state.get(key));  // mark = last B; entries = A's still waiting
+    live_windows::live& l = windows_.open(key, state, 0);
+    window_state& w = l.w;
     std::optional<firing> result;
     if (m.rule_index == 1) {
       w.mark = m.time;
@@ -513,7 +529,7 @@ class absence_op : public op {
         w.push(m);
       }
     }
-    state.put(key, w.encode(), m.time + 2 * timespan_);
+    l.expires = m.time + 2 * timespan_;
     return result;
   }
 
@@ -523,27 +539,33 @@ class absence_op : public op {
   }
 
   std::optional<firing> on_timer(timestamp_ns deadline, std::string_view key, state_view& state) override {
-    window_state& w = scratch_;
-    w.decode(state.get(key));
+    live_windows::live& l = windows_.open(key, state, 0);
+    window_state& w = l.w;
     timestamp_ns a_time = deadline - timespan_;
-    for (auto it = w.entries.begin(); it != w.entries.end(); ++it) {
-      if (it->time != a_time) continue;
+    // The A's wait oldest first, so the one whose timer this is is found by
+    // time; it is usually the first. (It is gone when a B answered it, or when
+    // the window's cap pushed it out.)
+    auto it = std::lower_bound(w.entries.begin(), w.entries.end(), a_time,
+                               [](const entry& e, timestamp_ns t) { return e.time < t; });
+    if (it != w.entries.end() && it->time == a_time) {
       firing f;
       f.first_seen = f.last_seen = a_time;
       f.count = 1;
       if (!it->evidence.empty()) f.evidence_keys.emplace_back(it->evidence);
       f.window_id = std::to_string(a_time);
       w.entries.erase(it);
-      state.put(key, w.encode(), deadline + timespan_);
+      l.expires = deadline + timespan_;
       return f;
     }
     return std::nullopt;
   }
 
+  void flush(state_view& state) override { windows_.flush(state); }
+
  private:
   timestamp_ns timespan_;
   absence_direction direction_;
-  window_state scratch_;
+  live_windows windows_;
 };
 
 // A value never seen for this group (within the lookback), once the group has history.
@@ -727,7 +749,7 @@ class risk_op : public window_op {
     f.value = sum;
     return f;
   }
-  void prepare(window_state& w) override { w.track(window_state::number_sum); }
+  unsigned tracking() const override { return window_state::number_sum; }
 
  private:
   std::vector<double> scores_;
@@ -749,7 +771,7 @@ class ratio_op : public window_op {
     f.value = ratio;
     return f;
   }
-  void prepare(window_state& w) override { w.track(window_state::rule_counts); }
+  unsigned tracking() const override { return window_state::rule_counts; }
 
  private:
   double min_denominator_;

@@ -246,4 +246,58 @@ TEST(window_upkeep, temporal_fires_when_the_window_holds_every_rule_and_starts_o
   EXPECT_GT(expected, 50u);
 }
 
+// absence keeps a group's waiting A's decoded through an advance too: refunds
+// (A) mostly seconds apart, with sales (B) among them, and a run of 3,000
+// refunds 10 ms apart that no sale answers. An A alerts when no B follows it
+// within the timespan (a B at the deadline still answers).
+TEST(window_upkeep, absence_alerts_for_every_a_no_b_answered_within_the_timespan) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> gap_ms(1, 4000), coin(0, 3);
+  std::vector<sample> samples;
+  std::int64_t t = 0;
+  for (int i = 0; i < 600; ++i) samples.push_back({t += gap_ms(rng), coin(rng) == 0 ? 0 : 2, 1, 1});
+  for (int i = 0; i < 3000; ++i) samples.push_back({t += 10, 2, 1, 1});
+  t += 2 * timespan_ms;  // nothing answers the run
+  for (int i = 0; i < 300; ++i) samples.push_back({t += gap_ms(rng), coin(rng) == 0 ? 0 : 2, 1, 1});
+  std::vector<timestamp_ns> expected;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (samples[i].action != 2) continue;
+    bool answered = false;
+    for (std::size_t j = i + 1; j < samples.size() && samples[j].ms <= samples[i].ms + timespan_ms; ++j)
+      answered = answered || samples[j].action == 0;
+    if (!answered) expected.push_back(time_of(samples[i]));
+  }
+  auto alerts = alerts_of("type: absence, rules: [pos_refund, pos_sale], direction: after", samples);
+  std::vector<timestamp_ns> got;
+  for (const auto& a : alerts) got.push_back(a.first_seen);
+  EXPECT_EQ(got, expected);
+  EXPECT_GT(expected.size(), 3000u);
+}
+
+// A timer whose A a B already answered finds nothing to fire; the window it
+// opened (with a later A still waiting) must not be written back as changed,
+// or with an expiry it never had.
+TEST(window_upkeep, absence_timer_with_nothing_to_fire_leaves_the_waiting_a_alone) {
+  const std::vector<sample> samples = {
+      {0, 2, 1, 1},        // A1
+      {10'000, 0, 1, 1},   // B answers A1
+      {20'000, 2, 1, 1},   // A2 waits
+      {61'000, 1, 1, 1},   // a void (no rule here) moves event time past A1's deadline
+      {79'000, 1, 1, 1},   // and up to A2's: still in time for a B
+      {200'000, 1, 1, 1},  // past A2's deadline: A2 alerts
+  };
+  for (std::size_t per_advance : {std::size_t{1}, std::size_t{100}}) {
+    harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.store.id], "
+                          "timespan: 60s, type: absence, rules: [pos_refund, pos_sale], direction: after}\n",
+              [] {
+                engine_options o;
+                o.allowed_lateness = 0;
+                return o;
+              }());
+    auto alerts = h.run_batched(as_events(samples), {}, per_advance).of("t-under-test");
+    ASSERT_EQ(alerts.size(), 1u) << "advancing every " << per_advance << " events";
+    EXPECT_EQ(alerts[0].first_seen, time_of(samples[2]));
+  }
+}
+
 }  // namespace
