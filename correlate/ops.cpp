@@ -19,7 +19,7 @@ using threshold = rules::condition_spec;
 namespace {
 
 constexpr std::size_t max_evidence = 20;      // evidence events carried by one alert
-constexpr std::size_t max_window_entries = 10000;  // per group; counts saturate beyond
+constexpr std::size_t max_window_entries = rules::max_window_matches;  // per group; counts saturate beyond
 
 // The window of one group: matches still inside the timespan, oldest first.
 // Text is held by view, not copied: into the stored value the window was decoded

@@ -525,6 +525,14 @@ class loader {
     pending_.push_back(std::move(p));
   }
 
+  // A count the window can reach meets the condition: a rule whose threshold is
+  // past the window's cap loads, but would never fire.
+  static bool count_can_meet(const condition_spec& threshold) {
+    for (std::size_t n = 1; n <= max_window_matches; ++n)
+      if (threshold.matches(static_cast<double>(n))) return true;
+    return false;
+  }
+
   void read_condition(const YAML::Node& c, correlation_rule& r) {
     const std::string& t = r.type;
     const YAML::Node cond = c["condition"];
@@ -566,6 +574,9 @@ class loader {
         error(cond, "a correlation condition takes at most two comparisons");
       else if (comparisons == 0 && needs)
         error(cond, "correlation condition needs one or two of gt, gte, lt, lte, eq, neq");
+      else if (comparisons > 0 && one_of(t, {"event_count", "value_count"}) && !count_can_meet(r.threshold))
+        warn(cond, "this condition never holds: a group's window counts 1 to " +
+                       std::to_string(max_window_matches) + " matches (the newest are kept)");
     }
     if (const YAML::Node f = c["field"]; f.IsDefined()) {
       if (!f.IsScalar() || f.Scalar().empty())

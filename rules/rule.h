@@ -106,6 +106,10 @@ class detection_rule {
 };
 
 /// A correlation `condition`: every comparison given must hold.
+/// The matches one group's window holds at most (the newest are kept): it bounds
+/// the memory one entity can take, so counts saturate there (docs/correlation.md).
+inline constexpr std::size_t max_window_matches = 10'000;
+
 struct condition_spec {
   std::optional<double> gt, gte, lt, lte, eq, neq;
 

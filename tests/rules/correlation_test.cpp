@@ -189,6 +189,28 @@ TEST(correlation, refuses_an_unknown_type_naming_it) {
             "absence, first_seen, geo_velocity, rate_anomaly, risk or ratio)\n");
 }
 
+TEST(correlation, warns_of_a_count_condition_past_the_windows_cap_and_still_loads) {
+  auto r = with_bases("title: x\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n"
+                      "  group-by: [a]\n  timespan: 1d\n  condition: {gt: 10000}\n");
+  EXPECT_EQ(dump(r), "c.yml:18:14: warning: this condition never holds: a group's window counts 1 to 10000 "
+                     "matches (the newest are kept)\n");
+  EXPECT_EQ(r.rules.correlations().size(), 1u);
+  // At the cap, or a distinct count within reach: no warning.
+  EXPECT_EQ(dump(with_bases("title: x\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n"
+                            "  group-by: [a]\n  timespan: 1d\n  condition: {gte: 10000}\n")),
+            "");
+  EXPECT_EQ(dump(with_bases("title: x\ncorrelation:\n  type: value_count\n  rules: [failed_login]\n"
+                            "  group-by: [a]\n  timespan: 1d\n  condition: {field: user.name, gt: 5, lt: 7}\n")),
+            "");
+  EXPECT_NE(dump(with_bases("title: x\ncorrelation:\n  type: value_count\n  rules: [failed_login]\n"
+                            "  group-by: [a]\n  timespan: 1d\n  condition: {field: user.name, gt: 5, lt: 6}\n")),
+            "");
+  // A sum is not a count: any threshold may be reached.
+  EXPECT_EQ(dump(with_bases("title: x\ncorrelation:\n  type: value_sum\n  rules: [failed_login]\n"
+                            "  group-by: [a]\n  timespan: 1d\n  condition: {field: amount, gt: 1000000}\n")),
+            "");
+}
+
 TEST(correlation, reports_missing_rules_at_the_correlation) {
   EXPECT_EQ(errors_of("title: x\ncorrelation:\n  type: event_count\n  group-by: [a]\n"
                       "  timespan: 1m\n  condition: {gte: 2}\n"),
