@@ -130,6 +130,12 @@ int run_replay(const replay_flags& f) {
                static_cast<unsigned long long>(c.rejected + unrouted), secs,
                secs > 0 ? static_cast<double>(lines) / secs : 0.0, static_cast<unsigned long long>(c.late),
                static_cast<unsigned long long>(ec.suppressed), static_cast<unsigned long long>(ec.buffered_peak));
+  // A window at its cap: counts saturate and absence A's go without a verdict, so say where.
+  for (const auto& r : backtest.correlations().rule_matches())
+    if (r.pushed_out > 0)
+      std::fprintf(stderr, "sentrail replay: %s: %llu matches pushed out of full windows (%zu per group)\n",
+                   std::string(r.rule_id).c_str(), static_cast<unsigned long long>(r.pushed_out),
+                   rules::max_window_matches);
   return 0;
 }
 

@@ -540,7 +540,7 @@ std::vector<rule_match_count> engine::rule_matches() const {
   std::vector<rule_match_count> out;
   out.reserve(c_->detections.size() + c_->correlations.size());
   for (const auto& d : c_->detections) out.push_back({d.id, "detection", d.matches});
-  for (const auto& c : c_->correlations) out.push_back({c.id, "correlation", c.matches});
+  for (const auto& c : c_->correlations) out.push_back({c.id, "correlation", c.matches, c.operation->pushed_out()});
   return out;
 }
 

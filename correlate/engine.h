@@ -74,6 +74,7 @@ struct rule_match_count {
   std::string_view rule_id;  // valid while the engine lives
   std::string_view kind;     // "detection" or "correlation"
   std::uint64_t matches = 0;
+  std::uint64_t pushed_out = 0;  // correlations: matches pushed out of a full window (op::pushed_out)
 };
 
 /// Finishes an event that was minimised only in part (see engine::on_event).

@@ -94,6 +94,10 @@ class op {
   /// engine calls it before anything else reads the state (the end of every
   /// advance() and flush()); ops that write through at once need not.
   virtual void flush(state_view& state) { (void)state; }
+  /// Matches pushed out of a full window (rules::max_window_matches per group)
+  /// since the op was built: counts saturate there, and an absence A pushed out
+  /// gets no verdict.
+  virtual std::uint64_t pushed_out() const { return 0; }
 };
 
 /// How a correlation type is built from its rule.

@@ -107,6 +107,7 @@ struct window_state {
   timestamp_ns mark = INT64_MIN;  // op-specific: last bucket, last location time...
   double a = 0, b = 0, c = 0;     // op-specific scalars
   std::uint64_t n = 0;
+  std::uint64_t* pushed_out = nullptr;  // counts the matches the cap pushes out, if set
 
   /// What a window keeps up to date as entries come and go, so an operator
   /// judges it without a pass over every entry per match. A window that tracks
@@ -233,6 +234,7 @@ struct window_state {
     if (entries.size() > max_window_entries) {
       if (track_) removed(entries.front());
       entries.pop_front();
+      if (pushed_out) ++*pushed_out;
     }
   }
   void clear_entries() {
@@ -328,6 +330,7 @@ class live_windows {
     l->expires.reset();
     l->w.keep_bytes();
     l->w.track(tracking);
+    l->w.pushed_out = &pushed_out_;
     l->w.decode(state.get(key));
     live_.emplace(l->key, l);
     return *l;
@@ -341,8 +344,10 @@ class live_windows {
     // that touched many groups gives theirs back.
     if (pool_.size() > 256) pool_.resize(256);
   }
+  std::uint64_t pushed_out() const { return pushed_out_; }
 
  private:
+  std::uint64_t pushed_out_ = 0;
   std::deque<live> pool_;  // a deque: the map's keys view pool entries, which must not move
   std::size_t used_ = 0;   // pool_[0, used_) hold this advance's windows
   absl::flat_hash_map<std::string_view, live*> live_;
@@ -362,6 +367,7 @@ class window_op : public op {
   }
 
   void flush(state_view& state) override { windows_.flush(state); }
+  std::uint64_t pushed_out() const override { return windows_.pushed_out(); }
 
  protected:
   /// Adds the match to the window and says whether the condition now holds.
@@ -561,6 +567,7 @@ class absence_op : public op {
   }
 
   void flush(state_view& state) override { windows_.flush(state); }
+  std::uint64_t pushed_out() const override { return windows_.pushed_out(); }
 
  private:
   timestamp_ns timespan_;

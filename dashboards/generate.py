@@ -252,6 +252,11 @@ def rule_quality():
                 (f"topk(10, sum by (rule, kind) (rate(sentrail_rule_matches_total[{RATE}])))", "{{rule}} ({{kind}})")],
                unit="ops", description="A rule that matches far more than it alerts is doing work for nothing "
                                        "or is one threshold away from noise."),
+            ts("Matches pushed out of full windows", [
+                (f"sum by (rule) (rate(sentrail_correlation_window_overflow_total[{RATE}])) or vector(0)", "{{rule}}")],
+               unit="ops", description="A correlation's window holds 10,000 matches per group; past that its counts "
+                                       "saturate, and an absence rule's oldest waiting events get no verdict. "
+                                       "Non-zero: a burst on one entity, or a timespan too long for the traffic."),
             ts("Alerts per rule and level", [
                 (f"sum by (rule, level) (rate(sentrail_alerts_total[{RATE}])) * 60", "{{rule}} ({{level}})")]),
             stat("Rules loaded", ["sum(sentrail_rules_loaded)"]),

@@ -32,6 +32,9 @@ struct engine_metrics::impl {
           .Help("Evidence kept by reference read back, by source: memory (recent input) or kafka").Register(*registry);
   prometheus::Family<prometheus::Counter>& matches =
       BuildCounter().Name("sentrail_rule_matches_total").Help("Rule matches, by rule and kind (detection, correlation)").Register(*registry);
+  prometheus::Family<prometheus::Counter>& overflow =
+      BuildCounter().Name("sentrail_correlation_window_overflow_total")
+          .Help("Matches pushed out of a full correlation window (10,000 per group), by rule").Register(*registry);
   prometheus::Family<prometheus::Counter>& alerts =
       BuildCounter().Name("sentrail_alerts_total").Help("Alerts emitted, by rule, level and channel").Register(*registry);
   prometheus::Family<prometheus::Counter>& exposure =
@@ -136,6 +139,9 @@ void engine_metrics::evidence_reads(std::string_view source, std::uint64_t n) {
 }
 void engine_metrics::rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n) {
   impl_->matches.Add({{"rule", std::string(rule)}, {"kind", std::string(kind)}}).Increment(static_cast<double>(n));
+}
+void engine_metrics::window_overflow(std::string_view rule, std::uint64_t n) {
+  impl_->overflow.Add({{"rule", std::string(rule)}}).Increment(static_cast<double>(n));
 }
 void engine_metrics::alert(std::string_view rule, std::string_view level, std::string_view channel) {
   impl_->alerts.Add({{"rule", std::string(rule)}, {"level", std::string(level)}, {"channel", std::string(channel)}})

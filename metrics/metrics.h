@@ -41,6 +41,9 @@ class engine_metrics {
   /// Rule matches by kind: "detection" (events a detection rule matched) or
   /// "correlation" (matches fed to correlation operators).
   void rule_matches(std::string_view rule, std::string_view kind, std::uint64_t n);
+  /// Matches a correlation pushed out of a full window (10,000 per group), by
+  /// rule: its counts saturate there, and an absence A pushed out never alerts.
+  void window_overflow(std::string_view rule, std::uint64_t n);
   /// One alert made durable; `channel` is its evidence's channel, or "multiple".
   void alert(std::string_view rule, std::string_view level, std::string_view channel);
   /// The alert's estimated loss exposure range, summed per rule and currency.

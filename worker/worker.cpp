@@ -481,7 +481,7 @@ status worker::run(const std::atomic<bool>& stop) {
   std::uint64_t duplicates_reported = 0, published_reported = 0;
   // The running engine's counts already in metrics (a reloaded engine starts from zero).
   correlate::engine_counts engine_reported{};
-  std::vector<std::uint64_t> matches_reported;
+  std::vector<std::uint64_t> matches_reported, pushed_out_reported;
   auto gauges_reported = clock::time_point{};
   // Where each partition started when nothing was stored for it (asked once).
   std::map<std::string, std::int64_t, std::less<>> start_offsets;
@@ -717,10 +717,14 @@ status worker::run(const std::atomic<bool>& stop) {
       // Per rule: the engine keeps a fixed order, so deltas are by position.
       auto per_rule = pipe.correlations().rule_matches();
       matches_reported.resize(per_rule.size(), 0);
+      pushed_out_reported.resize(per_rule.size(), 0);
       for (std::size_t r = 0; r < per_rule.size(); ++r) {
         if (auto delta = per_rule[r].matches - matches_reported[r])
           metrics_->rule_matches(per_rule[r].rule_id, per_rule[r].kind, delta);
         matches_reported[r] = per_rule[r].matches;
+        if (auto delta = per_rule[r].pushed_out - pushed_out_reported[r])
+          metrics_->window_overflow(per_rule[r].rule_id, delta);
+        pushed_out_reported[r] = per_rule[r].pushed_out;
       }
       metrics_->suppressed_alerts(ec.suppressed - engine_reported.suppressed);
       metrics_->late_events(counts_.pipeline.late - reported.late);
@@ -765,6 +769,7 @@ status worker::run(const std::atomic<bool>& stop) {
       pipe.set_engine(rules_.current());
       engine_reported = {};
       matches_reported.clear();
+      pushed_out_reported.clear();
     }
     if (options_.status_interval_seconds > 0 &&
         clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <random>
 #include <set>
 
@@ -298,6 +299,24 @@ TEST(window_upkeep, absence_timer_with_nothing_to_fire_leaves_the_waiting_a_alon
     ASSERT_EQ(alerts.size(), 1u) << "advancing every " << per_advance << " events";
     EXPECT_EQ(alerts[0].first_seen, time_of(samples[2]));
   }
+}
+
+// Matches the cap pushes out are counted per correlation (the engine reports
+// them with its rule matches; /metrics and `sentrail replay` show them).
+TEST(window_upkeep, matches_pushed_out_at_the_cap_are_counted_per_rule) {
+  harness h(pos_rules + "title: Counted\nid: t-counted\ncorrelation: {type: event_count, rules: [pos_sale], "
+                        "group-by: [retail.employee.id], timespan: 60s, condition: {gte: 1000000}}\n---\n"
+                        "title: Waiting\nid: t-waiting\ncorrelation: {type: absence, rules: [pos_refund, pos_void], "
+                        "group-by: [retail.employee.id], timespan: 60s, suppress: 0s}\n");
+  std::vector<sample> samples;
+  for (std::int64_t i = 0; i < 10'050; ++i) samples.push_back({i, 0, 1, 1});  // sales: 50 past the cap
+  for (std::int64_t i = 0; i < 10'020; ++i) samples.push_back({20'000 + i, 2, 1, 1});  // refunds, unanswered
+  auto out = h.run_batched(as_events(samples), {}, 1000);
+  std::map<std::string, std::uint64_t> pushed_out;
+  for (const auto& r : h.correlations().rule_matches()) pushed_out[std::string(r.rule_id)] = r.pushed_out;
+  EXPECT_EQ(pushed_out["t-counted"], 50u);
+  EXPECT_EQ(pushed_out["t-waiting"], 20u);
+  EXPECT_EQ(out.of("t-waiting").size(), 10'000u);  // the 20 oldest refunds went without a verdict
 }
 
 }  // namespace

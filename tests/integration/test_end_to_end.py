@@ -510,6 +510,37 @@ class EndToEndTest(unittest.TestCase):
             self.assertEqual(len(harness.consume_all(broker.bootstrap, "sentrail.deadletter", timeout=5, idle=1)), 3)
             again.cleanup()
 
+    def test_a_burst_past_the_window_cap_is_counted_on_metrics(self):
+        """10,050 failed logins from one IP within 60 s: the group's window holds
+        its 10,000 newest, and the 50 it pushed out are counted per rule on
+        /metrics (an operator's sign that the rule's counts saturate)."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\ncorrelation:\n  idle_timeout: 1s\n")
+        burst = [("retail.web", {"ts": f"2026-11-23T04:00:{i // 1000:02d}.{i % 1000:03d}Z", "client_ip": "203.0.113.77",
+                                 "method": "POST", "path": "/login", "status": 401, "bytes": 1, "user_agent": "ua",
+                                 "session_id": "s", "user": f"u{i % 300}", "event": "login_failed"})
+                 for i in range(10050)]
+        with harness.Broker(partitions=2) as broker:
+            harness.produce(broker.bootstrap, burst)
+            port = fixtures.free_port()
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, metrics_port=port,
+                                    extra=["--config", self.config])
+            overflow = 'sentrail_correlation_window_overflow_total{rule="t-three-failures"}'
+            try:
+                harness.wait_for(lambda: "metrics on" in engine.stderr(), timeout=30, what="the engine's /metrics")
+                # Counted as the burst is released, over one or more batches.
+                harness.wait_for(lambda: overflow + " 50" in fixtures.metrics(port), timeout=60,
+                                 what="50 matches pushed out, on /metrics")
+                time.sleep(2)
+                metrics = fixtures.metrics(port)
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            self.assertIn(overflow + " 50\n", metrics)  # and no more
+            alerts = [json.loads(line) for line in engine.stdout().splitlines() if line.strip()]
+            self.assertEqual([a["count"] for a in alerts if a["rule"]["id"] == "t-three-failures"], [3])
+            engine.cleanup()
+
 
 def alert_json_head_matches(head, alert_id):
     """The notice quotes the start of the alert's JSON, which names the alert."""
