@@ -61,7 +61,8 @@ int inspect(const inspect_flags& f) {
       }
       w.end_array();
       if (space[0] == 'c') {
-        w.key("state").raw(correlate::describe_state(value));
+        w.key("state").raw(correlate::describe_state(
+            key, [&](std::string_view k) { return (*db)->state_value(k, now); }));
       } else {
         correlate::decoder_view d(value);
         w.key("suppressed_since").value(format_rfc3339(d.i64()));

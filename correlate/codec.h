@@ -84,15 +84,11 @@ void append_encoded(std::string& out, std::size_t bound, Write&& write) {
 class decoder_view {
  public:
   explicit decoder_view(std::string_view in) : in_(in) {}
-  std::uint64_t u64() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return fail();
-      auto b = static_cast<unsigned char>(in_[pos_++]);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    return fail();
+  [[gnu::always_inline]] std::uint64_t u64() {
+    // Most values (lengths, rule indexes, counts) fit in one byte: read those inline.
+    if (pos_ < in_.size() && !(static_cast<unsigned char>(in_[pos_]) & 0x80))
+      return static_cast<unsigned char>(in_[pos_++]);
+    return u64_continued();
   }
   std::int64_t i64() {
     std::uint64_t z = u64();
@@ -105,7 +101,7 @@ class decoder_view {
     pos_ += 8;
     return v;
   }
-  std::string_view bytes() {
+  [[gnu::always_inline]] std::string_view bytes() {
     std::uint64_t n = u64();
     if (failed_ || pos_ + n > in_.size()) {
       fail();
@@ -119,6 +115,16 @@ class decoder_view {
   bool failed() const { return failed_; }
 
  private:
+  std::uint64_t u64_continued() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return fail();
+      auto b = static_cast<unsigned char>(in_[pos_++]);
+      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return fail();
+  }
   std::uint64_t fail() {
     failed_ = true;
     pos_ = in_.size();

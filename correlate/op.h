@@ -136,7 +136,9 @@ result<std::map<std::string, std::pair<double, double>>> load_location_table(con
 
 /// An operator's stored state for one group, as JSON for people (`sentrail state inspect`):
 /// {"window":[{"time","rule","value","text","evidence":[{"time","topic","partition","offset"}...]}...],
-///  "mark","scalars":[a,b,c],"n"}.
-std::string describe_state(std::string_view value);
+///  "mark","scalars":[a,b,c],"n"}. `read` gives the stored value of a key: a large
+/// window keeps most of its entries in segments under keys of their own.
+std::string describe_state(std::string_view key,
+                           const std::function<std::optional<std::string>(std::string_view key)>& read);
 
 }  // namespace sentrail::correlate

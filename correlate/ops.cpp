@@ -56,18 +56,20 @@ class entry_list {
   entry& emplace_back() { return items_.emplace_back(); }
   void push_back(const entry& e) { items_.push_back(e); }
   void clear() {
-    items_.clear();
-    head_ = 0;
+    reset();
+    rewritten_ = true;
   }
   void assign(std::size_t n, const entry& e) {
     items_.assign(n, e);
     head_ = 0;
+    rewritten_ = true;
   }
   /// Drops the `n` oldest entries.
   void pop_front(std::size_t n = 1) {
     head_ += n;
+    removed_front_ += n;
     if (head_ == items_.size()) {
-      clear();
+      reset();
     } else if (head_ >= 64 && head_ >= size()) {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
@@ -75,14 +77,34 @@ class entry_list {
   }
   iterator erase(iterator it) { return erase(it, it + 1); }
   iterator erase(iterator first, iterator last) {
-    if (first != begin()) return items_.erase(first, last);
+    if (first != begin()) {
+      rewritten_ = true;
+      return items_.erase(first, last);
+    }
     pop_front(static_cast<std::size_t>(last - first));
     return begin();
   }
 
+  /// What happened since mark_unchanged(), for a window stored in segments: how
+  /// many entries left from the front, and whether any other change than an
+  /// append was made (a clear, an erase in the middle). Changes in place through
+  /// operator[] are not seen; the windows stored in segments make none.
+  std::size_t removed_front() const { return removed_front_; }
+  bool rewritten() const { return rewritten_; }
+  void mark_unchanged() {
+    removed_front_ = 0;
+    rewritten_ = false;
+  }
+
  private:
+  void reset() {
+    items_.clear();
+    head_ = 0;
+  }
   std::vector<entry> items_;
   std::size_t head_ = 0;  // items_[0, head_) have left the window
+  std::size_t removed_front_ = 0;
+  bool rewritten_ = false;
 };
 
 // Running sum of a window's numbers, compensated (Neumaier), so that adding each
@@ -134,55 +156,76 @@ struct window_state {
   /// How many referenced rules have entries (with `rule_counts`).
   std::size_t distinct_rules() const { return distinct_rules_; }
 
-  void decode(std::optional<std::string_view> raw) {
-    entries.clear();
-    forget_all();
-    own_.reset();
-    mark = INT64_MIN;
-    a = b = c = 0;
-    n = 0;
-    if (!raw) return;
-    if (keep_) raw = own_.store(*raw);
-    decoder_view d(*raw);
-    mark = d.i64();
-    a = d.f64();
-    b = d.f64();
-    c = d.f64();
-    n = d.u64();
-    std::uint64_t count = d.u64();
-    for (std::uint64_t i = 0; i < count && !d.failed(); ++i) {
-      entry& e = entries.emplace_back();
-      e.time = d.i64();
-      e.rule = static_cast<std::uint32_t>(d.u64());
-      e.number = d.f64();
-      e.text = d.bytes();
-      e.evidence = d.bytes();
-    }
-    if (d.failed()) entries.clear();
-    if (track_) recount();
+  /// Reads a window stored in one value (what encode() makes). A window stored
+  /// in segments (store()) is read by load().
+  void decode(std::optional<std::string_view> raw) { decode_from(raw, {}, nullptr); }
+
+  /// Reads the window stored under `key` by store(): in one value, or in
+  /// segments. For a window kept across op calls (keep_bytes()).
+  void load(std::string_view key, state_view& state) {
+    decode_from(state.get(key), key, &state);
   }
-  /// The window's bytes; valid until the next encode() or decode().
-  std::string_view encode() {
-    using w = raw_encoder;
-    std::size_t bound = 3 * w::max_u64 + 3 * w::max_f64;
-    for (const auto& x : entries)
-      bound += 2 * w::max_u64 + w::max_f64 + w::max_bytes(x.text.size()) + w::max_bytes(x.evidence.size());
+
+  /// Writes the window under `key`. A small window is one value, as encode()
+  /// makes it. A large one is sealed segments of `segment_entries` (each its own
+  /// key, written once) and a value holding the rest: an attack burst holds a
+  /// window at 10,000 entries, and rewriting all of it at every batch wrote a
+  /// gigabyte a minute for one attacker at 200 events/s. Segments the window's
+  /// start has passed are erased.
+  void store(std::string_view key, state_view& state, timestamp_ns expires) {
+    const bool small = segments_.empty() ? entries.size() <= segment_above : entries.size() < inline_below;
+    if (small || entries.rewritten()) {
+      for (const auto& seg : segments_) state.erase(segment_key(key, seg.id));
+      segments_.clear();
+      first_skip_ = 0;
+    }
+    if (small) {
+      state.put(key, encode(), expires);
+      entries.mark_unchanged();
+      return;
+    }
+    // The entries in segments, from the front: what the window's start passed is gone.
+    std::size_t removed = entries.rewritten() ? 0 : entries.removed_front();
+    while (!segments_.empty() && removed >= segments_.front().count - first_skip_) {
+      removed -= segments_.front().count - first_skip_;
+      state.erase(segment_key(key, segments_.front().id));
+      segments_.erase(segments_.begin());
+      first_skip_ = 0;
+    }
+    if (!segments_.empty()) first_skip_ += removed;  // else it reached the rest, which starts later
+    std::size_t covered = 0;
+    for (const auto& seg : segments_) covered += seg.count;
+    covered -= segments_.empty() ? 0 : first_skip_;
+    // Seal the rest in full segments, keeping a part of one in the window's value.
+    std::size_t i = covered;
+    for (; entries.size() - i > segment_entries; i += segment_entries) {
+      segments_.push_back({next_segment_++, segment_entries});
+      scratch_.clear();
+      append_encoded(scratch_, entries_bound(i, i + segment_entries),
+                     [&](raw_encoder& e) { encode_entries(e, i, i + segment_entries); });
+      state.put(segment_key(key, segments_.back().id), scratch_, expires);
+    }
     encoded_.clear();
-    append_encoded(encoded_, bound, [&](raw_encoder& e) {
-      e.i64(mark);
-      e.f64(a);
-      e.f64(b);
-      e.f64(c);
-      e.u64(n);
-      e.u64(entries.size());
-      for (const auto& x : entries) {
-        e.i64(x.time);
-        e.u64(x.rule);
-        e.f64(x.number);
-        e.bytes(x.text);
-        e.bytes(x.evidence);
-      }
-    });
+    encode_window(
+        encoded_,
+        [&](raw_encoder& e) {
+          e.u64(segmented);
+          e.u64(first_skip_);
+          e.u64(next_segment_);
+          e.u64(segments_.size());
+          for (const auto& seg : segments_) {
+            e.u64(seg.id);
+            e.u64(seg.count);
+          }
+        },
+        (4 + 2 * segments_.size()) * raw_encoder::max_u64, i);
+    state.put(key, encoded_, expires);
+    entries.mark_unchanged();
+  }
+  /// The window's bytes in one value; valid until the next encode() or decode().
+  std::string_view encode() {
+    encoded_.clear();
+    encode_window(encoded_, [](raw_encoder&) {}, 0);
     return encoded_;
   }
   /// `list` with `key` appended, kept until the next decode(). A list of evidence
@@ -255,6 +298,134 @@ struct window_state {
   }
 
  private:
+  struct segment {
+    std::uint64_t id = 0;
+    std::uint64_t count = 0;  // entries written in it
+  };
+  static constexpr std::size_t segment_entries = 128;
+  static constexpr std::size_t segment_above = 512;  // a window in one value goes to segments past this
+  static constexpr std::size_t inline_below = 256;   // and back below this
+  static constexpr std::uint64_t segmented = ~std::uint64_t{0};  // in place of the entry count
+
+  // "w/", the window's key length-prefixed (any group value stays apart), the segment id.
+  static std::string segment_key(std::string_view window_key, std::uint64_t id) {
+    std::string k = "w/";
+    encoder(k).bytes(window_key);
+    for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((id >> shift) & 0xFF));
+    return k;
+  }
+
+  // Appends the window's header, what `extra` writes after it (at most
+  // `extra_bound` bytes) and entries[from, end) with their count to `out`: one
+  // bound, one append.
+  template <class Extra>
+  void encode_window(std::string& out, const Extra& extra, std::size_t extra_bound, std::size_t from = 0) {
+    using w = raw_encoder;
+    std::size_t bound = 2 * w::max_u64 + 3 * w::max_f64 + extra_bound;
+    append_encoded(out, bound + entries_bound(from, entries.size()), [&](raw_encoder& e) {
+      e.i64(mark);
+      e.f64(a);
+      e.f64(b);
+      e.f64(c);
+      e.u64(n);
+      extra(e);
+      encode_entries(e, from, entries.size());
+    });
+  }
+  std::size_t entries_bound(std::size_t from, std::size_t to) const {
+    using w = raw_encoder;
+    std::size_t bound = w::max_u64;
+    for (std::size_t i = from; i < to; ++i)
+      bound += 2 * w::max_u64 + w::max_f64 + w::max_bytes(entries[i].text.size()) +
+               w::max_bytes(entries[i].evidence.size());
+    return bound;
+  }
+  // The count of entries[from, to) and the entries.
+  void encode_entries(raw_encoder& e, std::size_t from, std::size_t to) const {
+    {
+      e.u64(to - from);
+      for (std::size_t i = from; i < to; ++i) {
+        const entry& x = entries[i];
+        e.i64(x.time);
+        e.u64(x.rule);
+        e.f64(x.number);
+        e.bytes(x.text);
+        e.bytes(x.evidence);
+      }
+    }
+  }
+
+  // Appends `count` entries read from `d`, the first `skip` of them left out.
+  [[gnu::always_inline]] void read_entries(decoder_view& d, std::uint64_t count, std::uint64_t skip) {
+    entry passed;
+    for (std::uint64_t i = 0; i < count && !d.failed(); ++i) {
+      entry& e = i < skip ? passed : entries.emplace_back();
+      e.time = d.i64();
+      e.rule = static_cast<std::uint32_t>(d.u64());
+      e.number = d.f64();
+      e.text = d.bytes();
+      e.evidence = d.bytes();
+    }
+  }
+
+  // With `state`, segments are read from it; without, a window in segments
+  // reads as its header only (never the case: only load() meets them).
+  void decode_from(std::optional<std::string_view> raw, std::string_view key, state_view* state) {
+    entries.clear();
+    forget_all();
+    own_.reset();
+    segments_.clear();
+    first_skip_ = 0;
+    next_segment_ = 0;
+    mark = INT64_MIN;
+    a = b = c = 0;
+    n = 0;
+    if (raw) {
+      if (keep_) raw = own_.store(*raw);
+      decoder_view d(*raw);
+      mark = d.i64();
+      a = d.f64();
+      b = d.f64();
+      c = d.f64();
+      n = d.u64();
+      std::uint64_t count = d.u64();
+      bool failed = false;
+      if (count == segmented) {
+        first_skip_ = d.u64();
+        next_segment_ = d.u64();
+        std::uint64_t listed = d.u64();
+        for (std::uint64_t i = 0; i < listed && !d.failed(); ++i) {
+          segment seg;
+          seg.id = d.u64();
+          seg.count = d.u64();
+          segments_.push_back(seg);
+        }
+        // A segment past its expiry is gone: its entries had left the window by then.
+        std::vector<segment> found;
+        for (const auto& seg : segments_) {
+          auto value = state ? state->get(segment_key(key, seg.id)) : std::nullopt;
+          if (!value) continue;
+          std::string_view bytes = keep_ ? own_.store(*value) : *value;
+          decoder_view sd(bytes);
+          std::uint64_t written = sd.u64();
+          read_entries(sd, written, found.empty() && &seg == &segments_.front() ? first_skip_ : 0);
+          failed = failed || sd.failed() || written != seg.count;
+          found.push_back(seg);
+        }
+        if (found.empty() || found.front().id != segments_.front().id) first_skip_ = 0;
+        segments_ = std::move(found);
+        count = d.u64();
+      }
+      read_entries(d, count, 0);
+      if (failed || d.failed()) {
+        entries.clear();
+        segments_.clear();  // rewritten whole at the next store (its old segments expire)
+      }
+    }
+    entries.mark_unchanged();
+    if (track_) recount();
+  }
+
   void added(const entry& e) {
     if (track_ & distinct_texts) ++values_[e.text];
     if (track_ & number_sum) sum_.add(e.number);
@@ -299,6 +470,10 @@ struct window_state {
   arena own_{1024};
   std::string join_;  // append_key's scratch
   std::string encoded_;
+  std::string scratch_;                // a segment being sealed
+  std::vector<segment> segments_;      // as stored, oldest first
+  std::uint64_t first_skip_ = 0;       // entries of the first segment the window's start has passed
+  std::uint64_t next_segment_ = 0;
   bool keep_ = false;
   unsigned track_ = 0;
   absl::flat_hash_map<std::string_view, std::uint32_t> values_;  // text -> entries holding it
@@ -331,13 +506,13 @@ class live_windows {
     l->w.keep_bytes();
     l->w.track(tracking);
     l->w.pushed_out = &pushed_out_;
-    l->w.decode(state.get(key));
+    l->w.load(key, state);
     live_.emplace(l->key, l);
     return *l;
   }
   void flush(state_view& state) {
     for (std::size_t i = 0; i < used_; ++i)
-      if (pool_[i].expires) state.put(pool_[i].key, pool_[i].w.encode(), *pool_[i].expires);
+      if (pool_[i].expires) pool_[i].w.store(pool_[i].key, state, *pool_[i].expires);
     live_.clear();
     used_ = 0;
     // Windows stay for reuse, their memory with them; past a few hundred, a batch
@@ -833,9 +1008,25 @@ void describe_evidence(json_writer& j, std::string_view key) {
 }
 }  // namespace
 
-std::string describe_state(std::string_view value) {
+std::string describe_state(std::string_view key,
+                           const std::function<std::optional<std::string>(std::string_view key)>& read) {
+  // Reads through `read` only: inspecting changes nothing.
+  struct reader final : state_view {
+    const std::function<std::optional<std::string>(std::string_view)>& read;
+    std::optional<std::string> last;
+    explicit reader(const std::function<std::optional<std::string>(std::string_view)>& r) : read(r) {}
+    std::optional<std::string_view> get(std::string_view k) override {
+      last = read(k);
+      return last ? std::optional<std::string_view>(*last) : std::nullopt;
+    }
+    void put(std::string_view, std::string_view, timestamp_ns) override {}
+    void erase(std::string_view) override {}
+    void for_each_from(std::string_view, std::string_view, const visitor&) override {}
+    void set_now(timestamp_ns) override {}
+  } state(read);
   window_state w;
-  w.decode(value);
+  w.keep_bytes();  // each read's bytes are kept: the next read replaces `last`
+  w.load(key, state);
   std::string out;
   json_writer j(out);
   j.begin_object();

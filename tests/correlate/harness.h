@@ -38,8 +38,8 @@ class harness {
   }
   run_result run(const std::vector<raw_event>& events, bool flush = true) { return driver_->run(events, flush); }
   run_result run_batched(const std::vector<raw_event>& events, const std::vector<std::int32_t>& partitions,
-                         std::size_t per_advance) {
-    return driver_->run_batched(events, partitions, per_advance);
+                         std::size_t per_advance, bool flush = true) {
+    return driver_->run_batched(events, partitions, per_advance, flush);
   }
   engine& correlations() { return driver_->correlations(); }
   state_view& state() { return driver_->state(); }

@@ -110,11 +110,14 @@ struct recount {
 };
 
 // Runs `correlation` (without its closing brace: the test adds no suppression)
-// over the traffic in batches of 1,000 events and returns its alerts in order.
-std::vector<alert> alerts_of(const std::string& correlation, const std::vector<sample>& samples) {
+// over the traffic in batches of `per_advance` events and returns its alerts in
+// order. (A window is stored and read back between batches: in one value, or past
+// 512 entries in segments of 128.)
+std::vector<alert> alerts_of(const std::string& correlation, const std::vector<sample>& samples,
+                             std::size_t per_advance = 1000) {
   harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], timespan: 60s, "
                         "suppress: 0s, " + correlation + "}\n");
-  auto out = h.run_batched(as_events(samples), {}, 1000);
+  auto out = h.run_batched(as_events(samples), {}, per_advance);
   auto alerts = out.of("t-under-test");
   std::sort(alerts.begin(), alerts.end(), [](const alert& a, const alert& b) { return a.last_seen < b.last_seen; });
   return alerts;
@@ -122,7 +125,10 @@ std::vector<alert> alerts_of(const std::string& correlation, const std::vector<s
 
 TEST(window_upkeep, event_count_counts_the_window_through_evictions_and_past_the_cap) {
   auto samples = traffic(1, true);
-  auto alerts = alerts_of("type: event_count, rules: [pos_sale, pos_void, pos_refund], condition: {gte: 0}", samples);
+  for (std::size_t per_advance : {std::size_t{1000}, std::size_t{37}}) {
+  SCOPED_TRACE("advancing every " + std::to_string(per_advance) + " events");
+  auto alerts = alerts_of("type: event_count, rules: [pos_sale, pos_void, pos_refund], condition: {gte: 0}", samples,
+                          per_advance);
   ASSERT_EQ(alerts.size(), samples.size());
   recount r;
   std::size_t at_cap = 0;
@@ -134,6 +140,7 @@ TEST(window_upkeep, event_count_counts_the_window_through_evictions_and_past_the
     at_cap += r.window.size() == window_cap;
   }
   EXPECT_GT(at_cap, 100u);  // the burst held the window at its cap
+  }
 }
 
 TEST(window_upkeep, value_sum_equals_the_sum_of_the_window_past_the_cap) {
@@ -317,6 +324,48 @@ TEST(window_upkeep, matches_pushed_out_at_the_cap_are_counted_per_rule) {
   EXPECT_EQ(pushed_out["t-counted"], 50u);
   EXPECT_EQ(pushed_out["t-waiting"], 20u);
   EXPECT_EQ(out.of("t-waiting").size(), 10'000u);  // the 20 oldest refunds went without a verdict
+}
+
+// A window past 512 entries is stored as segments of 128 entries, each written
+// once, and a value holding the rest: what a batch writes for a group under
+// attack no longer grows with its window. Segments the window's start passes
+// are erased, and a window that shrinks goes back to one value.
+TEST(window_upkeep, a_large_window_is_stored_in_segments_and_shrinks_back_to_one_value) {
+  harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], "
+                        "timespan: 60s, type: event_count, rules: [pos_sale], condition: {gte: 1000000}}\n",
+            [] {
+              engine_options o;
+              o.allowed_lateness = 0;  // each batch releases all it read
+              return o;
+            }());
+  std::vector<sample> burst;
+  for (std::int64_t i = 0; i < 12'000; ++i) burst.push_back({i, 0, 1, 1});  // 2,000 past the cap
+  h.run_batched(as_events(burst), {}, 1000, /*flush=*/false);
+  auto segments = [&] {
+    std::size_t n = 0;
+    h.state().for_each_from("w/", "w/", [&](std::string_view, std::string_view) { ++n; });
+    return n;
+  };
+  const std::string key = "c/t-under-test\x1e" "E1";
+  auto value = h.state().get(key);
+  ASSERT_TRUE(value.has_value());
+  EXPECT_LT(value->size(), 16'000u) << "the window's own value holds at most one segment's worth";
+  EXPECT_GE(segments(), 10'000u / 128 - 1);
+  EXPECT_LE(segments(), 10'000u / 128 + 1);
+  // `sentrail state inspect` shows the whole window, segments included.
+  const std::string shown = describe_state(key, [&](std::string_view k) -> std::optional<std::string> {
+    auto v = h.state().get(k);
+    return v ? std::optional<std::string>(*v) : std::nullopt;
+  });
+  std::size_t entries_shown = 0;
+  for (std::size_t at = shown.find("\"rule\":"); at != std::string::npos; at = shown.find("\"rule\":", at + 1))
+    ++entries_shown;  // each entry names its rule (its evidence does not)
+  EXPECT_EQ(entries_shown, 10'000u);
+  // Past the timespan, a few sales: the window holds them alone, in one value.
+  std::vector<sample> later;
+  for (std::int64_t i = 0; i < 5; ++i) later.push_back({200'000 + i * 1000, 0, 1, 1});
+  h.run_batched(as_events(later), {}, 1, /*flush=*/false);
+  EXPECT_EQ(segments(), 0u);
 }
 
 }  // namespace
