@@ -600,8 +600,15 @@ class loader {
         error(n, "'direction' must be after, before or either");
     }
     if (const YAML::Node n = c["lookback"]; n.IsDefined()) r.lookback_ns = timespan(n, "lookback");
-    if (const YAML::Node n = c["max_values"]; n.IsDefined())
+    if (const YAML::Node n = c["max_values"]; n.IsDefined()) {
       r.max_values = whole(n, "max_values", 1);
+      // Only first_seen reads it, and its window holds no more than the cap.
+      if (r.max_values && r.type != "first_seen")
+        warn(n, "'max_values' has no effect on " + r.type + " (it bounds first_seen's remembered values)");
+      else if (r.max_values && *r.max_values > static_cast<std::int64_t>(max_window_matches))
+        warn(n, "first_seen remembers at most " + std::to_string(max_window_matches) +
+                    " values per group; 'max_values' above that has no effect");
+    }
     if (const YAML::Node n = c["min_count"]; n.IsDefined()) r.min_count = whole(n, "min_count", 0);
     if (const YAML::Node n = c["baseline_buckets"]; n.IsDefined())
       r.baseline_buckets = whole(n, "baseline_buckets", 1);

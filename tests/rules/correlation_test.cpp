@@ -166,7 +166,9 @@ TEST(correlation, parses_every_extension_key_into_its_typed_member) {
       "  location_table: stores\n"
       "  location_key: retail.store.id\n"
       "  scores: {failed_login: 10, base-refund: 25.5}\n");
-  ASSERT_TRUE(r.diagnostics.empty()) << dump(r);
+  // Each is parsed on any type; max_values is the one said to do nothing here.
+  ASSERT_EQ(dump(r), "c.yml:21:15: warning: 'max_values' has no effect on risk (it bounds first_seen's "
+                     "remembered values)\n");
   const correlation_rule& c = r.rules.correlations().at(0);
   EXPECT_EQ(c.direction, "before");
   EXPECT_EQ(c.lookback_ns, 7200 * s);
@@ -293,6 +295,16 @@ TEST(correlation, checks_how_many_rules_each_type_takes) {
                         "\n  rules: [failed_login]\n  group-by: [a]\n  timespan: 1m\n"),
               std::string("c.yml:15:10: error: '") + type +
                   "' correlations need at least 2 rules, got 1\n");
+}
+
+TEST(correlation, warns_of_a_first_seen_max_values_past_the_cap) {
+  const std::string head = "title: x\ncorrelation:\n  type: first_seen\n  rules: [failed_login]\n"
+                           "  group-by: [a]\n  field: source.ip\n";  // lines 12-17
+  EXPECT_EQ(dump(with_bases(head + "  max_values: 10000\n")), "");
+  auto r = with_bases(head + "  max_values: 50000\n");
+  EXPECT_EQ(dump(r), "c.yml:18:15: warning: first_seen remembers at most 10000 values per group; "
+                     "'max_values' above that has no effect\n");
+  EXPECT_EQ(r.rules.correlations().size(), 1u);
 }
 
 TEST(correlation, refuses_bad_extension_values) {
