@@ -84,7 +84,7 @@ void append_encoded(std::string& out, std::size_t bound, Write&& write) {
 class decoder_view {
  public:
   explicit decoder_view(std::string_view in) : in_(in) {}
-  [[gnu::always_inline]] std::uint64_t u64() {
+  std::uint64_t u64() {
     // Most values (lengths, rule indexes, counts) fit in one byte: read those inline.
     if (pos_ < in_.size() && !(static_cast<unsigned char>(in_[pos_]) & 0x80))
       return static_cast<unsigned char>(in_[pos_++]);
@@ -101,7 +101,7 @@ class decoder_view {
     pos_ += 8;
     return v;
   }
-  [[gnu::always_inline]] std::string_view bytes() {
+  std::string_view bytes() {
     std::uint64_t n = u64();
     if (failed_ || pos_ + n > in_.size()) {
       fail();
