@@ -121,35 +121,18 @@ BENCHMARK(pipeline_event_count);
 // and the events cycle through the actions of the rules the correlation
 // references, so no detection alerts on its own. geo_velocity is left out: POS
 // events carry no place, and its state is one location whatever the traffic.
-const std::string operator_base_rules = R"(title: Sale
-name: pos_sale
-id: b-sale
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: sale}, condition: sel}
----
-title: Void
-name: pos_void
-id: b-void
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: void}, condition: sel}
----
-title: Refund
-name: pos_refund
-id: b-refund
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: refund}, condition: sel}
----
-title: No sale
-name: pos_nosale
-id: b-nosale
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: no_sale}, condition: sel}
-)";
+std::string pos_detection(std::string_view name, std::string_view action) {
+  return "title: " + std::string(name) + "\nname: " + std::string(name) + "\nid: b-" + std::string(name) +
+         "\nlogsource: {product: retail, service: pos}\ndetection: {sel: {event.action: " + std::string(action) +
+         "}, condition: sel}\n---\n";
+}
+const std::string operator_base_rules = pos_detection("pos_sale", "sale") + pos_detection("pos_void", "void") +
+                                        pos_detection("pos_refund", "refund") + pos_detection("pos_nosale", "no_sale");
 
 std::string operator_rule(std::string_view type, std::int64_t window) {
   const std::string span = std::to_string(window) + "s";
   const std::string yaml_type = type == "absence_unanswered" ? "absence" : std::string(type);
-  const std::string head = "---\ntitle: Op\nid: b-op\ncorrelation: {type: " + yaml_type +
+  const std::string head = "title: Op\nid: b-op\ncorrelation: {type: " + yaml_type +
                            ", group-by: [retail.employee.id], timespan: " + span + ", ";
   if (type == "no_match") return "";
   if (type == "event_count") return head + "rules: [pos_sale, pos_void, pos_refund], condition: {gte: 1000000000}}\n";

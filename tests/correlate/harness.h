@@ -26,6 +26,60 @@ inline std::string at(double seconds, std::string_view base = "2026-11-23T10:00:
   return format_rfc3339(t);
 }
 
+/// Detection rules the correlation tests build on, one per action: web logins
+/// (web_login_failed, web_login), POS (pos_refund, pos_void, pos_sale, pos_login),
+/// badge (badge_in) and mobile (mobile_login). Ends with a document separator.
+inline const std::string base_rules = R"(
+title: Failed web login
+name: web_login_failed
+id: t-web-login-failed
+logsource: {product: retail, service: web}
+detection: {sel: {event.action: login_failed}, condition: sel}
+---
+title: Web login
+name: web_login
+id: t-web-login
+logsource: {product: retail, service: web}
+detection: {sel: {event.action: login}, condition: sel}
+---
+title: POS refund
+name: pos_refund
+id: t-pos-refund
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: refund}, condition: sel}
+---
+title: POS void
+name: pos_void
+id: t-pos-void
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: void}, condition: sel}
+---
+title: POS sale
+name: pos_sale
+id: t-pos-sale
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: sale}, condition: sel}
+---
+title: POS employee login
+name: pos_login
+id: t-pos-login
+logsource: {product: retail, service: pos}
+detection: {sel: {event.action: employee_login}, condition: sel}
+---
+title: Badge in
+name: badge_in
+id: t-badge-in
+logsource: {product: retail, service: badge}
+detection: {sel: {event.action: access_granted}, condition: sel}
+---
+title: Mobile login
+name: mobile_login
+id: t-mobile-login
+logsource: {product: retail, service: mobile}
+detection: {sel: {event.action: login}, condition: sel}
+---
+)";
+
 /// The test driver over rules given as YAML text; load errors fail the test.
 class harness {
  public:

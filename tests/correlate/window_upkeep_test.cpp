@@ -23,27 +23,6 @@ using namespace sentrail::correlate::testing;
 
 namespace {
 
-const std::string pos_rules = R"(
-title: POS sale
-name: pos_sale
-id: t-pos-sale
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: sale}, condition: sel}
----
-title: POS void
-name: pos_void
-id: t-pos-void
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: void}, condition: sel}
----
-title: POS refund
-name: pos_refund
-id: t-pos-refund
-logsource: {product: retail, service: pos}
-detection: {sel: {event.action: refund}, condition: sel}
----
-)";
-
 constexpr std::int64_t timespan_ms = 60'000;
 constexpr std::size_t window_cap = 10'000;  // the engine's entries per group
 
@@ -115,7 +94,7 @@ struct recount {
 // 512 entries in segments of 128.)
 std::vector<alert> alerts_of(const std::string& correlation, const std::vector<sample>& samples,
                              std::size_t per_advance = 1000) {
-  harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], timespan: 60s, "
+  harness h(base_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], timespan: 60s, "
                         "suppress: 0s, " + correlation + "}\n");
   auto out = h.run_batched(as_events(samples), {}, per_advance);
   auto alerts = out.of("t-under-test");
@@ -295,7 +274,7 @@ TEST(window_upkeep, absence_timer_with_nothing_to_fire_leaves_the_waiting_a_alon
       {200'000, 1, 1, 1},  // past A2's deadline: A2 alerts
   };
   for (std::size_t per_advance : {std::size_t{1}, std::size_t{100}}) {
-    harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.store.id], "
+    harness h(base_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.store.id], "
                           "timespan: 60s, type: absence, rules: [pos_refund, pos_sale], direction: after}\n",
               [] {
                 engine_options o;
@@ -311,7 +290,7 @@ TEST(window_upkeep, absence_timer_with_nothing_to_fire_leaves_the_waiting_a_alon
 // Matches the cap pushes out are counted per correlation (the engine reports
 // them with its rule matches; /metrics and `sentrail replay` show them).
 TEST(window_upkeep, matches_pushed_out_at_the_cap_are_counted_per_rule) {
-  harness h(pos_rules + "title: Counted\nid: t-counted\ncorrelation: {type: event_count, rules: [pos_sale], "
+  harness h(base_rules + "title: Counted\nid: t-counted\ncorrelation: {type: event_count, rules: [pos_sale], "
                         "group-by: [retail.employee.id], timespan: 60s, condition: {gte: 1000000}}\n---\n"
                         "title: Waiting\nid: t-waiting\ncorrelation: {type: absence, rules: [pos_refund, pos_void], "
                         "group-by: [retail.employee.id], timespan: 60s, suppress: 0s}\n");
@@ -331,7 +310,7 @@ TEST(window_upkeep, matches_pushed_out_at_the_cap_are_counted_per_rule) {
 // attack no longer grows with its window. Segments the window's start passes
 // are erased, and a window that shrinks goes back to one value.
 TEST(window_upkeep, a_large_window_is_stored_in_segments_and_shrinks_back_to_one_value) {
-  harness h(pos_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], "
+  harness h(base_rules + "title: Under test\nid: t-under-test\ncorrelation: {group-by: [retail.employee.id], "
                         "timespan: 60s, type: event_count, rules: [pos_sale], condition: {gte: 1000000}}\n",
             [] {
               engine_options o;
