@@ -410,7 +410,7 @@ struct window_state {
           std::string_view bytes = keep_ ? own_.store(*value) : *value;
           decoder_view sd(bytes);
           std::uint64_t written = sd.u64();
-          read_entries(sd, written, found.empty() && &seg == &segments_.front() ? first_skip_ : 0);
+          read_entries(sd, written, &seg == &segments_.front() ? first_skip_ : 0);
           failed = failed || sd.failed() || written != seg.count;
           found.push_back(seg);
         }
