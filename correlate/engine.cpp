@@ -405,10 +405,12 @@ void engine::restore_references(const std::vector<std::pair<std::string, std::st
       ++counts_.unreadable;
       continue;
     }
-    std::string event;
     fields_read_by(ids, scratch_fields_);
-    encode_buffered(event, e, scratch_fields_);
-    buffer_.emplace(buffer_key(key), buffered{ids, std::move(event)});
+    auto& slot = buffer_.stage();
+    slot.key = key;
+    slot.rule_ids = ids;
+    encode_buffered(slot.event, e, scratch_fields_);
+    buffer_.insert_staged();
     ++counts_.restored_by_reference;
   }
 }
@@ -424,16 +426,6 @@ void engine::fields_read_by(std::string_view rule_ids, std::vector<ingest::field
   }
 }
 
-engine::buffer_key::buffer_key(std::string key) : bytes(std::move(key)) {
-  auto be64 = [&](std::size_t at) {
-    std::uint64_t v = 0;
-    for (std::size_t i = at; i < at + 8; ++i) v = (v << 8) | (i < bytes.size() ? static_cast<unsigned char>(bytes[i]) : 0u);
-    return v;
-  };
-  time = be64(0);
-  hash = be64(8);
-}
-
 void engine::expect_partition(std::string_view partition) {
   inputs_.try_emplace(std::string(partition));
 }
@@ -444,6 +436,11 @@ void engine::forget_partition(std::string_view partition, state_view& state) {
 }
 
 void engine::restore(state_view& state) {
+  for (auto& r : releasing_) {
+    if (r.entry) buffer_.recycle(r.entry);
+    r.entry = nullptr;
+    r.event.clear();
+  }
   buffer_.clear();
   timers_.clear();
   if (auto wm = state.get("w")) {
@@ -482,11 +479,12 @@ void engine::restore(state_view& state) {
     }
     std::string_view rule_ids = decode_event(v, e);
     if (rule_ids.empty()) return;  // written by a version that kept rules in r/: already released
-    std::string event;
     fields_read_by(rule_ids, scratch_fields_);
-    encode_buffered(event, e, scratch_fields_);
-    buffer_.emplace(buffer_key(std::string(k.substr(evidence_prefix.size()))),
-                    buffered{std::string(rule_ids), std::move(event)});
+    auto& slot = buffer_.stage();
+    slot.key = k.substr(evidence_prefix.size());
+    slot.rule_ids = rule_ids;
+    encode_buffered(slot.event, e, scratch_fields_);
+    buffer_.insert_staged();
   });
   restore_references(references);
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
@@ -546,8 +544,11 @@ std::vector<rule_match_count> engine::rule_matches() const {
 
 void engine::on_event(const ingest::event& e, std::string_view partition, state_view& state, alert_sink& out,
                       event_completion* completion) {
-  // Stage 1: detections, at once.
-  std::string rule_ids;
+  // Stage 1: detections, at once. The rule ids, key and copy are built in the
+  // buffer's next free entry, whose strings keep their capacity: buffering an
+  // event allocates nothing. A late or uncorrelated event leaves it unused.
+  reorder_buffer::entry& slot = buffer_.stage();
+  std::string& rule_ids = slot.rule_ids;
   scratch_fields_.clear();
   for (const rules::detection_rule* rule : c_->rules->candidates(e.channel, e)) {
     if (!rule->matches(e)) continue;
@@ -583,8 +584,7 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     return;
   }
   // Stage 2 waits: buffer in event-time order (ties broken by content, then source).
-  std::string key;
-  key.reserve(40);
+  std::string& key = slot.key;
   append_evidence_key(key, e);
   // The event is written once, as the evidence alerts will cite, with the rules
   // it matched: until the watermark passes it, that entry is its place in the
@@ -597,9 +597,8 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     else encode_event(stored, e, rule_ids);
     state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
   }
-  std::string event;  // sized once, by encode_buffered's bound
-  encode_buffered(event, e, scratch_fields_);
-  buffer_.insert_or_assign(buffer_key(std::move(key)), buffered{std::move(rule_ids), std::move(event)});
+  encode_buffered(slot.event, e, scratch_fields_);  // sized once, by encode_buffered's bound
+  buffer_.insert_staged();
   counts_.buffered = buffer_.size();
   counts_.buffered_peak = std::max(counts_.buffered_peak, counts_.buffered);
   ++counts_.buffered_total;
@@ -662,10 +661,11 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
   // the cache, waiting for it was most of a lookup.
   using stage = state_view::prefetch_stage;
   auto take = [&](released& r) {
-    if (buffer_.empty() || read_ordered_time(buffer_.begin()->first.bytes) > limit) return false;
-    r.node = buffer_.extract(buffer_.begin());
-    decode_buffered(r.node.mapped().event, r.event);  // the node outlives the event's use
-    plan_matches(r.event, r.node.mapped().rule_ids, r.plan, r.planned);
+    if (buffer_.empty() || read_ordered_time(buffer_.first_key()) > limit) return false;
+    if (r.entry) buffer_.recycle(r.entry);  // the event it held is done
+    r.entry = buffer_.take_first();
+    decode_buffered(r.entry->event, r.event);  // the entry outlives the event's use
+    plan_matches(r.event, r.entry->rule_ids, r.plan, r.planned);
     for (std::size_t i = 0; i < r.planned; ++i) state.prefetch(r.plan[i].key, stage::lookup);
     return true;
   };
@@ -678,13 +678,14 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
     released& current = releasing_[i % 3];
     taken[(i + 2) % 3] = taken[(i + 1) % 3] && take(releasing_[(i + 2) % 3]);  // frees the one before current
     if (taken[(i + 1) % 3]) prefetch_values(releasing_[(i + 1) % 3]);
-    const std::string& key = current.node.key().bytes;
+    const std::string& key = current.entry->key;
     timestamp_ns t = read_ordered_time(key);
     // Timers due strictly before this event fire first: an event at the deadline still counts.
     fire_timers_until(t, /*inclusive=*/false, state, out);
     state.set_now(std::max(watermark_, t - options_.allowed_lateness));
     correlate_planned(current.event, key, current.plan, current.planned, state, out);
   }
+  buffer_.trim();
   counts_.buffered = buffer_.size();
 }
 

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "correlate/alert.h"
 #include "correlate/op.h"
+#include "correlate/reorder_buffer.h"
 #include "ingest/event.h"
 #include "rules/rule.h"
 
@@ -170,30 +171,12 @@ class engine {
   engine_counts counts_;
   timestamp_ns watermark_ = INT64_MIN;
   // In-memory mirrors of durable state, ordered for release.
-  struct buffered {
-    std::string rule_ids;  // the detections it matched that feed correlations
-    std::string event;     // encoded for this process (stored under e/ in the durable layout)
-  };
-  /// A reorder key with its first 16 bytes (big-endian time, content hash) held
-  /// as integers: comparing those first orders keys as the bytes do, without
-  /// reading each key's bytes from the heap at every level of a deep tree (the
-  /// buffer holds 100k+ events during a backlog).
-  struct buffer_key {
-    std::uint64_t time = 0, hash = 0;
-    std::string bytes;
-    explicit buffer_key(std::string key);
-    bool operator<(const buffer_key& o) const {
-      if (time != o.time) return time < o.time;
-      if (hash != o.hash) return hash < o.hash;
-      return bytes < o.bytes;
-    }
-  };
-  std::map<buffer_key, buffered> buffer_;  // reorder key → event
+  reorder_buffer buffer_;  // reorder key → event
   /// A buffered event taken out for correlation, decoded, and its matches planned.
   struct released {
-    std::map<buffer_key, buffered>::node_type node;
-    ingest::event event;                // views into node's copy
-    std::vector<planned_match> plan;    // the first `planned` are this event's
+    reorder_buffer::entry* entry = nullptr;  // back to buffer_'s pool when the slot is reused
+    ingest::event event;                     // views into entry's copy
+    std::vector<planned_match> plan;         // the first `planned` are this event's
     std::size_t planned = 0;
   };
   released releasing_[3];  // the event being correlated, and the two after it
