@@ -8,8 +8,9 @@
 #     each process's total (exited threads included) and CPU per event.
 #   scripts/bench-cpu.sh    COUNT=500000 SECONDS_MEASURED=3 scripts/bench-cpu.sh
 #   CONFIG=no-fsync.yml scripts/bench-cpu.sh    # an engine config, e.g. store: {sync_writes: false}
+#   RULES=EMPTY_DIR scripts/bench-cpu.sh        # other rules (default rules/pack); no rules measures the rest
 set -euo pipefail
-if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 build=${BUILD:-build}
 count=${COUNT:-1000000}
 seconds=${SECONDS_MEASURED:-4}
@@ -18,7 +19,7 @@ bench_setup bench-cpu
 start_broker "$build/sentrail" 16
 broker=${pids[0]}
 "$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-"$build/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules rules/pack --state "$work/state" --group cpu --metrics-port 0 \
+"$build/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules "${RULES:-rules/pack}" --state "$work/state" --group cpu --metrics-port 0 \
   --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
 engine=$!
 pids+=("$engine")
