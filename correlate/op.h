@@ -95,8 +95,8 @@ class op {
   /// advance() and flush()); ops that write through at once need not.
   virtual void flush(state_view& state) { (void)state; }
   /// Matches pushed out of a full window (rules::max_window_matches per group)
-  /// since the op was built: counts saturate there, and an absence A pushed out
-  /// gets no verdict.
+  /// since the op was built: counts saturate there. absence keeps its oldest
+  /// waiting A's and counts the A's it turns away at the cap (no verdict).
   virtual std::uint64_t pushed_out() const { return 0; }
 };
 

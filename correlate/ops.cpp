@@ -709,7 +709,11 @@ class absence_op : public op {
           w.entries.clear();
         }
       } else if (!(direction_ == absence_direction::either && b_before)) {
-        w.push(m);
+        // At the cap the waiting A's keep their oldest, not their newest: the
+        // oldest are due first, and one B answers them all, so turning away the
+        // newest A delays no verdict, where pushing out the oldest lost the next one due.
+        if (w.entries.size() < max_window_entries) w.push(m);
+        else if (w.pushed_out) ++*w.pushed_out;
       }
     }
     l.expires = m.time + 2 * timespan_;
@@ -726,8 +730,8 @@ class absence_op : public op {
     window_state& w = l.w;
     timestamp_ns a_time = deadline - timespan_;
     // The A's wait oldest first, so the one whose timer this is is found by
-    // time; it is usually the first. (It is gone when a B answered it, or when
-    // the window's cap pushed it out.)
+    // time; it is usually the first. (It is gone when a B answered it, or was
+    // never kept: it came with the window at its cap.)
     auto it = std::lower_bound(w.entries.begin(), w.entries.end(), a_time,
                                [](const entry& e, timestamp_ns t) { return e.time < t; });
     if (it != w.entries.end() && it->time == a_time) {
