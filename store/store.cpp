@@ -496,13 +496,15 @@ status durable_store::commit(batch& b) {
   for (const auto& w : b.state) ordered.push_back(&w);
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const batch::state_write* x, const batch::state_write* y) { return x->key < y->key; });
-  std::string v;
+  std::string expiry;
   for (const batch::state_write* w : ordered) {
     if (w->value) {
-      v.clear();
-      put_expiry(v, w->expires);
-      v.append(*w->value);
-      writes.Put(impl_->cf(cf_state), w->key, v);
+      // In two parts, so the value is copied once, into the batch, not first
+      // into a scratch string behind its expiry.
+      expiry.clear();
+      put_expiry(expiry, w->expires);
+      const rocksdb::Slice key(w->key), value_parts[] = {rocksdb::Slice(expiry), rocksdb::Slice(*w->value)};
+      writes.Put(impl_->cf(cf_state), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value_parts, 2));
     } else {
       writes.Delete(impl_->cf(cf_state), w->key);
     }
