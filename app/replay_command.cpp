@@ -124,12 +124,13 @@ int run_replay(const replay_flags& f) {
   const auto& ec = backtest.correlations().counts();
   std::fprintf(stderr,
                "sentrail replay: %llu lines, %llu events, %llu alerts, %llu dead letters in %.3f s "
-               "(%.0f events/s); %llu late, %llu suppressed, reorder buffer peak %llu\n",
+               "(%.0f events/s); %llu late, %llu suppressed, %llu correlated, reorder buffer peak %llu\n",
                static_cast<unsigned long long>(lines), static_cast<unsigned long long>(c.events),
                static_cast<unsigned long long>(ec.detection_alerts + ec.correlation_alerts),
                static_cast<unsigned long long>(c.rejected + unrouted), secs,
                secs > 0 ? static_cast<double>(lines) / secs : 0.0, static_cast<unsigned long long>(c.late),
-               static_cast<unsigned long long>(ec.suppressed), static_cast<unsigned long long>(ec.buffered_peak));
+               static_cast<unsigned long long>(ec.suppressed), static_cast<unsigned long long>(ec.buffered_total),
+               static_cast<unsigned long long>(ec.buffered_peak));
   // A window at its cap: counts saturate and absence A's go without a verdict, so say where.
   for (const auto& r : backtest.correlations().rule_matches())
     if (r.pushed_out > 0)
