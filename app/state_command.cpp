@@ -7,7 +7,9 @@
 
 #include "app/commands.h"
 #include "common/json_writer.h"
+#include "correlate/buffer_record.h"
 #include "correlate/codec.h"
+#include "correlate/evidence_key.h"
 #include "correlate/op.h"
 #include "store/store.h"
 
@@ -37,6 +39,12 @@ int inspect(const inspect_flags& f) {
   if (now != INT64_MIN) correlate::append_ordered_time(after_watermark, now + 1);
   (*db)->for_each_state("e/", now, [&](std::string_view, std::string_view) { ++buffered; }, after_watermark);
   (*db)->for_each_state("r/", now, [&](std::string_view, std::string_view) { ++buffered; });
+  // With evidence by reference, the buffer is kept as one record per batch.
+  (*db)->for_each_state("b/", now, [&](std::string_view, std::string_view record) {
+    correlate::for_each_buffered(record, [&](std::string_view key, std::string_view) {
+      if (now == INT64_MIN || (key.size() >= 8 && correlate::evidence_time(key) > now)) ++buffered;
+    });
+  });
   (*db)->for_each_state("t/", now, [&](std::string_view, std::string_view) { ++timers; });
   for (const char* space : {"c/", "s/"}) {
     std::string prefix = std::string(space) + f.rule;

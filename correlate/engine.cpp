@@ -25,6 +25,15 @@ constexpr std::string_view timer_prefix = "t/";     // + deadline + corr id + \x
 constexpr std::string_view op_prefix = "c/";        // + corr id + \x1e + group
 constexpr std::string_view suppress_prefix = "s/";  // + corr id + \x1e + group
 constexpr std::string_view input_prefix = "p/";     // + partition
+// With engine_options::durable_references, the reorder buffer is kept as one
+// record per batch (correlate/buffer_record.h) rather than one e/ per event.
+constexpr std::string_view record_prefix = "b/";    // + sequence (8 bytes, big-endian)
+
+std::string record_key(std::uint64_t sequence) {
+  std::string key(record_prefix);
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((sequence >> shift) & 0xFF));
+  return key;
+}
 constexpr char group_separator = '\x1f';
 constexpr timestamp_ns forever = INT64_MAX;
 constexpr std::string_view entity_fields[] = {
@@ -43,8 +52,9 @@ std::string rule_key(const rules::correlation_rule& r) { return !r.id.empty() ? 
 // one (0, then the name's bytes, where not): names were nearly half of each.
 constexpr std::uint64_t named_fields_layout = 2;
 constexpr std::uint64_t event_layout = 4;
-// Evidence by reference (engine_options::durable_references): only the rules the
-// event matched; the key says where the event is to be read again.
+// Evidence by reference (engine_options::durable_references) as earlier versions
+// wrote it, one e/ per event: only the rules the event matched; the key says
+// where the event is to be read again. Still read by restore(); now b/ records.
 constexpr std::uint64_t reference_layout = 3;
 
 // A field's stored-name code, by interned id: looked up once per id and thread.
@@ -54,13 +64,6 @@ std::uint32_t stored_code(const ingest::field& f) {
   if (f.id >= by_id.size()) by_id.resize(f.id + 1, 0);
   if (by_id[f.id] == 0) by_id[f.id] = stored_name_code(f.name) + 1;
   return by_id[f.id] - 1;
-}
-
-void encode_reference(std::string& out, std::string_view rule_ids) {
-  encoder w(out);
-  w.bytes({});
-  w.u64(reference_layout);
-  w.bytes(rule_ids);
 }
 
 // The rules of a reference entry; nothing when `in` is a stored event.
@@ -486,6 +489,27 @@ void engine::restore(state_view& state) {
     encode_buffered(slot.event, e, scratch_fields_);
     buffer_.insert_staged();
   });
+  // The reorder buffer kept as one record per batch: what is newer than the
+  // watermark waits again; a record whose events were all released before the
+  // restart goes at the next advance().
+  batch_buffered_.clear();
+  records_.clear();
+  next_record_ = 0;
+  state.for_each(record_prefix, [&](std::string_view k, std::string_view v) {
+    std::uint64_t sequence = 0;
+    for (char c : k.substr(record_prefix.size())) sequence = sequence << 8 | static_cast<unsigned char>(c);
+    next_record_ = std::max(next_record_, sequence + 1);
+    timestamp_ns latest = INT64_MIN;
+    bool readable = for_each_buffered(v, [&](std::string_view key, std::string_view ids) {
+      if (key.size() < 8) return;
+      timestamp_ns t = evidence_time(key);
+      latest = std::max(latest, t);
+      if (watermark_ == INT64_MIN || t > watermark_) references.emplace_back(key, ids);
+    });
+    // Not one this version wrote: left to expire, and counted, not hidden.
+    if (!readable) ++counts_.unreadable;
+    else records_.push_back({sequence, latest});
+  });
   restore_references(references);
   state.for_each(timer_prefix, [&](std::string_view k, std::string_view) {
     timers_.emplace(std::string(k.substr(timer_prefix.size())), 1);
@@ -589,13 +613,14 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   // The event is written once, as the evidence alerts will cite, with the rules
   // it matched: until the watermark passes it, that entry is its place in the
   // reorder buffer too (restore() reads the buffer back from it). Inputs that
-  // can be read again keep it by reference instead.
-  if (!options_.reread || options_.durable_references) {
+  // can be read again keep only its key and rules, in the batch's record.
+  if (!options_.reread) {
     std::string& stored = scratch_event_;
     stored.clear();
-    if (options_.reread) encode_reference(stored, rule_ids);
-    else encode_event(stored, e, rule_ids);
+    encode_event(stored, e, rule_ids);
     state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
+  } else if (options_.durable_references) {
+    batch_buffered_.add(key, rule_ids);  // written by the next advance(), with the batch
   }
   encode_buffered(slot.event, e, scratch_fields_);  // sized once, by encode_buffered's bound
   buffer_.insert_staged();
@@ -604,7 +629,26 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
   ++counts_.buffered_total;
 }
 
+void engine::write_buffered_record(state_view& state) {
+  if (batch_buffered_.empty()) return;
+  // Deleted once released; the expiry is a backstop for an engine that never
+  // advances again (its evidence expires then too).
+  state.put(record_key(next_record_), batch_buffered_.encode(), batch_buffered_.latest() + c_->retention);
+  records_.push_back({next_record_++, batch_buffered_.latest()});
+  batch_buffered_.clear();
+}
+
+void engine::drop_released_records(timestamp_ns released_until, state_view& state) {
+  std::erase_if(records_, [&](const written_record& r) {
+    if (r.latest > released_until) return false;
+    state.erase(record_key(r.sequence));
+    return true;
+  });
+}
+
 void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up) {
+  // First, before any return: the caller makes the batch durable after this.
+  write_buffered_record(state);
   timestamp_ns slowest = INT64_MAX, newest = INT64_MIN;
   bool any = false;
   for (auto& [name, in] : inputs_) {
@@ -637,6 +681,7 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
   flush_operations(state);
   emit_pending(state, out);
   watermark_ = wm;
+  drop_released_records(wm, state);
   std::string v;
   encoder(v).i64(wm);
   state.put("w", v, forever);
@@ -644,6 +689,9 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
 }
 
 void engine::flush(state_view& state, alert_sink& out) {
+  // Everything buffered is released now: no record of it need be kept.
+  batch_buffered_.clear();
+  drop_released_records(INT64_MAX, state);
   release_until(INT64_MAX, state, out);
   fire_timers_until(INT64_MAX, true, state, out);
   flush_operations(state);

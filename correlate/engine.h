@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "correlate/alert.h"
+#include "correlate/buffer_record.h"
 #include "correlate/op.h"
 #include "correlate/reorder_buffer.h"
 #include "ingest/event.h"
@@ -44,10 +45,12 @@ struct engine_options {
   /// With reread: positions about to be reread, so the source can fetch them in
   /// one pass rather than a round trip each (Kafka). Optional.
   std::function<void(const std::vector<ingest::source_position>&)> prefetch;
-  /// With reread: still write each correlated event's rules under e/ (a few bytes
-  /// where a copy was hundreds) as the durable reorder buffer, which restore()
-  /// reads back through reread. For inputs that outlive a restart (Kafka topics);
-  /// replay never restarts and writes nothing.
+  /// With reread: keep the reorder buffer durable as references: each advance()
+  /// writes one b/ entry with what was buffered since the last (each event's
+  /// evidence key and the rules it matched, a few bytes where a copy was
+  /// hundreds), deleted once the watermark has released all of it. restore()
+  /// reads the events back through reread. For inputs that outlive a restart
+  /// (Kafka topics); replay never restarts and writes nothing.
   bool durable_references = false;
   /// With reread from a source where each read is a round trip (Kafka): the
   /// correlation alerts one advance() or flush() raises go out at its end, their
@@ -187,6 +190,18 @@ class engine {
     timestamp_ns last_wall = 0;
   };
   std::map<std::string, input, std::less<>> inputs_;
+  // With durable_references: what this batch buffered, written as one b/ entry
+  // at the next advance() (once per batch, before the batch is made durable),
+  // and the entries written, each deleted once the watermark passes its newest.
+  buffer_record batch_buffered_;
+  struct written_record {
+    std::uint64_t sequence;
+    timestamp_ns latest;
+  };
+  std::vector<written_record> records_;
+  std::uint64_t next_record_ = 0;
+  void write_buffered_record(state_view& state);
+  void drop_released_records(timestamp_ns released_until, state_view& state);
   std::string scratch_event_;
   std::vector<ingest::field_id> scratch_fields_;
   std::vector<target> scratch_targets_;

@@ -133,12 +133,12 @@ void cached_state::flush_into(batch& b) {
       continue;
     }
     it->second.unwritten = false;
-    // Write-once keys (evidence, the reorder buffer, timers, input times) are read
-    // again rarely if ever, and the engine mirrors the buffer and timers itself:
-    // keeping them would fill the cache with entries that crowd out window state.
-    // They go at trim(), once the batch is durable: until then the cache is the
-    // only place that has them.
-    if (k.size() > 1 && k[1] == '/' && (k[0] == 'e' || k[0] == 'r' || k[0] == 't' || k[0] == 'p'))
+    // Write-once keys (evidence, the reorder buffer and its records, timers, input
+    // times) are read again rarely if ever, and the engine mirrors the buffer and
+    // timers itself: keeping them would fill the cache with entries that crowd out
+    // window state. They go at trim(), once the batch is durable: until then the
+    // cache is the only place that has them.
+    if (k.size() > 1 && k[1] == '/' && (k[0] == 'e' || k[0] == 'r' || k[0] == 'b' || k[0] == 't' || k[0] == 'p'))
       written_once_.push_back(k);
     b.state.push_back({std::move(k), it->second.value, it->second.expires});
   }

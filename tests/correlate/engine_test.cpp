@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "correlate/buffer_record.h"
 #include "correlate/codec.h"
+#include "correlate/evidence_key.h"
 #include "ingest/decoder.h"
 #include "harness.h"
 
@@ -119,16 +121,16 @@ struct topic_of_events {
   rules::load_result loaded = rules::parse_rules(count_rule(), "test.yml");
 
   /// A new engine on `state`, as after a restart: restore() reads the buffer back from this topic.
-  std::unique_ptr<engine> restart(state_view& state) {
+  std::unique_ptr<engine> restart(state_view& state, timestamp_ns lateness = 3600 * ns_per_second) {
     EXPECT_FALSE(loaded.has_errors());
-    auto e = std::make_unique<engine>(loaded.rules, options());
+    auto e = std::make_unique<engine>(loaded.rules, options(lateness));
     e->restore(state);
     return e;
   }
 
-  engine_options options() {
+  engine_options options(timestamp_ns lateness = 3600 * ns_per_second) {  // default: everything waits until the flush
     engine_options o;
-    o.allowed_lateness = 3600 * ns_per_second;  // everything waits until the flush
+    o.allowed_lateness = lateness;
     o.durable_references = true;
     o.reread = [this](const ingest::source_position& from, ingest::event& out) {
       if (from.topic != "test" || from.offset < 0 || static_cast<std::size_t>(from.offset) >= events.size() ||
@@ -160,9 +162,20 @@ TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_rest
   harness before_restart(count_rule(), topic.options());
   EXPECT_TRUE(before_restart.run(events, /*flush=*/false).alerts.empty());
   EXPECT_EQ(before_restart.correlations().counts().buffered, 5u);
-  std::size_t stored_bytes = 0;
-  before_restart.state().for_each("e/", [&](std::string_view, std::string_view v) { stored_bytes += v.size(); });
-  EXPECT_LT(stored_bytes, 5u * 32);  // rule ids, not events
+  // One record per advance (the harness advances after each event), with each
+  // event's key and rules, not the event; no entry per event.
+  std::size_t records = 0, stored_bytes = 0, evidence_entries = 0;
+  std::vector<std::string> referenced_rules;
+  before_restart.state().for_each("b/", [&](std::string_view, std::string_view v) {
+    ++records;
+    stored_bytes += v.size();
+    EXPECT_TRUE(for_each_buffered(v, [&](std::string_view, std::string_view ids) { referenced_rules.emplace_back(ids); }));
+  });
+  before_restart.state().for_each("e/", [&](std::string_view, std::string_view) { ++evidence_entries; });
+  EXPECT_EQ(records, 5u);
+  EXPECT_EQ(referenced_rules, std::vector<std::string>(5, "t-web-login-failed"));
+  EXPECT_LT(stored_bytes, 5u * 64);  // keys and rule ids, not events
+  EXPECT_EQ(evidence_entries, 0u);
 
   auto restarted = topic.restart(before_restart.state());
   engine& after_restart = *restarted;
@@ -175,6 +188,98 @@ TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_rest
   ASSERT_EQ(out.alerts.size(), 1u);
   auto want = expected.of("t-five-failures")[0];
   out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
+  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+}
+
+TEST(engine, a_batch_record_of_the_reorder_buffer_goes_once_the_watermark_has_released_it) {
+  // Five failures 10 s apart, 15 s of lateness, an advance after each: the
+  // watermark ends at 25 s, so the first three are released and their records
+  // deleted; the last two wait, and a restart reads back only those.
+  std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40)};
+  harness by_copy(count_rule());
+  auto expected = by_copy.run(events);
+  ASSERT_EQ(expected.of("t-five-failures").size(), 1u);
+
+  const timestamp_ns lateness = 15 * ns_per_second;
+  topic_of_events topic{events};
+  harness before_restart(count_rule(), topic.options(lateness));
+  EXPECT_TRUE(before_restart.run(events, /*flush=*/false).alerts.empty());
+  EXPECT_EQ(before_restart.correlations().counts().buffered, 2u);
+  std::vector<std::int64_t> recorded;  // offsets of the events still in a record
+  before_restart.state().for_each("b/", [&](std::string_view, std::string_view v) {
+    for_each_buffered(v, [&](std::string_view key, std::string_view) { recorded.push_back(evidence_source(key)->offset); });
+  });
+  EXPECT_EQ(recorded, (std::vector<std::int64_t>{3, 4}));
+
+  auto restarted = topic.restart(before_restart.state(), lateness);
+  engine& after_restart = *restarted;
+  EXPECT_EQ(after_restart.counts().buffered, 2u);
+  ASSERT_EQ(topic.prefetched.size(), 1u);
+  EXPECT_EQ(topic.prefetched[0], (std::vector<std::int64_t>{3, 4}));
+  run_result out;
+  after_restart.flush(before_restart.state(), out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  auto want = expected.of("t-five-failures")[0];
+  out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
+  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+  // Everything is released now: no record is left behind.
+  std::size_t left = 0;
+  before_restart.state().for_each("b/", [&](std::string_view, std::string_view) { ++left; });
+  EXPECT_EQ(left, 0u);
+}
+
+TEST(engine, records_of_the_reorder_buffer_written_after_a_restart_do_not_overwrite_older_ones) {
+  // The restarted engine numbers its records after the stored ones: writing
+  // over one would lose the events it still holds for the next restart.
+  std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40)};
+  harness by_copy(count_rule());
+  auto expected = by_copy.run(events);
+  topic_of_events topic{events};
+  harness first(count_rule(), topic.options());
+  first.run({events[0], events[1]}, /*flush=*/false);
+  auto second = topic.restart(first.state());
+  run_result out;
+  // The next three offsets as the topic numbers them, one advance for each.
+  for (std::int64_t i = 2; i < 5; ++i) {
+    ingest::event e;
+    ASSERT_TRUE(topic.options().reread({"test", 0, i}, e));
+    second->on_event(e, "test/0", first.state(), out);
+    second->advance(0, first.state(), out);
+  }
+  auto third = topic.restart(first.state());
+  EXPECT_EQ(third->counts().buffered, 5u);
+  third->flush(first.state(), out);
+  ASSERT_EQ(out.of("t-five-failures").size(), 1u);
+  EXPECT_EQ(out.of("t-five-failures")[0].events.size(), 5u);
+}
+
+TEST(engine, restores_a_reorder_buffer_kept_by_reference_one_entry_per_event) {
+  // Earlier versions wrote each buffered event's rules under its own e/ key
+  // (layout 3: an empty channel, the layout, the rule ids). A state they left
+  // is read back through the topic like the records that replaced them.
+  std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40)};
+  harness by_copy(count_rule());
+  auto expected = by_copy.run(events);
+  topic_of_events topic{events};
+  harness old_state(count_rule(), topic.options());
+  for (std::int64_t i = 0; i < 5; ++i) {
+    ingest::event e;
+    ASSERT_TRUE(topic.options().reread({"test", 0, i}, e));
+    std::string key("e/"), value;
+    append_evidence_key(key, e);
+    encoder w(value);
+    w.bytes({});
+    w.u64(3);
+    w.bytes("t-web-login-failed");
+    old_state.state().put(key, value, INT64_MAX);
+  }
+  auto restarted = topic.restart(old_state.state());
+  EXPECT_EQ(restarted->counts().buffered, 5u);
+  run_result out;
+  restarted->flush(old_state.state(), out);
+  ASSERT_EQ(out.of("t-five-failures").size(), 1u);
+  auto want = expected.of("t-five-failures")[0];
+  out.alerts[0].emitted_at = want.emitted_at;
   EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
 }
 

@@ -102,6 +102,57 @@ class EndToEndTest(unittest.TestCase):
                     f"  evidence_memory_mb: {memory_mb}\n")
         return rules
 
+    def test_buffered_events_kept_by_reference_survive_a_restart_and_show_in_state_inspect(self):
+        """By reference, the reorder buffer is durable as one record per batch
+        (event keys and rules). Two failures wait for a watermark that does not
+        move (an hour of lateness and of idleness); after a restart the engine
+        reads them back from the topic, a third failure completes the count, and
+        the alert cites all three. `state inspect` counts what waits from the records."""
+        rules = fixtures.write_three_failures_rule(self.tmp)
+        waiting_config = os.path.join(self.tmp, "waiting.yaml")
+        with open(waiting_config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
+                    "correlation:\n  evidence: reference\n  allowed_lateness: 1h\n  idle_timeout: 1h\n")
+        with open(self.config, "w") as f:
+            f.write("kafka:\n  properties:\n    session.timeout.ms: '6000'\n"
+                    "correlation:\n  evidence: reference\n  idle_timeout: 1s\n")
+        ip = "203.0.113.91"
+        first_two, third = fixtures.three_failed_logins(ip)[:2], fixtures.three_failed_logins(ip)[2:]
+
+        def waiting():
+            out = harness.subprocess.run([harness.SENTRAIL, "state", "inspect", "--state", self.state],
+                                         capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return int(re.search(r"(\d+) events waiting for the watermark", out.stderr).group(1))
+
+        with harness.Broker(partitions=1) as broker:
+            harness.produce(broker.bootstrap, first_two)
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules,
+                                    extra=["--config", waiting_config, "--status-interval", "0.5"])
+            try:
+                harness.wait_for(lambda: re.search(r"events 2 ", engine.stderr()), timeout=60,
+                                 what="the engine to read the first two failures")
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            self.assertEqual(engine.stdout(), "")
+            self.assertEqual(waiting(), 2)
+            engine.cleanup()
+
+            engine = harness.Engine(broker.bootstrap, self.state, rules=rules, extra=["--config", self.config])
+            try:
+                harness.wait_for(lambda: "read 2 buffered events back" in engine.stderr(), timeout=60,
+                                 what="the restart to read the buffer back from the topic")
+                harness.produce(broker.bootstrap, third)
+                alerts = harness.wait_for_alerts(broker.bootstrap, lambda a: a["group"].get("source.ip") == ip,
+                                                 timeout=60, what="the alert after the restart")
+            finally:
+                self.assertEqual(engine.stop(), 0, engine.stderr())
+            engine.cleanup()
+        [alert] = [a for a in alerts if a["group"].get("source.ip") == ip]
+        self.assertEqual(sorted(e["offset"] for e in alert["events"]), [0, 1, 2])
+        self.assertNotIn("evidence_unavailable", alert)
+        self.assertEqual(waiting(), 0)
+
     def test_evidence_by_reference_is_read_from_memory_while_the_broker_is_away(self):
         """The events an alert cites are the engine's latest input, kept in memory
         (correlation.evidence_memory_mb): with the broker stopped before the alert
