@@ -187,7 +187,8 @@ class engine {
   struct input {
     timestamp_ns max_time = INT64_MIN;
     timestamp_ns persisted = INT64_MIN;  // max_time as last written to state
-    timestamp_ns last_wall = 0;
+    timestamp_ns last_wall = 0;  // wall clock of the advance() after it last spoke
+    bool spoke = false;          // since the last advance()
   };
   std::map<std::string, input, std::less<>> inputs_;
   // With durable_references: what this batch buffered, written as one b/ entry

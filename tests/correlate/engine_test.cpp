@@ -283,6 +283,38 @@ TEST(engine, restores_a_reorder_buffer_kept_by_reference_one_entry_per_event) {
   EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
 }
 
+TEST(engine, an_input_that_spoke_since_the_last_advance_is_not_idle_however_late_the_advance) {
+  // An input's silence is measured from the advance after it last sent, by
+  // that advance's wall clock: a batch that took long is not silence.
+  std::vector<raw_event> events = {failed(0), failed(100), failed(5), failed(105), failed(110), failed(115)};
+  topic_of_events topic{events};
+  engine_options options = topic.options(0);
+  options.idle_timeout = 10 * ns_per_second;
+  engine e(topic.loaded.rules, options);
+  memory_state state;
+  run_result out;
+  auto send = [&](std::int64_t offset, std::string_view partition) {
+    ingest::event ev;
+    ASSERT_TRUE(topic.options().reread({"test", 0, offset}, ev));
+    e.on_event(ev, partition, state, out);
+  };
+  const timestamp_ns s = ns_per_second, t0 = *parse_rfc3339("2026-11-23T10:00:00Z");
+  send(0, "a");
+  send(1, "b");
+  e.advance(1 * s, state, out);
+  EXPECT_EQ(e.watermark(), t0);  // the slower input, at 0 s
+  send(2, "a");
+  send(3, "b");
+  e.advance(60 * s, state, out);  // 59 s after the last advance: both spoke meanwhile
+  EXPECT_EQ(e.watermark(), t0 + 5 * s);
+  send(4, "b");
+  e.advance(65 * s, state, out);  // a silent for 5 s: still waited for
+  EXPECT_EQ(e.watermark(), t0 + 5 * s);
+  send(5, "b");
+  e.advance(71 * s, state, out);  // a silent for 11 s: idle, b alone moves event time
+  EXPECT_EQ(e.watermark(), t0 + 115 * s);
+}
+
 TEST(engine, events_gone_from_their_topic_are_counted_not_hidden) {
   std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40), failed(50)};
   topic_of_events topic{events};
