@@ -18,9 +18,9 @@ files=("$work"/events/{web,mobile,pos,supplier,badge}.jsonl)
 echo "input: $count events, $(du -ch "${files[@]}" | tail -1 | cut -f1) in ${files[*]##*/}"
 
 rate() { sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'; }
-raw=$("$build/sentrail-raw-parse" "${files[@]}" | tee /dev/stderr | rate)
-decode=$("$build/sentrail" replay --rules "$work/empty-rules" --output none "${files[@]}" 2>&1 >/dev/null | grep 'sentrail replay:' | tee /dev/stderr | rate)
-pack=$("$build/sentrail" replay --rules rules/pack --output none "${files[@]}" 2>&1 >/dev/null | grep 'sentrail replay:' | tee /dev/stderr | rate)
+raw=$("$build/sentrail-raw-parse" "${files[@]}" | tee >(cat >&2) | rate)
+decode=$("$build/sentrail" replay --rules "$work/empty-rules" --output none "${files[@]}" 2>&1 >/dev/null | grep 'sentrail replay:' | tee >(cat >&2) | rate)
+pack=$("$build/sentrail" replay --rules rules/pack --output none "${files[@]}" 2>&1 >/dev/null | grep 'sentrail replay:' | tee >(cat >&2) | rate)
 awk -v r="$raw" -v d="$decode" -v p="$pack" 'BEGIN {
   printf "raw simdjson walk        %10d events/s  1.00\n", r
   printf "replay, no rules         %10d events/s  %.2f of raw\n", d, d / r

@@ -22,7 +22,7 @@ echo "== one rule, engine vs hand-written loop (web events of 2,500,000 generate
 "$build/sentrail" gen --seed 42 --count "${COUNT:-2500000}" --out "$work/events" >/dev/null 2>&1
 web="$work/events/web.jsonl"
 echo "input: $(wc -l < "$web") web events, $(du -h "$web" | cut -f1)"
-raw=$("$build/sentrail-raw-parse" "$web" | tee /dev/stderr | rate)
+raw=$("$build/sentrail-raw-parse" "$web" | tee >(cat >&2) | rate)
 loop=$("$build/sentrail-handwritten-loop" "$web" 2>"$work/loop.err" >"$work/loop.alerts"; cat "$work/loop.err" >&2; rate < "$work/loop.err")
 engine=$("$build/sentrail" replay --rules bench/single-rule.yml --channel web "$web" 2>"$work/engine.err" >"$work/engine.json"; grep 'sentrail replay:' "$work/engine.err" >&2; grep 'sentrail replay:' "$work/engine.err" | rate)
 /usr/bin/python3 - "$work/engine.json" > "$work/engine.alerts" <<'PY'
