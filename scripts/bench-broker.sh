@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One worker through the embedded broker:
 #   1. sustained rate: COUNT events (default 1,000,000) are produced first, then
-#      `sentrail run` drains them; events/s from its status lines; then the same
-#      events drained with no rules (the baseline: broker, librdkafka, decoding);
+#      `sentrail run` drains them; events/s from its status lines; the same with
+#      evidence by reference; then the same events drained with no rules (the
+#      baseline: broker, librdkafka, decoding);
 #   2. latency: live traffic at RATE events/s (default: half the sustained rate
 #      measured in step 1): exact percentiles of an alert's arrival on the alerts
 #      topic minus its last event's time (scripts/lib/alert_latency.py), then the
@@ -18,6 +19,12 @@ start_broker "$build/sentrail" 16
 drain() { drain_rate "$build/sentrail" "$bootstrap" "$1" "$work/state-$2" "$2" "$count" "$work/$2.err"; }
 sustained=$(drain rules/pack drain-pack)
 echo "sustained: $count events drained at $sustained events/s (one worker, 16 partitions x 5 topics)"
+# The same with evidence by reference (correlation.evidence: reference): no copy
+# of each correlated event in state, one record per batch for the reorder buffer.
+printf 'correlation:\n  evidence: reference\n' > "$work/reference.yml"
+by_reference=$(drain_rate "$build/sentrail" "$bootstrap" rules/pack "$work/state-reference" drain-reference "$count" \
+  "$work/drain-reference.err" "$work/reference.yml")
+echo "by reference: the same events drained at $by_reference events/s with correlation.evidence: reference"
 # The baseline in the same run: the same events, consumed, decoded, minimised and
 # committed with no rule at all (what the broker, librdkafka and decoding allow).
 mkdir -p "$work/no-rules"
