@@ -9,7 +9,9 @@
 #                                             each binary drains them with its own group and state
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
 #                                             events/s, the engine's CPU per event (all threads, from
-#                                             its start) and the state directory's size at the end
+#                                             its start), the state directory's size at the end, and
+#                                             from /metrics how long the loop waited for store writes
+#                                             (of its batches' time) and evidence read back from Kafka
 # RULES (default rules/pack) is the rule file or folder; an empty folder measures the rest.
 # Example: build the old revision into another build dir, then
 #   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
@@ -18,7 +20,7 @@ set -euo pipefail
 mode=${1:-}; rounds=${2:-}
 if [[ "$mode" != replay && "$mode" != drain && "$mode" != instructions ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] ||
   [[ $# -lt 3 ]]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
@@ -74,6 +76,12 @@ for _ in $(seq "$rounds"); do
     b=${bins[$i]} config=${configs[$i]}
     rate=$(drain_rate "$b" "$bootstrap" "$rules" "$work/state$n" "ab$n" "$count" "$work/run$n.err" "$config")
     cpu=$(cat "$work/run$n.err.cpu" 2>/dev/null || echo "?")
-    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB"
+    # What the loop waited for, from the engine's /metrics at the end of the drain.
+    waits=$(awk '/^sentrail_state_write_wait_seconds_total / { w = $2 }
+      /^sentrail_batch_duration_seconds_sum / { b = $2 }
+      /^sentrail_evidence_reads_total\{source="kafka"\}/ { k = $2 }
+      END { if (b > 0) printf "; waited for writes %.2f of %.2f s in batches", w, b; if (k != "") printf ", %d events read back from Kafka", k }' \
+      "$work/run$n.err.metrics" 2>/dev/null || true)
+    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB$waits"
   done
 done

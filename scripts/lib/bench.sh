@@ -25,12 +25,13 @@ start_broker() {
 # events to the first with all of them, by the wall clock, read every 50 ms. (A
 # status line comes at the end of a batch, so counting lines × interval would
 # overstate the rate whenever batches take longer than the interval.) The
-# engine's CPU seconds up to then go to LOG.cpu.
+# engine's CPU seconds up to then go to LOG.cpu, and its /metrics to LOG.metrics
+# (what the loop waited for: the store's writes, evidence read back from Kafka).
 drain_rate() {
   local bin=$1 bootstrap=$2 rules=$3 state=$4 group=$5 count=$6 log=$7 config=${8:-} engine n
-  local first="" first_n=0 last=""
-  "$bin" run ${config:+--config "$config"} --brokers "$bootstrap" --rules "$rules" --state "$state" --group "$group" --metrics-port 0 \
-    --output none --status-interval 0.05 > /dev/null 2> "$log" &
+  local first="" first_n=0 last="" port=$((20000 + RANDOM % 20000))
+  "$bin" run ${config:+--config "$config"} --brokers "$bootstrap" --rules "$rules" --state "$state" --group "$group" \
+    --metrics-port "$port" --output none --status-interval 0.05 > /dev/null 2> "$log" &
   engine=$!
   for _ in $(seq 12000); do
     sleep 0.05
@@ -44,6 +45,7 @@ drain_rate() {
   local stat
   stat=$(cat /proc/"$engine"/stat 2>/dev/null) && stat=${stat##*) } &&
     awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / t }' <<<"$stat" > "$log.cpu"
+  curl -s "http://127.0.0.1:$port/metrics" > "$log.metrics" 2>/dev/null || true
   kill -TERM "$engine"; wait "$engine" || true
   awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" \
     'BEGIN { printf "%.0f", (z > a ? (n - f) / (z - a) : 0) }'
