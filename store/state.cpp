@@ -143,9 +143,11 @@ void cached_state::flush_into(batch& b) {
     b.state.push_back({std::move(k), it->second.value, it->second.expires});
   }
   dirty_.clear();
-  // Copied, not moved: until the batch is durable the log is where reads find them.
+  // Lent by view, not copied: the log is where reads find them until the batch
+  // is durable, and it stays (sealed, unchanged) until trim(), which the caller
+  // calls only once b is written.
   for (const auto& w : evidence_.entries)
-    if (!w.erased) b.state.push_back({w.key, w.value, w.expires});
+    if (!w.erased) b.borrowed_state.push_back({w.key, w.value, w.expires});
   if (!evidence_.entries.empty()) {
     sealed_.push_back(std::move(evidence_));  // the deque moves whole: the index's views stay valid
     evidence_ = evidence_log{};

@@ -32,7 +32,8 @@ class cached_state : public correlate::state_view {
 
   /// Moves every change since the last call into `b`. Until b is durable, what it
   /// holds stays cached, so the next batch may be processed while b is written
-  /// (gets see it; for_each scans only once it is durable).
+  /// (gets see it; for_each scans only once it is durable). Evidence goes into b
+  /// by view (batch::borrowed_state): write b before calling trim().
   void flush_into(batch& b);
   /// Once the last flushed batch is durable: forgets clean entries beyond the
   /// capacity, and write-once ones (memory stays bounded; RocksDB has them).

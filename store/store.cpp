@@ -491,22 +491,30 @@ status durable_store::commit(batch& b) {
   // In key order: the memtable's skip list inserts a run of ascending keys from
   // where the last insert ended instead of searching from the top each time
   // (memtable inserts were a fifth of a broker drain's CPU, mostly key compares).
-  std::vector<const batch::state_write*> ordered;
-  ordered.reserve(b.state.size());
-  for (const auto& w : b.state) ordered.push_back(&w);
+  struct state_put {
+    std::string_view key;
+    std::optional<std::string_view> value;  // nothing: delete
+    std::int64_t expires;
+  };
+  std::vector<state_put> ordered;
+  ordered.reserve(b.state.size() + b.borrowed_state.size());
+  for (const auto& w : b.state)
+    ordered.push_back({w.key, w.value ? std::optional<std::string_view>(*w.value) : std::nullopt, w.expires});
+  for (const auto& w : b.borrowed_state) ordered.push_back({w.key, w.value, w.expires});
   std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const batch::state_write* x, const batch::state_write* y) { return x->key < y->key; });
+                   [](const state_put& x, const state_put& y) { return x.key < y.key; });
   std::string expiry;
-  for (const batch::state_write* w : ordered) {
-    if (w->value) {
+  for (const state_put& w : ordered) {
+    const rocksdb::Slice key(w.key.data(), w.key.size());
+    if (w.value) {
       // In two parts, so the value is copied once, into the batch, not first
       // into a scratch string behind its expiry.
       expiry.clear();
-      put_expiry(expiry, w->expires);
-      const rocksdb::Slice key(w->key), value_parts[] = {rocksdb::Slice(expiry), rocksdb::Slice(*w->value)};
+      put_expiry(expiry, w.expires);
+      const rocksdb::Slice value_parts[] = {rocksdb::Slice(expiry), rocksdb::Slice(w.value->data(), w.value->size())};
       writes.Put(impl_->cf(cf_state), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value_parts, 2));
     } else {
-      writes.Delete(impl_->cf(cf_state), w->key);
+      writes.Delete(impl_->cf(cf_state), key);
     }
   }
   if (writes.Count() == 0) return {};

@@ -238,7 +238,8 @@ TEST(durable_state, a_flushed_batch_stays_readable_until_it_is_durable) {
   state.erase("c/rule\x1egone");
   store::batch written;
   state.flush_into(written);
-  ASSERT_EQ(written.state.size(), 3u);
+  ASSERT_EQ(written.state.size(), 2u);
+  ASSERT_EQ(written.borrowed_state.size(), 1u);  // the evidence, by view
   // Not yet committed: the next batch still reads what this one holds.
   EXPECT_EQ(state.get("e/event-1"), std::optional<std::string_view>("the event"));
   EXPECT_EQ(state.get("c/rule\x1egroup"), std::optional<std::string_view>("window"));
@@ -312,9 +313,11 @@ TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around
   state.flush_into(b);
   std::map<std::string, std::optional<std::string>> written;
   for (const auto& w : b.state) written[w.key] = w.value;
+  for (const auto& w : b.borrowed_state) written[std::string(w.key)] = std::string(w.value);
   EXPECT_EQ(written, (std::map<std::string, std::optional<std::string>>{
                          {"e/1", "first"}, {"e/2", "second, again"}, {"e/3", std::nullopt}}));
-  EXPECT_EQ(b.state.size(), 3u);
+  EXPECT_EQ(b.state.size() + b.borrowed_state.size(), 3u);
+  EXPECT_EQ(b.borrowed_state.size(), 2u);  // the evidence, lent by view until trim()
   // Written, not yet durable: still read from memory.
   EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));
   // Erased by the next batch while this one is written: gone for reads at once.
@@ -325,6 +328,8 @@ TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around
   EXPECT_FALSE(state.get("e/4"));
   ASSERT_TRUE((*db)->commit(b).ok());
   ASSERT_TRUE((*db)->commit(with_e4).ok());
+  // The views lent to b held across the next batch's puts and flush.
+  EXPECT_EQ((*db)->state_value("e/2", 0).value_or("absent"), "second, again");
   state.trim();
   EXPECT_FALSE(state.get("e/4"));
   EXPECT_EQ(state.get("e/1"), std::optional<std::string_view>("first"));  // from the store now
