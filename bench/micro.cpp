@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "correlate/codec.h"
 #include "correlate/memory_state.h"
 #include "correlate/pipeline.h"
 #include "ingest/decoder.h"
@@ -264,6 +265,34 @@ void cached_state_batch_of_writes(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(cached_state_batch_of_writes);
+
+// Stored evidence, one write per correlated event (more than half the pack's
+// events): put into the cache's evidence log, then into a store batch. Keys
+// and values are sized as the pack's (about 40 and 280 bytes).
+void cached_state_batch_of_evidence(benchmark::State& state) {
+  auto dir = std::filesystem::temp_directory_path() / "sentrail-micro-evidence";
+  std::filesystem::remove_all(dir);
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  store::cached_state s(**db, 1000);
+  const std::string value(280, 'v');
+  std::string key;
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    store::batch b;
+    for (int k = 0; k < 1000; ++k, ++n) {
+      key = "e/";
+      correlate::append_ordered_time(key, static_cast<std::int64_t>(n));
+      key += "0123456789abcdef/retail.pos";
+      s.put(key, value, INT64_MAX);
+    }
+    s.flush_into(b);
+    benchmark::DoNotOptimize(b);
+    s.trim();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(n));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(cached_state_batch_of_evidence);
 
 // A group the cache has never seen, as most are with a million entities: the
 // read goes to RocksDB, whose memtables hold the last few batches' writes.

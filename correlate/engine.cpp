@@ -620,7 +620,8 @@ void engine::on_event(const ingest::event& e, std::string_view partition, state_
     std::string& stored = scratch_event_;
     stored.clear();
     encode_event(stored, e, rule_ids);
-    state.put(std::string(evidence_prefix) + key, stored, e.time + c_->retention);
+    scratch_evidence_key_.assign(evidence_prefix).append(key);  // no key string built per event
+    state.put(scratch_evidence_key_, stored, e.time + c_->retention);
   } else if (options_.durable_references) {
     batch_buffered_.add(key, rule_ids);  // written by the next advance(), with the batch
   }

@@ -204,6 +204,7 @@ class engine {
   void write_buffered_record(state_view& state);
   void drop_released_records(timestamp_ns released_until, state_view& state);
   std::string scratch_event_;
+  std::string scratch_evidence_key_;
   std::vector<ingest::field_id> scratch_fields_;
   std::vector<target> scratch_targets_;
   std::string scratch_op_key_;

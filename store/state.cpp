@@ -47,12 +47,13 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
   // restore, right after reading it (then `kv` is that entry).
   if (!kv && is_evidence(key)) {
     if (auto* w = evidence_.find(key)) {
-      w->value.assign(value);
+      w->value = evidence_.bytes.store(value);
       w->expires = expires;
       w->erased = false;
       return;
     }
-    auto& w = evidence_.entries.emplace_back(written_evidence{std::string(key), std::string(value), expires});
+    auto& w = evidence_.entries.emplace_back(
+        written_evidence{evidence_.bytes.store(key), evidence_.bytes.store(value), expires});
     evidence_.index.emplace(w.key, evidence_.entries.size() - 1);
     return;
   }
@@ -93,8 +94,8 @@ void cached_state::for_each_from(std::string_view prefix, std::string_view from,
   db_.for_each_state(
       prefix, now_, [&](std::string_view k, std::string_view v) { merged[std::string(k)] = std::string(v); }, from);
   for (const auto& w : evidence_.entries) {
-    if (w.erased || !std::string_view(w.key).starts_with(prefix) || std::string_view(w.key) < from) continue;
-    merged[w.key] = w.expires >= now_ ? std::optional<std::string>(w.value) : std::nullopt;
+    if (w.erased || !w.key.starts_with(prefix) || w.key < from) continue;
+    merged[std::string(w.key)] = w.expires >= now_ ? std::optional<std::string>(w.value) : std::nullopt;
   }
   for (const auto& k : dirty_) {
     if (!std::string_view(k).starts_with(prefix) || std::string_view(k) < from) continue;

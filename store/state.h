@@ -10,6 +10,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "common/arena.h"
 #include "common/string_hash.h"
 #include "correlate/op.h"
 #include "store/store.h"
@@ -47,12 +48,15 @@ class cached_state : public correlate::state_view {
   // thread's time in this class), so until it is durable it lives apart: in
   // arrival order, with a small index per batch that stays in the CPU's cache.
   struct written_evidence {
-    std::string key, value;
+    std::string_view key, value;  // in the log's arena
     timestamp_ns expires = 0;
     bool erased = false;  // the table holds its delete
   };
   struct evidence_log {
-    std::deque<written_evidence> entries;  // a deque: the index's views stay valid as it grows
+    // The bytes of a batch's evidence, in a few large blocks rather than two
+    // allocations per event; the views stay valid until the log is dropped.
+    arena bytes{256 * 1024};
+    std::deque<written_evidence> entries;
     absl::flat_hash_map<std::string_view, std::size_t, strong_string_hash, std::equal_to<>> index;
     written_evidence* find(std::string_view key);
   };
