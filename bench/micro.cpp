@@ -240,49 +240,21 @@ void cached_state_hit(benchmark::State& state) {
 }
 BENCHMARK(cached_state_hit);
 
-// One batch's worth of state writes through the cache into a store batch: what
-// the worker's loop thread does per batch besides correlating (groups are new,
-// as with a million entities, so every write is a key the cache has not seen).
-void cached_state_batch_of_writes(benchmark::State& state) {
-  auto dir = std::filesystem::temp_directory_path() / "sentrail-micro-state-writes";
+// 1,000 puts of a `value_size`-byte value through the cache, under the keys
+// `key_of(n)` writes, flushed into a store batch: one batch's worth per iteration.
+template <class KeyOf>
+void batch_of_puts(benchmark::State& state, const char* dir_name, std::size_t value_size, KeyOf key_of) {
+  auto dir = std::filesystem::temp_directory_path() / dir_name;
   std::filesystem::remove_all(dir);
   auto db = store::durable_store::open(dir, {.sync_writes = false});
   store::cached_state s(**db, 1000);
-  const std::string value(120, 'w');
+  const std::string value(value_size, 'v');
   std::string key;
   std::uint64_t n = 0;
   for (auto _ : state) {
     store::batch b;
     for (int k = 0; k < 1000; ++k, ++n) {
-      key = "c/sentrail-web-credential-stuffing\x1e198.51." + std::to_string(n);
-      s.put(key, value, INT64_MAX);
-    }
-    s.flush_into(b);
-    s.trim();
-    benchmark::DoNotOptimize(b.state.data());
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(n));
-  std::filesystem::remove_all(dir);
-}
-BENCHMARK(cached_state_batch_of_writes);
-
-// Stored evidence, one write per correlated event (more than half the pack's
-// events): put into the cache's evidence log, then into a store batch. Keys
-// and values are sized as the pack's (about 40 and 280 bytes).
-void cached_state_batch_of_evidence(benchmark::State& state) {
-  auto dir = std::filesystem::temp_directory_path() / "sentrail-micro-evidence";
-  std::filesystem::remove_all(dir);
-  auto db = store::durable_store::open(dir, {.sync_writes = false});
-  store::cached_state s(**db, 1000);
-  const std::string value(280, 'v');
-  std::string key;
-  std::uint64_t n = 0;
-  for (auto _ : state) {
-    store::batch b;
-    for (int k = 0; k < 1000; ++k, ++n) {
-      key = "e/";
-      correlate::append_ordered_time(key, static_cast<std::int64_t>(n));
-      key += "0123456789abcdef/retail.pos";
+      key_of(key, n);
       s.put(key, value, INT64_MAX);
     }
     s.flush_into(b);
@@ -291,6 +263,27 @@ void cached_state_batch_of_evidence(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(n));
   std::filesystem::remove_all(dir);
+}
+
+// One batch's worth of state writes through the cache into a store batch: what
+// the worker's loop thread does per batch besides correlating (groups are new,
+// as with a million entities, so every write is a key the cache has not seen).
+void cached_state_batch_of_writes(benchmark::State& state) {
+  batch_of_puts(state, "sentrail-micro-state-writes", 120, [](std::string& key, std::uint64_t n) {
+    key = "c/sentrail-web-credential-stuffing\x1e" "198.51." + std::to_string(n);
+  });
+}
+BENCHMARK(cached_state_batch_of_writes);
+
+// Stored evidence, one write per correlated event (more than half the pack's
+// events), into the cache's evidence log and then the batch. Keys and values
+// are sized as the pack's (about 40 and 280 bytes).
+void cached_state_batch_of_evidence(benchmark::State& state) {
+  batch_of_puts(state, "sentrail-micro-evidence", 280, [](std::string& key, std::uint64_t n) {
+    key = "e/";
+    correlate::append_ordered_time(key, static_cast<std::int64_t>(n));
+    key += "0123456789abcdef/retail.pos";
+  });
 }
 BENCHMARK(cached_state_batch_of_evidence);
 
@@ -303,7 +296,7 @@ void cached_state_miss_new_group(benchmark::State& state) {
   {
     store::batch b;
     for (int k = 0; k < 40000; ++k)
-      b.state.push_back({"c/sentrail-web-credential-stuffing\x1e203.0." + std::to_string(k), std::string(120, 'w'),
+      b.state.push_back({"c/sentrail-web-credential-stuffing\x1e" "203.0." + std::to_string(k), std::string(120, 'w'),
                          INT64_MAX});
     (void)(*db)->commit(b);
   }
@@ -311,7 +304,7 @@ void cached_state_miss_new_group(benchmark::State& state) {
   std::uint64_t n = 0;
   std::string key;
   for (auto _ : state) {
-    key = "c/sentrail-web-credential-stuffing\x1e198.51." + std::to_string(n++);
+    key = "c/sentrail-web-credential-stuffing\x1e" "198.51." + std::to_string(n++);
     benchmark::DoNotOptimize(s.get(key));
     if (n % 1000 == 0) s.trim();
   }
