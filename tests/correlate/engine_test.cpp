@@ -120,6 +120,9 @@ struct topic_of_events {
 
   rules::load_result loaded = rules::parse_rules(count_rule(), "test.yml");
 
+  /// The event at `offset`, decoded and minimised as the engine's reread gives it.
+  bool read(std::int64_t offset, ingest::event& out) { return options().reread({"test", 0, offset}, out); }
+
   /// A new engine on `state`, as after a restart: restore() reads the buffer back from this topic.
   std::unique_ptr<engine> restart(state_view& state, timestamp_ns lateness = 3600 * ns_per_second) {
     EXPECT_FALSE(loaded.has_errors());
@@ -146,6 +149,15 @@ struct topic_of_events {
     return o;
   }
 };
+
+// Flushes `e` and expects the one alert it raises to be `want`, but for when it was emitted.
+static void expect_one_alert_on_flush(engine& e, state_view& state, const alert& want) {
+  run_result out;
+  e.flush(state, out);
+  ASSERT_EQ(out.alerts.size(), 1u);
+  out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
+  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+}
 
 TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_restore) {
   // The streaming engine with evidence by reference writes only the rules each
@@ -183,12 +195,7 @@ TEST(engine, a_reorder_buffer_kept_by_reference_is_read_back_in_one_pass_on_rest
   EXPECT_EQ(after_restart.counts().unreadable, 0u);
   ASSERT_EQ(topic.prefetched.size(), 1u);
   EXPECT_EQ(topic.prefetched[0], (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
-  run_result out;
-  after_restart.flush(before_restart.state(), out);
-  ASSERT_EQ(out.alerts.size(), 1u);
-  auto want = expected.of("t-five-failures")[0];
-  out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
-  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+  expect_one_alert_on_flush(after_restart, before_restart.state(), expected.of("t-five-failures")[0]);
 }
 
 TEST(engine, a_batch_record_of_the_reorder_buffer_goes_once_the_watermark_has_released_it) {
@@ -216,12 +223,7 @@ TEST(engine, a_batch_record_of_the_reorder_buffer_goes_once_the_watermark_has_re
   EXPECT_EQ(after_restart.counts().buffered, 2u);
   ASSERT_EQ(topic.prefetched.size(), 1u);
   EXPECT_EQ(topic.prefetched[0], (std::vector<std::int64_t>{3, 4}));
-  run_result out;
-  after_restart.flush(before_restart.state(), out);
-  ASSERT_EQ(out.alerts.size(), 1u);
-  auto want = expected.of("t-five-failures")[0];
-  out.alerts[0].emitted_at = want.emitted_at;  // the flush's wall clock
-  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+  expect_one_alert_on_flush(after_restart, before_restart.state(), expected.of("t-five-failures")[0]);
   // Everything is released now: no record is left behind.
   std::size_t left = 0;
   before_restart.state().for_each("b/", [&](std::string_view, std::string_view) { ++left; });
@@ -232,8 +234,6 @@ TEST(engine, records_of_the_reorder_buffer_written_after_a_restart_do_not_overwr
   // The restarted engine numbers its records after the stored ones: writing
   // over one would lose the events it still holds for the next restart.
   std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40)};
-  harness by_copy(count_rule());
-  auto expected = by_copy.run(events);
   topic_of_events topic{events};
   harness first(count_rule(), topic.options());
   first.run({events[0], events[1]}, /*flush=*/false);
@@ -242,7 +242,7 @@ TEST(engine, records_of_the_reorder_buffer_written_after_a_restart_do_not_overwr
   // The next three offsets as the topic numbers them, one advance for each.
   for (std::int64_t i = 2; i < 5; ++i) {
     ingest::event e;
-    ASSERT_TRUE(topic.options().reread({"test", 0, i}, e));
+    ASSERT_TRUE(topic.read(i, e));
     second->on_event(e, "test/0", first.state(), out);
     second->advance(0, first.state(), out);
   }
@@ -264,7 +264,7 @@ TEST(engine, restores_a_reorder_buffer_kept_by_reference_one_entry_per_event) {
   harness old_state(count_rule(), topic.options());
   for (std::int64_t i = 0; i < 5; ++i) {
     ingest::event e;
-    ASSERT_TRUE(topic.options().reread({"test", 0, i}, e));
+    ASSERT_TRUE(topic.read(i, e));
     std::string key("e/"), value;
     append_evidence_key(key, e);
     encoder w(value);
@@ -275,12 +275,7 @@ TEST(engine, restores_a_reorder_buffer_kept_by_reference_one_entry_per_event) {
   }
   auto restarted = topic.restart(old_state.state());
   EXPECT_EQ(restarted->counts().buffered, 5u);
-  run_result out;
-  restarted->flush(old_state.state(), out);
-  ASSERT_EQ(out.of("t-five-failures").size(), 1u);
-  auto want = expected.of("t-five-failures")[0];
-  out.alerts[0].emitted_at = want.emitted_at;
-  EXPECT_EQ(to_json(out.alerts[0]), to_json(want));
+  expect_one_alert_on_flush(*restarted, old_state.state(), expected.of("t-five-failures")[0]);
 }
 
 TEST(engine, an_input_that_spoke_since_the_last_advance_is_not_idle_however_late_the_advance) {
@@ -295,7 +290,7 @@ TEST(engine, an_input_that_spoke_since_the_last_advance_is_not_idle_however_late
   run_result out;
   auto send = [&](std::int64_t offset, std::string_view partition) {
     ingest::event ev;
-    ASSERT_TRUE(topic.options().reread({"test", 0, offset}, ev));
+    ASSERT_TRUE(topic.read(offset, ev));
     e.on_event(ev, partition, state, out);
   };
   const timestamp_ns s = ns_per_second, t0 = *parse_rfc3339("2026-11-23T10:00:00Z");
