@@ -131,6 +131,7 @@ int run_engine(const run_flags& f) {
       return r->reread(from, out);
     };
     config.correlation.prefetch = [r](const std::vector<ingest::source_position>& at) { r->prefetch(at); };
+    config.correlation.prefetch_early = [r](const std::vector<ingest::source_position>& at) { r->prefetch_early(at); };
     config.correlation.durable_references = true;
     config.correlation.batch_evidence = true;
     config.worker.evidence_cut_short = [r] { return r->cut_short(); };

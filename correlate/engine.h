@@ -56,6 +56,11 @@ struct engine_options {
   /// correlation alerts one advance() or flush() raises go out at its end, their
   /// evidence read in one pass. Without it each goes out as raised.
   bool batch_evidence = false;
+  /// With batch_evidence: where an alert's evidence is, as the alert is raised,
+  /// so the source can start reading it while the engine correlates the rest;
+  /// prefetch() with all of it follows at the end of the same advance() or
+  /// flush(). Optional.
+  std::function<void(const std::vector<ingest::source_position>&)> prefetch_early;
 };
 
 struct engine_counts {

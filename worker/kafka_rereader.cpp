@@ -83,6 +83,7 @@ kafka_rereader::kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer,
 }
 
 kafka_rereader::~kafka_rereader() {
+  finish_early();  // its thread uses the consumer
   // close() talks to the broker, which may be gone by shutdown, and then waits
   // for ever; this consumer has no group to leave and nothing to commit, so it
   // gets a few seconds and the process goes on without it.
@@ -98,13 +99,62 @@ kafka_rereader::~kafka_rereader() {
     std::fprintf(stderr, "sentrail: the evidence reader did not close within 5 s (is the broker gone?); leaving anyway\n");
 }
 
+void kafka_rereader::prefetch_early(const std::vector<ingest::source_position>& positions) {
+  if (positions.empty()) return;
+  std::lock_guard lock(early_mutex_);
+  if (!early_round_) {
+    // A new round: the reads of the last one have been used (prefetch() ended
+    // it), and no thread reads now, so fetched_ is this thread's to reset.
+    fetched_.clear();
+    early_round_ = true;
+  }
+  for (const auto& p : positions) early_queue_.push_back({std::string(p.topic), p.partition, p.offset});
+  if (reading_) return;  // the running thread takes these in its next turn
+  reading_ = true;
+  early_done_ = std::async(std::launch::async, [this] {
+    std::vector<owned_position> turn;
+    std::vector<ingest::source_position> at;
+    while (true) {
+      {
+        std::lock_guard lock(early_mutex_);
+        turn.clear();
+        turn.swap(early_queue_);
+        if (turn.empty()) {
+          reading_ = false;
+          return;
+        }
+      }
+      at.clear();
+      for (const auto& p : turn) at.push_back({p.topic, p.partition, p.offset});
+      fetch(at);
+    }
+  });
+}
+
+void kafka_rereader::finish_early() {
+  if (early_done_.valid()) early_done_.get();
+}
+
 void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positions) {
-  fetched_.clear();
+  finish_early();
+  bool early;
+  {
+    std::lock_guard lock(early_mutex_);
+    early = early_round_;
+    early_round_ = false;  // this call ends the round: its reads are used next
+  }
+  if (!early) fetched_.clear();
+  fetch(positions);
+}
+
+void kafka_rereader::fetch(const std::vector<ingest::source_position>& positions) {
   using partition_key = std::pair<std::string, std::int32_t>;
   std::map<partition_key, std::set<std::int64_t>> wanted;
-  for (const auto& p : positions)
-    if (!recent_ || !recent_->find(p.topic, p.partition, p.offset))  // read from memory by reread()
-      wanted[{std::string(p.topic), p.partition}].insert(p.offset);
+  for (const auto& p : positions) {
+    if (recent_ && recent_->find(p.topic, p.partition, p.offset)) continue;  // read from memory by reread()
+    if (fetched_.count({std::string(p.topic), {p.partition, p.offset}})) continue;  // read early
+    wanted[{std::string(p.topic), p.partition}].insert(p.offset);
+  }
   if (wanted.empty()) return;
   auto forget = [&](const partition_key& tp, std::int64_t offset) {
     fetched_[{tp.first, {tp.second, offset}}] = std::nullopt;
@@ -217,6 +267,7 @@ bool kafka_rereader::decode(std::string_view payload, const ingest::source_posit
 }
 
 bool kafka_rereader::reread(const ingest::source_position& from, ingest::event& out) {
+  finish_early();  // fetched_ is the reading thread's while it runs
   if (recent_) {
     if (auto payload = recent_->find(from.topic, from.partition, from.offset)) {
       if (metrics_) metrics_->evidence_reads("memory", 1);

@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -50,14 +52,21 @@ class kafka_rereader {
 
   /// Fetches these records together (one pass per partition, not a round trip
   /// each), for the reread() calls that follow. Records no longer in their
-  /// topic (retention) are remembered as gone.
+  /// topic (retention) are remembered as gone. After prefetch_early() calls,
+  /// waits for their reads and fetches only what they did not ask for.
   void prefetch(const std::vector<ingest::source_position>& positions);
+  /// Starts fetching these records on a thread of its own and returns at once,
+  /// so the reads overlap the caller's work; calls until the next prefetch()
+  /// add up, and that prefetch() waits for them. Meanwhile the caller must not
+  /// add to the recent records this reader looks in (the worker adds only while
+  /// it reads input, never inside the engine's advance, where alerts are raised).
+  void prefetch_early(const std::vector<ingest::source_position>& positions);
   /// The record at `from`, decoded and minimised again as ingest did; false when
   /// it is gone or no longer decodes. Fetches it first unless prefetched.
   bool reread(const ingest::source_position& from, ingest::event& out);
   /// A read gave up waiting for the broker because `stop` was asked for: what it
   /// did not read is missing from the alerts or buffer that asked (stays true).
-  bool cut_short() const { return cut_short_; }
+  bool cut_short() const { return cut_short_.load(); }
 
  private:
   kafka_rereader(std::unique_ptr<RdKafka::KafkaConsumer> consumer, std::vector<std::unique_ptr<RdKafka::Topic>> topics,
@@ -65,6 +74,10 @@ class kafka_rereader {
                  const ingest::minimiser& privacy, ingest::decoder_options decoding, const std::atomic<bool>& stop,
                  const recent_records* recent, metrics::engine_metrics* metrics);
   bool decode(std::string_view payload, const ingest::source_position& from, ingest::event& out);
+  /// Reads what `positions` name into fetched_, beside what it holds.
+  void fetch(const std::vector<ingest::source_position>& positions);
+  /// Waits for the early reads started so far.
+  void finish_early();
   using position_key = std::pair<std::string, std::pair<std::int32_t, std::int64_t>>;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::vector<std::unique_ptr<RdKafka::Topic>> topics_;  // keeps their metadata known (learn_topics)
@@ -76,7 +89,20 @@ class kafka_rereader {
   const std::atomic<bool>& stop_;
   const recent_records* recent_;
   metrics::engine_metrics* metrics_;
-  bool cut_short_ = false;
+  std::atomic<bool> cut_short_ = false;
+  // Early reads: positions (topics owned) waiting for the reading thread, which
+  // runs while `reading_` and takes them in turns; fetched_ is the thread's
+  // while it runs. `early_round_`: fetched_ holds this round's early reads.
+  struct owned_position {
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t offset;
+  };
+  std::mutex early_mutex_;
+  std::vector<owned_position> early_queue_;
+  bool reading_ = false;
+  bool early_round_ = false;
+  std::future<void> early_done_;
 };
 
 }  // namespace sentrail::worker
