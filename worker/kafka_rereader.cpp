@@ -7,6 +7,7 @@
 #include <thread>
 #include <cstdio>
 #include <set>
+#include <system_error>
 
 #include "worker/kafka_config.h"
 #include "worker/recent_records.h"
@@ -111,24 +112,28 @@ void kafka_rereader::prefetch_early(const std::vector<ingest::source_position>& 
   for (const auto& p : positions) early_queue_.push_back({std::string(p.topic), p.partition, p.offset});
   if (reading_) return;  // the running thread takes these in its next turn
   reading_ = true;
-  early_done_ = std::async(std::launch::async, [this] {
-    std::vector<owned_position> turn;
-    std::vector<ingest::source_position> at;
-    while (true) {
-      {
-        std::lock_guard lock(early_mutex_);
-        turn.clear();
-        turn.swap(early_queue_);
-        if (turn.empty()) {
-          reading_ = false;
-          return;
+  try {
+    early_done_ = std::async(std::launch::async, [this] {
+      std::vector<owned_position> turn;
+      std::vector<ingest::source_position> at;
+      while (true) {
+        {
+          std::lock_guard lock(early_mutex_);
+          turn.clear();
+          turn.swap(early_queue_);
+          if (turn.empty()) {
+            reading_ = false;
+            return;
+          }
         }
+        at.clear();
+        for (const auto& p : turn) at.push_back({p.topic, p.partition, p.offset});
+        fetch(at);
       }
-      at.clear();
-      for (const auto& p : turn) at.push_back({p.topic, p.partition, p.offset});
-      fetch(at);
-    }
-  });
+    });
+  } catch (const std::system_error&) {
+    reading_ = false;  // no thread to be had: prefetch() reads all of it, as before
+  }
 }
 
 void kafka_rereader::finish_early() {
@@ -142,6 +147,7 @@ void kafka_rereader::prefetch(const std::vector<ingest::source_position>& positi
     std::lock_guard lock(early_mutex_);
     early = early_round_;
     early_round_ = false;  // this call ends the round: its reads are used next
+    early_queue_.clear();  // empty unless no thread could be started
   }
   if (!early) fetched_.clear();
   fetch(positions);
