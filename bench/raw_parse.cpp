@@ -56,11 +56,11 @@ int main(int argc, char** argv) {
         if (v.type().get(t)) break;
         if (t == od::json_type::string) {
           std::string_view s;
-          (void)v.get_string().get(s);
+          if (v.get_string().get(s)) break;
           bytes += s.size();
         } else if (t == od::json_type::object) {
           od::object inner;
-          if (!v.get_object().get(inner)) (void)inner.raw_json().get(raw);
+          if (v.get_object().get(inner) || inner.raw_json().get(raw)) break;
         } else {
           raw = v.raw_json_token();
           bytes += raw.size();

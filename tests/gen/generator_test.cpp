@@ -540,7 +540,9 @@ TEST(generator, near_misses_are_marked_in_the_ground_truth) {
     const auto json = g.incident_json(i);
     EXPECT_EQ(json.find("\"near_miss\":true") != std::string::npos, scenario_near_miss(i.kind)) << json;
     near += scenario_near_miss(i.kind);
-    if (!scenario_also(i.kind).empty()) EXPECT_NE(json.find("\"also\":[\""), std::string::npos) << json;
+    if (!scenario_also(i.kind).empty()) {
+      EXPECT_NE(json.find("\"also\":[\""), std::string::npos) << json;
+    }
   }
   EXPECT_GT(near, 10);
 }
