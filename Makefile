@@ -6,16 +6,16 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DURATION ?= 0
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
-# Profile-guided optimisation (scripts/pgo-train.sh): the first build trains an
-# instrumented engine on generated traffic, about 2.5 minutes more on 2 cores;
-# later builds reuse the profile. PGO=0 builds without; delete $(BUILD)/pgo to
-# train again after large changes.
+# Profile-guided and link-time optimisation (scripts/pgo-train.sh): the first
+# build trains an instrumented engine on generated traffic, about 2.5 minutes
+# more on 2 cores; later builds reuse the profile. PGO=0 builds without either;
+# delete $(BUILD)/pgo to train again after large changes.
 PGO ?= 1
 PGO_DIR = $(BUILD)/pgo
 ifeq ($(PGO),1)
-PGO_FLAGS = -DSENTRAIL_PGO_USE=$(abspath $(PGO_DIR))/data
+PGO_FLAGS = -DSENTRAIL_PGO_USE=$(abspath $(PGO_DIR))/data -DSENTRAIL_LTO=ON
 else
-PGO_FLAGS = -DSENTRAIL_PGO_USE=
+PGO_FLAGS = -DSENTRAIL_PGO_USE= -DSENTRAIL_LTO=OFF
 endif
 
 .PHONY: all deps test-deps configure build demo dashboards test clean help bench bench-replay

@@ -24,7 +24,7 @@ rm -rf "$dir/data"
 mkdir -p "$dir/data"
 echo "pgo: building an instrumented engine in $dir/build (the real build follows)" >&2
 cmake -S "$src" -B "$dir/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSENTRAIL_BUILD_TESTS=OFF \
-  -DSENTRAIL_PGO_USE= -DSENTRAIL_PGO_GENERATE="$dir/data" >/dev/null
+  -DSENTRAIL_PGO_USE= -DSENTRAIL_LTO=OFF -DSENTRAIL_PGO_GENERATE="$dir/data" >/dev/null
 cmake --build "$dir/build" -j "$jobs" --target sentrail sentrail-handwritten-loop sentrail-raw-parse >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-pgo.XXXXXX")
