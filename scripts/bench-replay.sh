@@ -11,6 +11,8 @@ count=${COUNT:-1000000}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+source "$(dirname "$0")/lib/build_info.sh"
+build_info "$build"
 mkdir -p "$work/empty-rules"
 
 "$build/sentrail" gen --seed 42 --count "$count" --out "$work/events" >/dev/null 2>&1

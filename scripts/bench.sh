@@ -13,6 +13,8 @@ build=${BUILD:-build}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sentrail-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SENTRAIL_HMAC_KEY=bench-key-0123456789abcdef
+source "$(dirname "$0")/lib/build_info.sh"
+build_info "$build"
 rate() { sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'; }
 
 echo "== micro-benchmarks"
