@@ -120,8 +120,17 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
                                          "logsources", "placeholders"}); !s)
       return error{s.message()};
     if (auto k = root["kafka"]) {
-      if (auto s = check_keys(file, k, {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms"}); !s)
+      if (auto s = check_keys(file, k,
+                              {"brokers", "group", "properties", "batch_max_messages", "batch_max_ms", "alignment"});
+          !s)
         return error{s.message()};
+      if (auto a = k["alignment"]) {
+        const std::string text = a.IsScalar() ? a.Scalar() : "";
+        auto span = rules::parse_timespan_ns(text);
+        if (text == "off") c.worker.alignment_ms = -1;
+        else if (span && *span >= 0) c.worker.alignment_ms = *span / 1'000'000;
+        else return error{where(file, a) + ": kafka.alignment must be a timespan such as 1s or 500ms, or off"};
+      }
       if (k["brokers"]) c.worker.brokers = k["brokers"].as<std::string>();
       if (k["group"]) c.worker.group = k["group"].as<std::string>();
       if (k["batch_max_messages"]) c.worker.batch_max_messages = k["batch_max_messages"].as<std::size_t>();

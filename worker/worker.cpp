@@ -22,6 +22,7 @@
 #include "store/state.h"
 #include "worker/input_positions.h"
 #include "worker/kafka_config.h"
+#include "worker/partition_reader.h"
 #include "worker/recent_records.h"
 
 namespace sentrail::worker {
@@ -173,6 +174,10 @@ class resume_from_store : public RdKafka::RebalanceCb {
         for (const auto* tp : from_group)
           if (tp->offset() >= 0) positions.expect(tp->topic(), tp->partition(), tp->offset());
       RdKafka::TopicPartition::destroy(from_group);
+      // Each partition's queue is split off before the fetcher starts, so none
+      // of its records goes to the consumer's queue.
+      if (reader)
+        for (const auto* tp : partitions) reader->add(tp->topic(), tp->partition());
       consumer->assign(partitions);
     } else {
       for (auto* tp : partitions) {
@@ -180,6 +185,8 @@ class resume_from_store : public RdKafka::RebalanceCb {
         positions.forget(tp->topic(), tp->partition());
       }
       consumer->unassign();
+      if (reader)
+        for (const auto* tp : partitions) reader->remove(tp->topic(), tp->partition());
     }
   }
   /// Where each assigned partition's next record should be (read on the loop
@@ -190,6 +197,8 @@ class resume_from_store : public RdKafka::RebalanceCb {
   std::vector<std::string> assigned, revoked;
   /// Makes the batch being written durable first: its offsets are where to resume.
   std::function<void()> before_reading_offsets;
+  /// Reads the partitions in step; it hears of every assignment first.
+  partition_reader* reader = nullptr;
 
  private:
   store::durable_store& db_;
@@ -418,7 +427,12 @@ status worker::run(const std::atomic<bool>& stop) {
            // and the loop ran dry: 24 empty polls in a 500 k drain, 115 k -> 144 k
            // events/s without them. Memory stays bounded by
            // queued.max.messages.kbytes (64 MiB), now the limit that binds.
-           {"queued.min.messages", "1000000"}}) {
+           {"queued.min.messages", "1000000"},
+           // Read in step, each partition's records wait in a queue of their own,
+           // and this limit applies to each: the read-ahead of a partition that is
+           // ahead of the others (up to twice this, with the fetch in flight).
+           // Over 80 partitions the 64 MiB default would allow 5 GiB.
+           {"queued.max.messages.kbytes", options_.alignment_ms >= 0 ? "1024" : "65536"}}) {
     if (auto s = configure(*cconf, k, v); !s) return s;
   }
   if (auto s = configure_passthrough(*cconf, options_.kafka_properties, /*consumer=*/true); !s) return s;
@@ -522,16 +536,14 @@ status worker::run(const std::atomic<bool>& stop) {
     resume_from_store& r;
     ~hook_reset() { r.before_reading_offsets = nullptr; }
   } reset_hook{rebalance};
-  // The consumer's queue, read many messages at a time (see the batch loop).
-  struct consumer_queue {
-    rd_kafka_queue_t* queue;
-    void release() {
-      if (queue) rd_kafka_queue_destroy(queue);
-      queue = nullptr;
-    }
-    ~consumer_queue() { release(); }
-  } input{rd_kafka_queue_get_consumer(consumer->c_ptr())};
-  if (!input.queue) return error{"the Kafka consumer has no group queue to read"};
+  // The consumer's records, partition by partition in step by time (see partition_reader.h).
+  partition_reader input(consumer->c_ptr(), {.window_ms = options_.alignment_ms});
+  if (auto s = input.ready(); !s) return s;
+  rebalance.reader = &input;
+  struct reader_hook_reset {
+    resume_from_store& r;
+    ~reader_hook_reset() { r.reader = nullptr; }
+  } reset_reader_hook{rebalance};
   std::vector<rd_kafka_message_t*> fetched(1024);
   // Records the broker deleted before they were read can be neither correlated nor
   // dead-lettered: the operator hears how many were lost, and where.
@@ -566,10 +578,11 @@ status worker::run(const std::atomic<bool>& stop) {
     fresh.clear();
     batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts, observers_);
     auto batch_started = clock::now();
+    const std::size_t batch_max_messages = options_.batch_max_messages;
     auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms);
     std::size_t taken = 0;
     bool drained = false;  // the batch ended because no message was waiting
-    while (taken < options_.batch_max_messages && !stop.load()) {
+    while (taken < batch_max_messages && !stop.load()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
       if (left <= 0) break;
       // The first message may be waited for; after it the batch takes only what is
@@ -579,12 +592,10 @@ status worker::run(const std::atomic<bool>& stop) {
       // While records await acknowledgement, wait briefly, so their publication is
       // recorded (and retried) promptly when no input comes.
       int wait = taken == 0 ? static_cast<int>(awaiting.empty() ? left : std::min<long>(left, 5)) : 0;
-      // One message waited for, then whatever is already here, many per call: no
-      // C++ message object per message, and the poll bookkeeping once a call.
-      // (Asked for several with a timeout, librdkafka waits to fill them all.)
-      const std::size_t want =
-          taken == 0 ? 1 : std::min<std::size_t>(fetched.size(), options_.batch_max_messages - taken);
-      const ssize_t got = rd_kafka_consume_batch_queue(input.queue, wait, fetched.data(), want);
+      // Many per call, the first waited for: no C++ message object per message,
+      // and the poll bookkeeping once a call.
+      const std::size_t want = std::min<std::size_t>(fetched.size(), batch_max_messages - taken);
+      const auto got = static_cast<ssize_t>(input.read(wait, fetched.data(), want));
       if (got <= 0) {
         drained = true;
         break;
@@ -786,7 +797,8 @@ status worker::run(const std::atomic<bool>& stop) {
   }
   if (auto s = finish_commit(); !s) return s;
   rebalance.before_reading_offsets = nullptr;
-  input.release();  // before the consumer closes
+  rebalance.reader = nullptr;
+  input.close();  // before the consumer closes
   // Leaving the group needs the broker; if it is gone, close() can wait forever.
   // Everything is durable already, so give it a while and then go regardless.
   auto closed = std::make_shared<std::promise<void>>();

@@ -36,6 +36,10 @@ struct worker_options {
   /// no message waiting once it has one (a drained input is not waited on).
   std::size_t batch_max_messages = 10000;  // Default: 10000
   int batch_max_ms = 50;                   // Default: 50 ms
+  /// Partitions are read in step by their records' timestamps: none is read more
+  /// than this (ms) ahead of one whose records are still on the broker.
+  /// Negative: in fetch order (see partition_reader.h).
+  std::int64_t alignment_ms = 1000;  // Default: 1 s
   alert::console_format stdout_format = alert::console_format::json;  // Default: json
   bool colour = false;
   double status_interval_seconds = 0;  // Default: 0 (no status line on stderr)

@@ -352,6 +352,8 @@ class SinkConfigTest(unittest.TestCase):
              "FILE:2:23: evidence_memory_mb must be at most 65536 (64 GiB)"),
             ("correlation:\n  evidence_memory_mb: lots\n", "FILE:2:23: expected a whole number, 0 or more here"),
             ("store:\n  sync_writes: maybe\n", "FILE:2:16: expected true or false here"),
+            ("kafka:\n  alignment: sometimes\n",
+             "FILE:2:14: kafka.alignment must be a timespan such as 1s or 500ms, or off"),
             ("store:\n  rocksdb:\n    column_families: \"level0_file_num_compaction_trigger=8;no_such=1\"\n",
              "FILE:3:22: store.rocksdb.column_families"),
             ("store:\n  rocksdb:\n    db: \"max_background_jobs=many\"\n",
