@@ -130,6 +130,19 @@ bool partition_reader::more_on_broker(const lane& l) const {
   return high > l.next_offset;
 }
 
+std::uint64_t partition_reader::backlog() const {
+  std::uint64_t behind = 0;
+  for (const auto& l : lanes_) {
+    if (l.next_offset < 0) continue;
+    std::int64_t low = 0, high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer_, l.topic.c_str(), l.partition, &low, &high) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high > l.next_offset)
+      behind += static_cast<std::uint64_t>(high - l.next_offset);
+  }
+  return behind;
+}
+
 std::size_t partition_reader::take(rd_kafka_queue_t* q, rd_kafka_message_t** out, std::size_t n, std::size_t max,
                                    lane* from) {
   if (max == 0) return 0;

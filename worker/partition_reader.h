@@ -88,6 +88,10 @@ class partition_reader {
   /// others whatever the timeout: its records are on their way.
   std::size_t read(int timeout_ms, rd_kafka_message_t** out, std::size_t want);
 
+  /// Records on the broker not yet read, over the partitions read so far (as of
+  /// each one's last fetch; no request). 0 when not aligned.
+  std::uint64_t backlog() const;
+
   /// Lets go of every queue; the consumer may close after this.
   void close();
 

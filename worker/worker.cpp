@@ -545,6 +545,8 @@ status worker::run(const std::atomic<bool>& stop) {
     ~reader_hook_reset() { r.reader = nullptr; }
   } reset_reader_hook{rebalance};
   std::vector<rd_kafka_message_t*> fetched(1024);
+  // Records behind on the broker past which a batch is a backlog's (10 batches).
+  const std::uint64_t backlog_batches_after = 10 * static_cast<std::uint64_t>(options_.batch_max_messages);
   // Records the broker deleted before they were read can be neither correlated nor
   // dead-lettered: the operator hears how many were lost, and where.
   auto account_for_gap = [&](std::string_view topic, std::int32_t partition, std::int64_t expected,
@@ -578,8 +580,13 @@ status worker::run(const std::atomic<bool>& stop) {
     fresh.clear();
     batch_collector collect(db_, batch, options_, fresh, counts_.duplicate_alerts, observers_);
     auto batch_started = clock::now();
-    const std::size_t batch_max_messages = options_.batch_max_messages;
-    auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms);
+    // Far behind, an alert waits for the backlog more than for any batch: batches
+    // grow, so fewer commits and state writes carry it (a 1M-event drain ran
+    // 12-16% faster at four times the size). Near the end of the topics, and live,
+    // they are their configured size again.
+    const int scale = input.backlog() > backlog_batches_after ? 4 : 1;
+    const std::size_t batch_max_messages = options_.batch_max_messages * scale;
+    auto deadline = batch_started + std::chrono::milliseconds(options_.batch_max_ms * scale);
     std::size_t taken = 0;
     bool drained = false;  // the batch ended because no message was waiting
     while (taken < batch_max_messages && !stop.load()) {

@@ -252,5 +252,30 @@ TEST_F(PartitionReaderOnBroker, AReassignmentResumesWhereReadingStopped) {
   expect_each_record_once_in_order(records, per_partition);
 }
 
+TEST_F(PartitionReaderOnBroker, TheBacklogIsWhatTheBrokerHoldsPastWhatWasRead) {
+  rd_kafka_t* c = consumer();
+  ASSERT_NE(c, nullptr);
+  {
+    partition_reader reader(c, {.window_ms = 10'000});
+    ASSERT_TRUE(reader.ready());
+    EXPECT_EQ(reader.backlog(), 0u);  // nothing read yet: nothing known
+    assign(c, reader, {{0, RD_KAFKA_OFFSET_BEGINNING}, {1, RD_KAFKA_OFFSET_BEGINNING}});
+    auto records = read_all(reader, 600);
+    std::map<int, std::int64_t> read_per_partition;
+    for (const auto& r : records) read_per_partition[r.partition] = r.offset + 1;
+    ASSERT_EQ(read_per_partition.size(), 2u);
+    // Both partitions' high marks (1000) came with their fetches.
+    EXPECT_EQ(reader.backlog(), static_cast<std::uint64_t>(partitions * per_partition - records.size()));
+    read_all(reader, partitions * per_partition - records.size());
+    EXPECT_EQ(reader.backlog(), 0u);
+  }
+  {
+    partition_reader in_fetch_order(c, {.window_ms = -1});
+    EXPECT_EQ(in_fetch_order.backlog(), 0u);  // no partition queues: not tracked
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+}
+
 }  // namespace
 }  // namespace sentrail::worker
