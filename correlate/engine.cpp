@@ -357,8 +357,8 @@ std::vector<ingest::source_position> engine::positions_of(const std::vector<std:
 }
 
 void engine::add_evidence(alert& a, const std::vector<std::string>& evidence_keys, state_view& state) {
-  for (const auto& k : evidence_keys) {
-    if (options_.reread) {
+  if (options_.reread) {
+    for (const auto& k : evidence_keys) {
       auto from = evidence_source(k);
       ingest::event e;
       if (from && options_.reread(*from, e)) {
@@ -367,9 +367,18 @@ void engine::add_evidence(alert& a, const std::vector<std::string>& evidence_key
         ++counts_.unreadable;
         ++a.evidence_unavailable;
       }
-    } else if (auto v = state.get(std::string(evidence_prefix) + k)) {
-      a.events.push_back(decode_evidence(*v));
     }
+  } else {
+    // Together: most of an alert's events are on disk by now, and one batched
+    // read finds them for a fraction of a lookup each (a point read per event was
+    // a ninth of a drain's loop thread).
+    std::vector<std::string> keys;
+    keys.reserve(evidence_keys.size());
+    for (const auto& k : evidence_keys) keys.push_back(std::string(evidence_prefix) + k);
+    std::vector<std::optional<std::string>> values;
+    state.get_many(keys, values);
+    for (const auto& v : values)
+      if (v) a.events.push_back(decode_evidence(*v));
   }
   std::stable_sort(a.events.begin(), a.events.end(), [](const auto& x, const auto& y) { return x.time < y.time; });
 }

@@ -45,6 +45,16 @@ class state_view {
   /// A hint that `key` will be read: an implementation may start loading it into
   /// the cache. Changes nothing and holds nothing; by default, does nothing.
   virtual void prefetch(std::string_view key, prefetch_stage stage) { (void)key, (void)stage; }
+  /// Several keys read together (an alert's evidence): `values[i]` for `keys[i]`,
+  /// as get() would give it. A store may fetch the misses in one request; by
+  /// default, one get() each.
+  virtual void get_many(const std::vector<std::string>& keys, std::vector<std::optional<std::string>>& values) {
+    values.clear();
+    for (const auto& k : keys) {
+      auto v = get(k);
+      values.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+    }
+  }
 };
 
 /// One input to a correlation: a referenced rule matched at `time` for a group.

@@ -37,6 +37,30 @@ std::optional<std::string_view> cached_state::get(std::string_view key) {
   return std::string_view(*it->second.value);
 }
 
+void cached_state::get_many(const std::vector<std::string>& keys, std::vector<std::optional<std::string>>& values) {
+  last_ = nullptr;
+  values.assign(keys.size(), std::nullopt);
+  std::vector<std::string_view> missed;
+  std::vector<std::size_t> missed_at;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::string_view key = keys[i];
+    if (is_evidence(key))
+      if (auto* w = find_evidence(key); w && !w->erased) {
+        if (w->expires >= now_) values[i] = std::string(w->value);
+        continue;
+      }
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      if (it->second.value && it->second.expires >= now_) values[i] = *it->second.value;
+      continue;
+    }
+    missed.push_back(key);
+    missed_at.push_back(i);
+  }
+  if (missed.empty()) return;
+  auto found = db_.state_values(missed, now_);
+  for (std::size_t j = 0; j < missed.size(); ++j) values[missed_at[j]] = std::move(found[j]);
+}
+
 void cached_state::put(std::string_view key, std::string_view value, timestamp_ns expires) {
   // Operators get a group's value, then put it back: the entry get() left is
   // reused rather than looked up again (only lookups ran in between).

@@ -30,6 +30,9 @@ class cached_state : public correlate::state_view {
   /// Starts loading where a cached key is (lookup), then its key and value
   /// (value): with a million entries cached, a lookup waited on memory three times.
   void prefetch(std::string_view key, prefetch_stage stage) override;
+  /// What the cache holds, and the rest in one read of the store; the keys read
+  /// from the store are not cached (evidence, cited once or twice).
+  void get_many(const std::vector<std::string>& keys, std::vector<std::optional<std::string>>& values) override;
 
   /// Moves every change since the last call into `b`. Until b is durable, what it
   /// holds stays cached, so the next batch may be processed while b is written

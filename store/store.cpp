@@ -531,6 +531,25 @@ std::optional<std::string> durable_store::state_value(std::string_view key, std:
   return v.substr(8);
 }
 
+std::vector<std::optional<std::string>> durable_store::state_values(const std::vector<std::string_view>& keys,
+                                                                    std::int64_t now) const {
+  stop_perf_counting();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (auto k : keys) slices.emplace_back(k.data(), k.size());
+  std::vector<rocksdb::PinnableSlice> found(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet({}, impl_->cf(cf_state), keys.size(), slices.data(), found.data(), statuses.data());
+  std::vector<std::optional<std::string>> values(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) continue;
+    std::string_view v = found[i].ToStringView();
+    if (v.size() < 8 || read_expiry(v) < now) continue;
+    values[i] = std::string(v.substr(8));
+  }
+  return values;
+}
+
 void durable_store::for_each_state(std::string_view prefix, std::int64_t now,
                                    const std::function<void(std::string_view, std::string_view)>& fn,
                                    std::string_view from) const {

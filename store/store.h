@@ -170,6 +170,9 @@ class durable_store {
 
   /// Operator state by key; nothing when absent or expired (expiry before `now`).
   std::optional<std::string> state_value(std::string_view key, std::int64_t now) const;
+  /// state_value() of each key, in one batched read (RocksDB MultiGet).
+  std::vector<std::optional<std::string>> state_values(const std::vector<std::string_view>& keys,
+                                                       std::int64_t now) const;
   /// Live state entries whose key starts with `prefix` (and is not below `from`), in key order.
   void for_each_state(std::string_view prefix, std::int64_t now,
                       const std::function<void(std::string_view key, std::string_view value)>& fn,

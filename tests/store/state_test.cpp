@@ -346,3 +346,45 @@ TEST(durable_state, evidence_reads_scans_rewrites_and_erases_like_any_key_around
   EXPECT_EQ((*db)->state_value("e/4", 0).value_or("absent"), "absent");
   std::filesystem::remove_all(dir);
 }
+
+// An alert's evidence is read in one call: from the batch's log, the cache and
+// the store (one batched read), each exactly as get() gives it.
+TEST(durable_state, reading_many_keys_gives_what_get_gives_for_each) {
+  auto dir = fresh_dir("get-many");
+  auto db = store::durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db);
+  {
+    store::cached_state writer(**db, 10);
+    writer.put("e/on-disk", "stored", 1000);
+    writer.put("e/expires", "old", 50);
+    writer.put("c/group", "window", 1000);
+    store::batch b;
+    writer.flush_into(b);
+    ASSERT_TRUE((*db)->commit(b).ok());
+    writer.trim();
+  }
+  store::cached_state state(**db, 10);
+  state.set_now(100);
+  state.put("e/in-log", "this batch", 1000);  // not flushed: only the log has it
+  state.put("e/erased", "x", 1000);
+  state.erase("e/erased");
+  ASSERT_TRUE(state.get("c/group"));  // now cached
+  const std::vector<std::string> keys = {"e/in-log", "e/on-disk", "e/expires", "c/group",
+                                         "e/erased", "e/never", "e/on-disk"};
+  std::vector<std::optional<std::string>> many;
+  state.get_many(keys, many);
+  ASSERT_EQ(many.size(), keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    SCOPED_TRACE(keys[i]);
+    auto one = state.get(keys[i]);
+    EXPECT_EQ(many[i], one ? std::optional<std::string>(*one) : std::nullopt);
+  }
+  EXPECT_EQ(many[0], "this batch");
+  EXPECT_EQ(many[1], "stored");
+  EXPECT_FALSE(many[2]);  // expired at 50, read at 100
+  EXPECT_EQ(many[3], "window");
+  EXPECT_FALSE(many[4]);
+  EXPECT_FALSE(many[5]);
+  EXPECT_EQ(many[6], "stored");
+  std::filesystem::remove_all(dir);
+}
