@@ -25,7 +25,7 @@ start_broker() {
 # events to the first with all of them, by the wall clock, read every 50 ms. (A
 # status line comes at the end of a batch, so counting lines × interval would
 # overstate the rate whenever batches take longer than the interval.) The
-# engine's CPU seconds up to then go to LOG.cpu, and its /metrics to LOG.metrics
+# engine's CPU seconds up to then go to LOG.cpu, its peak RSS (MiB) to LOG.rss, and its /metrics to LOG.metrics
 # (what the loop waited for: the store's writes, evidence read back from Kafka).
 drain_rate() {
   local bin=$1 bootstrap=$2 rules=$3 state=$4 group=$5 count=$6 log=$7 config=${8:-} engine n
@@ -45,6 +45,8 @@ drain_rate() {
   local stat
   stat=$(cat /proc/"$engine"/stat 2>/dev/null) && stat=${stat##*) } &&
     awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / t }' <<<"$stat" > "$log.cpu"
+  # Its peak resident memory so far, in MiB, to LOG.rss.
+  awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' /proc/"$engine"/status > "$log.rss" 2>/dev/null || true
   curl -s "http://127.0.0.1:$port/metrics" > "$log.metrics" 2>/dev/null || true
   kill -TERM "$engine"; wait "$engine" || true
   awk -v a="$first" -v z="$last" -v n="$count" -v f="$first_n" \
