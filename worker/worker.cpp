@@ -420,13 +420,13 @@ status worker::run(const std::atomic<bool>& stop) {
            // broker that holds every fetch for the full wait (the embedded one does)
            // adds it to every alert's latency: measured p50 0.45 s at 500, 19 ms at 5.
            {"fetch.wait.max.ms", "10"},
-           // librdkafka (2.0) counts this against the whole consumer queue, which
-           // every partition's fetch queue forwards to, and a partition found over
+           // In fetch order librdkafka (2.0) counts this against the whole consumer queue,
+           // which every partition's fetch queue forwards to; a partition found over
            // it stops fetching for fetch.error.backoff.ms (500 ms). Under a backlog
            // the default 100 k was reached, every partition backed off together,
            // and the loop ran dry: 24 empty polls in a 500 k drain, 115 k -> 144 k
            // events/s without them. Memory stays bounded by
-           // queued.max.messages.kbytes (64 MiB), now the limit that binds.
+           // queued.max.messages.kbytes, now the limit that binds (below).
            {"queued.min.messages", "1000000"},
            // Read in step, each partition's records wait in a queue of their own,
            // and this limit applies to each: the read-ahead of a partition that is
