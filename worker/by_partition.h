@@ -46,6 +46,7 @@ class by_partition {
     last_ = 0;
   }
   std::vector<slot>& all() { return slots_; }
+  const std::vector<slot>& all() const { return slots_; }
 
  private:
   static bool matches(const slot& s, std::string_view topic, std::int32_t partition) {

@@ -59,11 +59,11 @@ status partition_reader::ready() const {
 }
 
 void partition_reader::close() {
-  for (auto& l : lanes_) {
-    rd_kafka_queue_io_event_enable(l.queue, -1, nullptr, 0);
-    rd_kafka_queue_destroy(l.queue);
+  for (auto& s : lanes_.all()) {
+    rd_kafka_queue_io_event_enable(s.value.queue, -1, nullptr, 0);
+    rd_kafka_queue_destroy(s.value.queue);
   }
-  lanes_.clear();
+  lanes_.all().clear();
   if (main_) {
     if (aligned()) rd_kafka_queue_io_event_enable(main_, -1, nullptr, 0);
     rd_kafka_queue_destroy(main_);
@@ -72,8 +72,8 @@ void partition_reader::close() {
 }
 
 void partition_reader::add(std::string_view topic, std::int32_t partition) {
-  if (!aligned() || find(topic, partition)) return;
-  std::string name(topic);
+  if (!aligned() || lanes_.find(topic, partition)) return;
+  const std::string name(topic);
   rd_kafka_queue_t* q = rd_kafka_queue_get_partition(consumer_, name.c_str(), partition);
   if (!q) return;  // unknown to the client: its records stay on the consumer's queue
   // Forwarding switched off by the application is kept by librdkafka when the
@@ -81,35 +81,22 @@ void partition_reader::add(std::string_view topic, std::int32_t partition) {
   rd_kafka_queue_forward(q, nullptr);
   static constexpr char byte = 1;
   rd_kafka_queue_io_event_enable(q, wake_[1], &byte, 1);
-  lanes_.push_back({std::move(name), partition, q});
-  views_.resize(lanes_.size());
+  lanes_.find_or_add(topic, partition, {.queue = q});
+  views_.resize(lanes_.all().size());
 }
 
 void partition_reader::remove(std::string_view topic, std::int32_t partition) {
-  auto it = std::find_if(lanes_.begin(), lanes_.end(),
-                         [&](const lane& l) { return l.partition == partition && l.topic == topic; });
-  if (it == lanes_.end()) return;
-  rd_kafka_queue_io_event_enable(it->queue, -1, nullptr, 0);
-  rd_kafka_queue_destroy(it->queue);
-  lanes_.erase(it);
-  views_.resize(lanes_.size());
-  last_hit_ = 0;
-}
-
-partition_reader::lane* partition_reader::find(std::string_view topic, std::int32_t partition) {
-  if (last_hit_ < lanes_.size() && lanes_[last_hit_].partition == partition && lanes_[last_hit_].topic == topic)
-    return &lanes_[last_hit_];
-  for (std::size_t i = 0; i < lanes_.size(); ++i)
-    if (lanes_[i].partition == partition && lanes_[i].topic == topic) {
-      last_hit_ = i;
-      return &lanes_[i];
-    }
-  return nullptr;
+  lane* l = lanes_.find(topic, partition);
+  if (!l) return;
+  rd_kafka_queue_io_event_enable(l->queue, -1, nullptr, 0);
+  rd_kafka_queue_destroy(l->queue);
+  lanes_.erase(topic, partition);
+  views_.resize(lanes_.all().size());
 }
 
 void partition_reader::note(const rd_kafka_message_t* m, lane* known) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR || !m->rkt) return;
-  lane* l = known ? known : find(rd_kafka_topic_name(m->rkt), m->partition);
+  lane* l = known ? known : lanes_.find(rd_kafka_topic_name(m->rkt), m->partition);
   if (!l) return;
   l->next_offset = m->offset + 1;
   const std::int64_t t = rd_kafka_message_timestamp(m, nullptr);
@@ -120,26 +107,18 @@ void partition_reader::note(const rd_kafka_message_t* m, lane* known) {
   l->last_time = std::max(l->last_time, t);
 }
 
-bool partition_reader::more_on_broker(const lane& l) const {
-  if (!l.timed || l.next_offset < 0) return false;
+std::int64_t partition_reader::unread_on_broker(const lanes::slot& s) const {
+  if (s.value.next_offset < 0) return 0;
   std::int64_t low = 0, high = -1;
-  // The high mark of the partition's last fetch, kept by the client: no request.
-  if (rd_kafka_get_watermark_offsets(consumer_, l.topic.c_str(), l.partition, &low, &high) !=
+  if (rd_kafka_get_watermark_offsets(consumer_, s.topic.c_str(), s.partition, &low, &high) !=
       RD_KAFKA_RESP_ERR_NO_ERROR)
-    return false;
-  return high > l.next_offset;
+    return 0;
+  return std::max<std::int64_t>(high - s.value.next_offset, 0);
 }
 
 std::uint64_t partition_reader::backlog() const {
   std::uint64_t behind = 0;
-  for (const auto& l : lanes_) {
-    if (l.next_offset < 0) continue;
-    std::int64_t low = 0, high = -1;
-    if (rd_kafka_get_watermark_offsets(consumer_, l.topic.c_str(), l.partition, &low, &high) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        high > l.next_offset)
-      behind += static_cast<std::uint64_t>(high - l.next_offset);
-  }
+  for (const auto& s : lanes_.all()) behind += static_cast<std::uint64_t>(unread_on_broker(s));
   return behind;
 }
 
@@ -181,14 +160,15 @@ std::size_t partition_reader::read(int timeout_ms, rd_kafka_message_t** out, std
     // (older than any in its own queue, so taken first).
     n += take(main_, out, n, want - n, nullptr);
     if (n == want) return n;
-    for (std::size_t i = 0; i < lanes_.size(); ++i)
-      views_[i] = {lanes_[i].last_time, rd_kafka_queue_length(lanes_[i].queue) > 0, lanes_[i].lagging};
+    auto& all = lanes_.all();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      views_[i] = {all[i].value.last_time, rd_kafka_queue_length(all[i].value.queue) > 0, all[i].value.lagging};
     const lane_choice next = choose_lane(views_, options_.window_ms);
     if (next.what == lane_choice::step::read) {
-      lane& l = lanes_[next.lane];
-      const std::size_t got = take(l.queue, out, n, std::min(options_.turn, want - n), &l);
-      n += got;
-      l.lagging = rd_kafka_queue_length(l.queue) == 0 && more_on_broker(l);
+      lane& l = all[next.lane].value;
+      n += take(l.queue, out, n, std::min(options_.turn, want - n), &l);
+      // A partition without timestamps is never waited for.
+      l.lagging = l.timed && rd_kafka_queue_length(l.queue) == 0 && unread_on_broker(all[next.lane]) > 0;
       lagging_deadline = clock::time_point::max();
       if (n == want) return n;
       continue;
@@ -196,13 +176,10 @@ std::size_t partition_reader::read(int timeout_ms, rd_kafka_message_t** out, std
     if (n > 0) return n;  // the caller works through these; the wait comes on its next call
     if (next.what == lane_choice::step::wait_for_lagging) {
       const auto now = clock::now();
-      if (lagging_deadline == clock::time_point::max()) {
-        lagging_deadline = now + options_.lagging_wait;
-        ++counts_.waits;
-      }
+      if (lagging_deadline == clock::time_point::max()) lagging_deadline = now + options_.lagging_wait;
       if (now >= lagging_deadline) {
         // Nothing came: read the others, until this one's queue runs dry again.
-        lanes_[next.lane].lagging = false;
+        lanes_.all()[next.lane].value.lagging = false;
         lagging_deadline = clock::time_point::max();
         ++counts_.gave_up;
         continue;

@@ -7,7 +7,7 @@
 // apart, and the engine's reorder buffer must hold everything read ahead of the
 // slowest one until the watermark passes it: a quarter of a 1M-event drain
 // (230 k events), where the replay of the same events holds a few thousand. A
-// replay made to read the same way ran 25-30% slower. Here each partition gets a
+// replay made to read the same way ran 26% slower. Here each partition gets a
 // queue of its own (split from the consumer's before it is assigned), and
 // librdkafka's per-partition read-ahead limit holds back the ones that are ahead.
 //
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "worker/by_partition.h"
 
 namespace sentrail::worker {
 
@@ -61,8 +62,7 @@ class partition_reader {
     std::size_t turn = 64;
   };
   struct counts {
-    std::uint64_t waits = 0;      // times the reader waited for a lagging partition
-    std::uint64_t gave_up = 0;    // of them, times it read the others after lagging_wait
+    std::uint64_t gave_up = 0;  // times it read the others after waiting lagging_wait for one
   };
 
   /// `consumer` must outlive the reader; close() before the consumer closes.
@@ -99,18 +99,18 @@ class partition_reader {
 
  private:
   struct lane {
-    std::string topic;
-    std::int32_t partition;
-    rd_kafka_queue_t* queue;
+    rd_kafka_queue_t* queue = nullptr;
     std::int64_t last_time = INT64_MIN;
     std::int64_t next_offset = -1;  // after the last record read
     bool lagging = false;           // set when its queue ran dry with more on the broker
     bool timed = true;              // its records carry timestamps
   };
+  using lanes = by_partition<lane>;
   using clock = std::chrono::steady_clock;
   void note(const rd_kafka_message_t* m, lane* known);
-  lane* find(std::string_view topic, std::int32_t partition);
-  bool more_on_broker(const lane& l) const;
+  /// Records the broker holds past what was read (its high mark as of the last
+  /// fetch, kept by the client: no request); 0 when not known.
+  std::int64_t unread_on_broker(const lanes::slot& s) const;
   /// Takes up to `max` records from `q` into out[n...]; returns how many.
   std::size_t take(rd_kafka_queue_t* q, rd_kafka_message_t** out, std::size_t n, std::size_t max, lane* from);
   void wait_until(clock::time_point deadline);
@@ -119,9 +119,8 @@ class partition_reader {
   options options_;
   rd_kafka_queue_t* main_ = nullptr;  // the consumer's queue: callbacks, and every record when not aligned
   int wake_[2] = {-1, -1};            // librdkafka writes a byte when an empty queue gets something
-  std::vector<lane> lanes_;
+  lanes lanes_;
   std::vector<lane_view> views_;
-  std::size_t last_hit_ = 0;
   counts counts_;
 };
 
