@@ -17,24 +17,27 @@ cached_state::written_evidence* cached_state::find_evidence(std::string_view key
   return nullptr;
 }
 
-std::optional<std::string_view> cached_state::get(std::string_view key) {
-  if (is_evidence(key)) {
-    if (auto* w = find_evidence(key); w && !w->erased) {
-      last_ = nullptr;
-      if (w->expires < now_) return std::nullopt;
-      return std::string_view(w->value);
-    }
-  }
+cached_state::memory_hit cached_state::in_memory(std::string_view key) {
+  if (is_evidence(key))
+    if (auto* w = find_evidence(key); w && !w->erased)
+      return {true, w->expires < now_ ? std::nullopt : std::optional<std::string_view>(w->value), nullptr};
   auto it = entries_.find(key);
-  if (it == entries_.end()) {
+  if (it == entries_.end()) return {};
+  const bool live = it->second.value && it->second.expires >= now_;
+  return {true, live ? std::optional<std::string_view>(*it->second.value) : std::nullopt, &*it};
+}
+
+std::optional<std::string_view> cached_state::get(std::string_view key) {
+  memory_hit hit = in_memory(key);
+  if (!hit.found) {
     entry e;
     e.value = db_.state_value(key, now_);
     e.expires = INT64_MAX;  // the store already judged expiry
-    it = entries_.emplace(std::string(key), std::move(e)).first;
+    auto it = entries_.emplace(std::string(key), std::move(e)).first;
+    hit = {true, it->second.value ? std::optional<std::string_view>(*it->second.value) : std::nullopt, &*it};
   }
-  last_ = &*it;
-  if (!it->second.value || it->second.expires < now_) return std::nullopt;
-  return std::string_view(*it->second.value);
+  last_ = hit.table_entry;
+  return hit.value;
 }
 
 void cached_state::get_many(const std::vector<std::string>& keys, std::vector<std::optional<std::string>>& values) {
@@ -43,17 +46,11 @@ void cached_state::get_many(const std::vector<std::string>& keys, std::vector<st
   std::vector<std::string_view> missed;
   std::vector<std::size_t> missed_at;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const std::string_view key = keys[i];
-    if (is_evidence(key))
-      if (auto* w = find_evidence(key); w && !w->erased) {
-        if (w->expires >= now_) values[i] = std::string(w->value);
-        continue;
-      }
-    if (auto it = entries_.find(key); it != entries_.end()) {
-      if (it->second.value && it->second.expires >= now_) values[i] = *it->second.value;
+    if (memory_hit hit = in_memory(keys[i]); hit.found) {
+      if (hit.value) values[i] = std::string(*hit.value);
       continue;
     }
-    missed.push_back(key);
+    missed.push_back(keys[i]);
     missed_at.push_back(i);
   }
   if (missed.empty()) return;

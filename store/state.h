@@ -72,6 +72,14 @@ class cached_state : public correlate::state_view {
     bool dirty = false;
     bool unwritten = false;  // created by put() since the last flush and not known on disk
   };
+  /// What memory knows of a key (the evidence log first, then the table), for
+  /// get() and get_many(): whether it knows, the live value, and the table's entry.
+  struct memory_hit {
+    bool found = false;
+    std::optional<std::string_view> value;
+    std::pair<const std::string, entry>* table_entry = nullptr;
+  };
+  memory_hit in_memory(std::string_view key);
   durable_store& db_;
   std::size_t capacity_;
   flat_string_map<entry> entries_;  // looked up by view, no key copy per get
