@@ -18,13 +18,7 @@ source "$(dirname "$0")/lib/bench.sh"
 bench_setup bench-cpu
 start_broker "$build/sentrail" 16
 broker=${pids[0]}
-"$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-"$build/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules "${RULES:-rules/pack}" --state "$work/state" --group cpu --metrics-port 0 \
-  --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
-engine=$!
-pids+=("$engine")
-for _ in $(seq 600); do sleep 0.1; grep -q '^sentrail: events [1-9]' "$work/run.err" && break; done
-sleep 0.5  # past the first batches
+start_mid_drain "$build" "$count" cpu
 ticks=$(getconf CLK_TCK)
 threads() {  # pid name ticks, one line per thread
   for p in "$engine" "$broker"; do

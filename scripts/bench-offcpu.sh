@@ -20,13 +20,7 @@ seconds=${SECONDS_MEASURED:-1.5}
 source "$(dirname "$0")/lib/bench.sh"
 bench_setup bench-offcpu
 start_broker "$build/sentrail" 16
-"$build/sentrail" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
-"$build/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules "${RULES:-rules/pack}" \
-  --state "$work/state" --group offcpu --metrics-port 0 --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
-engine=$!
-pids+=("$engine")
-for _ in $(seq 600); do sleep 0.1; grep -q '^sentrail: events [1-9]' "$work/run.err" && break; done
-sleep 0.5  # past the first batches
+start_mid_drain "$build" "$count" offcpu
 # The main thread's id is the process id: that is the loop thread.
 perf record -q -e sched:sched_switch --call-graph dwarf,32768 -t "$engine" -o "$work/perf.data" \
   -- sleep "$seconds" > /dev/null 2>&1

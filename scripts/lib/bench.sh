@@ -19,6 +19,20 @@ start_broker() {
   bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 }
 
+# start_mid_drain BUILD COUNT GROUP: COUNT generated events (seed 7) produced to
+# the broker at `bootstrap`, then `sentrail run` drains them (CONFIG and RULES
+# from the environment, as the measuring scripts take them); returns once past
+# its first batches, with `engine` its pid and its status lines in $work/run.err.
+start_mid_drain() {
+  "$1/sentrail" gen --seed 7 --count "$2" --brokers "$bootstrap" > /dev/null 2>&1
+  "$1/sentrail" run ${CONFIG:+--config "$CONFIG"} --brokers "$bootstrap" --rules "${RULES:-rules/pack}" \
+    --state "$work/state" --group "$3" --metrics-port 0 --output none --status-interval 0.2 > /dev/null 2> "$work/run.err" &
+  engine=$!
+  pids+=("$engine")
+  for _ in $(seq 600); do sleep 0.1; grep -q '^sentrail: events [1-9]' "$work/run.err" && break; done
+  sleep 0.5  # past the first batches
+}
+
 # drain_rate BIN BOOTSTRAP RULES STATE GROUP COUNT LOG [CONFIG]
 # runs `BIN run` with its own group and state until its status lines report COUNT
 # events, then prints the rate in events/s: from the first status line with
