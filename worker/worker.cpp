@@ -793,11 +793,12 @@ status worker::run(const std::atomic<bool>& stop) {
         clock::now() - last_status > std::chrono::duration<double>(options_.status_interval_seconds)) {
       double secs = std::chrono::duration<double>(clock::now() - last_status).count();
       const auto& c = counts_.pipeline;
-      std::fprintf(stderr, "sentrail: events %llu (%.0f/s)  alerts %llu  dead letters %llu\n",
+      std::fprintf(stderr, "sentrail: events %llu (%.0f/s)  alerts %llu  dead letters %llu  reorder buffer %llu\n",
                    static_cast<unsigned long long>(c.events),
                    static_cast<double>(c.events - events_at_last_status) / secs,
                    static_cast<unsigned long long>(counts_.alerts_raised - counts_.duplicate_alerts),
-                   static_cast<unsigned long long>(c.rejected));
+                   static_cast<unsigned long long>(c.rejected),
+                   static_cast<unsigned long long>(pipe.correlations().counts().buffered));
       events_at_last_status = c.events;
       last_status = clock::now();
     }
