@@ -35,9 +35,9 @@ int inspect(const inspect_flags& f) {
   }
   std::size_t shown = 0, buffered = 0, timers = 0;
   // Waiting for the watermark: evidence newer than it (and reorder entries of earlier versions).
-  std::string after_watermark = "e/";
+  std::string after_watermark(correlate::evidence_state_prefix);
   if (now != INT64_MIN) correlate::append_ordered_time(after_watermark, now + 1);
-  (*db)->for_each_state("e/", now, [&](std::string_view, std::string_view) { ++buffered; }, after_watermark);
+  (*db)->for_each_state(correlate::evidence_state_prefix, now, [&](std::string_view, std::string_view) { ++buffered; }, after_watermark);
   (*db)->for_each_state("r/", now, [&](std::string_view, std::string_view) { ++buffered; });
   // With evidence by reference, the buffer is kept as one record per batch.
   (*db)->for_each_state("b/", now, [&](std::string_view, std::string_view record) {

@@ -20,7 +20,7 @@ namespace {
 // until the watermark passes its time. (Versions before kept a reorder entry r/
 // beside it, put on arrival and deleted on release: three writes per event.)
 constexpr std::string_view reorder_prefix = "r/";   // + time + fingerprint + source (old layouts only)
-constexpr std::string_view evidence_prefix = "e/";  // + time + fingerprint + source
+constexpr std::string_view evidence_prefix = evidence_state_prefix;  // + time + fingerprint + source
 constexpr std::string_view timer_prefix = "t/";     // + deadline + corr id + \x1e + group
 constexpr std::string_view op_prefix = "c/";        // + corr id + \x1e + group
 constexpr std::string_view suppress_prefix = "s/";  // + corr id + \x1e + group

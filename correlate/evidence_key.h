@@ -12,6 +12,11 @@
 
 namespace sentrail::correlate {
 
+/// Where evidence lives in state: this prefix, then its evidence key. Written
+/// once, in about event-time order, and read again only when an alert cites it,
+/// so a store may keep these keys apart from the operators' state.
+inline constexpr std::string_view evidence_state_prefix = "e/";
+
 /// Appends the event's evidence key to `key`.
 void append_evidence_key(std::string& key, const ingest::event& e);
 

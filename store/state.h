@@ -12,6 +12,7 @@
 
 #include "common/arena.h"
 #include "common/string_hash.h"
+#include "correlate/evidence_key.h"
 #include "correlate/op.h"
 #include "store/store.h"
 
@@ -63,7 +64,9 @@ class cached_state : public correlate::state_view {
     absl::flat_hash_map<std::string_view, std::size_t, strong_string_hash, std::equal_to<>> index;
     written_evidence* find(std::string_view key);
   };
-  static bool is_evidence(std::string_view key) { return key.size() > 2 && key[0] == 'e' && key[1] == '/'; }
+  static bool is_evidence(std::string_view key) {
+    return key.size() > correlate::evidence_state_prefix.size() && key.starts_with(correlate::evidence_state_prefix);
+  }
   written_evidence* find_evidence(std::string_view key);
 
   struct entry {

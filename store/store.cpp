@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include "correlate/evidence_key.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -11,16 +13,19 @@
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <chrono>
+#include <unordered_map>
 
 namespace sentrail::store {
 namespace {
 
 constexpr const char* column_families[] = {"default",    "offsets",    "alerts",            "outbox",
                                            "state",      "alert_index", "deliveries",       "delivery_failures",
-                                           "triage",     "incidents",  "audit"};
+                                           "triage",     "incidents",  "audit",      "evidence"};
 enum cf_index {
   cf_default = 0,
   cf_offsets = 1,
@@ -33,7 +38,16 @@ enum cf_index {
   cf_triage = 8,
   cf_incidents = 9,
   cf_audit = 10,
+  cf_evidence = 11,
 };
+
+// Evidence has a column family of its own. It is most of the state's bytes (a 1M
+// drain left 561 k evidence entries, 163 MB, beside 45 k operator states, 10 MB),
+// written once, with keys in about event-time order. With the operator state,
+// whose keys are random, every L0 file spanned both, so each compaction rewrote
+// all of L1: a 2M drain's compactions wrote 649 MB, a little more each time. Apart,
+// new evidence lands after the old, and they wrote 199 MB.
+bool is_evidence(std::string_view key) { return key.starts_with(correlate::evidence_state_prefix); }
 
 cf_index cf_of(table t) {
   switch (t) {
@@ -85,6 +99,44 @@ class expiry_filter : public rocksdb::CompactionFilter {
   const std::atomic<std::int64_t>& now_;
 };
 
+// Each evidence file records the latest expiry of its entries. Compaction moves
+// time-ordered files down the levels without rewriting them, so the expiry filter
+// never sees most evidence; a file whose every entry has expired is dropped whole
+// instead (durable_store::drop_expired_evidence).
+constexpr const char* latest_expiry_property = "sentrail.latest-expiry";
+
+class latest_expiry_collector : public rocksdb::TablePropertiesCollector {
+ public:
+  rocksdb::Status AddUserKey(const rocksdb::Slice&, const rocksdb::Slice& value, rocksdb::EntryType type,
+                             rocksdb::SequenceNumber, std::uint64_t) override {
+    // A deletion may hide an older value in a lower level: its file is never dropped whole.
+    if (type != rocksdb::kEntryPut || value.size() < 8) latest_ = INT64_MAX;
+    else latest_ = std::max(latest_, read_expiry(value.ToStringView()));
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status Finish(rocksdb::UserCollectedProperties* properties) override {
+    std::string v;
+    put_expiry(v, latest_);
+    properties->emplace(latest_expiry_property, std::move(v));
+    return rocksdb::Status::OK();
+  }
+  rocksdb::UserCollectedProperties GetReadableProperties() const override {
+    return {{latest_expiry_property, std::to_string(latest_)}};
+  }
+  const char* Name() const override { return "sentrail.latest_expiry"; }
+
+ private:
+  std::int64_t latest_ = INT64_MIN;
+};
+
+class latest_expiry_collector_factory : public rocksdb::TablePropertiesCollectorFactory {
+ public:
+  rocksdb::TablePropertiesCollector* CreateTablePropertiesCollector(Context) override {
+    return new latest_expiry_collector;
+  }
+  const char* Name() const override { return "sentrail.latest_expiry"; }
+};
+
 std::string offset_key(std::string_view topic, std::int32_t partition) {
   std::string k(topic);
   k.push_back('\0');
@@ -127,7 +179,16 @@ struct durable_store::impl {
   // commits a small swap of outbox records (the worker's refusals).
   std::atomic<std::uint64_t> next_sequence{1};
 
-  rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return handles[i]; }
+  // The evidence family's handle, or the state's in a read-only store written
+  // before evidence had its own.
+  rocksdb::ColumnFamilyHandle* evidence = nullptr;
+  std::atomic<std::int64_t> evidence_checked{0};  // steady clock, ns: when commit() last dropped expired evidence
+
+  rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return i == cf_evidence ? evidence : handles[i]; }
+  status move_evidence_out_of_state();
+  rocksdb::ColumnFamilyHandle* state_cf(std::string_view key) const {
+    return is_evidence(key) ? evidence : handles[cf_state];
+  }
 
   ~impl() {
     if (!db) return;
@@ -176,6 +237,32 @@ status check_tuning(const store_options& options) {
   rocksdb::ColumnFamilyOptions cf_options;
   if (auto s = tune_db(options, db_options); !s) return s;
   return tune_column_family(options, cf_options);
+}
+
+// A store written before evidence had its own column family holds it in the
+// state's: moved at open, before anything reads it. Each write moves a chunk of
+// keys atomically, so after a crash every key is in one family or the other and
+// the next open moves the rest.
+status durable_store::impl::move_evidence_out_of_state() {
+  const std::string_view prefix = correlate::evidence_state_prefix;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf(cf_state)));
+  rocksdb::WriteBatch moves;
+  auto write = [&]() -> status {
+    if (moves.Count() == 0) return {};
+    rocksdb::Status s = db->Write(write_options, &moves);
+    moves.Clear();
+    if (!s.ok()) return error{s.ToString()};
+    return {};
+  };
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    moves.Put(evidence, it->key(), it->value());
+    moves.Delete(cf(cf_state), it->key());
+    if (moves.GetDataSize() >= 16 << 20)
+      if (auto s = write(); !s) return s;
+  }
+  if (!it->status().ok()) return error{it->status().ToString()};
+  return write();
 }
 
 result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem::path& dir,
@@ -232,18 +319,32 @@ result<std::unique_ptr<durable_store>> durable_store::open(const std::filesystem
   // seen, and each searched the skip lists of the memtables (the newest few
   // batches) before the files' filters could answer. A miss: 1.3 us -> 0.6 us.
   // (0.1 of the memtable's size in bits, so the other column families go without.)
+  rocksdb::ColumnFamilyOptions evidence_options = state_options;
   state_options.memtable_prefix_bloom_size_ratio = 0.1;
   state_options.memtable_whole_key_filtering = true;
+  // Evidence is read by key only when an alert cites it: no memtable filter. Its
+  // files are small because a flush's time range overlaps the last file of L1 a
+  // little (events arrive up to the allowed lateness out of order), and that
+  // file is rewritten with it; small files also expire whole sooner.
+  evidence_options.target_file_size_base = 8 << 20;
+  evidence_options.table_properties_collector_factories.push_back(
+      std::make_shared<latest_expiry_collector_factory>());
   if (auto s = tune_db(options, db_options); !s) return error{s.message()};
   if (auto s = tune_column_family(options, cf_options); !s) return error{s.message()};
   if (auto s = tune_column_family(options, state_options); !s) return error{s.message()};
+  if (auto s = tune_column_family(options, evidence_options); !s) return error{s.message()};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : column_families)
-    descriptors.emplace_back(name, std::string_view(name) == "state" ? state_options : cf_options);
+    descriptors.emplace_back(name, std::string_view(name) == "state"      ? state_options
+                                   : std::string_view(name) == "evidence" ? evidence_options
+                                                                          : cf_options);
 
   i->write_options.sync = options.sync_writes;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir.string(), descriptors, &i->handles, &i->db);
   if (!s.ok()) return error{dir.string() + ": cannot open the state store: " + s.ToString()};
+  i->evidence = i->handles[cf_evidence];
+  if (auto moved = i->move_evidence_out_of_state(); !moved)
+    return error{dir.string() + ": cannot move evidence to its own column family: " + moved.message()};
 
   // Continue outbox sequences after the last one still pending.
   std::unique_ptr<rocksdb::Iterator> it(i->db->NewIterator({}, i->cf(cf_outbox)));
@@ -256,11 +357,17 @@ result<std::unique_ptr<durable_store>> durable_store::open_read_only(const std::
   std::error_code ec;
   if (!std::filesystem::exists(dir / "CURRENT", ec)) return error{dir.string() + ": not a Sentrail state directory"};
   rocksdb::Options db_options;
+  std::vector<std::string> present;
+  rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &present);
+  const bool has_evidence = std::find(present.begin(), present.end(), "evidence") != present.end();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : column_families) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const char* name : column_families)
+    if (has_evidence || std::string_view(name) != "evidence") descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   auto i = std::make_unique<impl>();
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, dir.string(), descriptors, &i->handles, &i->db);
   if (!s.ok()) return error{dir.string() + ": cannot open the state store: " + s.ToString()};
+  // Written before evidence had a family of its own (and not opened since): it is in the state's.
+  i->evidence = has_evidence ? i->handles[cf_evidence] : i->handles[cf_state];
   return std::unique_ptr<durable_store>(new durable_store(std::move(i)));
 }
 
@@ -512,21 +619,27 @@ status durable_store::commit(batch& b) {
       expiry.clear();
       put_expiry(expiry, w.expires);
       const rocksdb::Slice value_parts[] = {rocksdb::Slice(expiry), rocksdb::Slice(w.value->data(), w.value->size())};
-      writes.Put(impl_->cf(cf_state), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value_parts, 2));
+      writes.Put(impl_->state_cf(w.key), rocksdb::SliceParts(&key, 1), rocksdb::SliceParts(value_parts, 2));
     } else {
-      writes.Delete(impl_->cf(cf_state), key);
+      writes.Delete(impl_->state_cf(w.key), key);
     }
   }
   if (writes.Count() == 0) return {};
   rocksdb::Status s = impl_->db->Write(impl_->write_options, &writes);
   if (!s.ok()) return error{"state store write failed: " + s.ToString()};
+  // Listing the evidence files costs more than a batch: every ten seconds, by one committer.
+  std::int64_t wall = std::chrono::steady_clock::now().time_since_epoch().count();
+  std::int64_t checked = impl_->evidence_checked.load(std::memory_order_relaxed);
+  if (wall - checked >= std::chrono::nanoseconds(std::chrono::seconds(10)).count() &&
+      impl_->evidence_checked.compare_exchange_strong(checked, wall))
+    drop_expired_evidence();
   return {};
 }
 
 std::optional<std::string> durable_store::state_value(std::string_view key, std::int64_t now) const {
   stop_perf_counting();
   std::string v;
-  if (!impl_->db->Get({}, impl_->cf(cf_state), rocksdb::Slice(key.data(), key.size()), &v).ok()) return std::nullopt;
+  if (!impl_->db->Get({}, impl_->state_cf(key), rocksdb::Slice(key.data(), key.size()), &v).ok()) return std::nullopt;
   if (v.size() < 8 || read_expiry(v) < now) return std::nullopt;
   return v.substr(8);
 }
@@ -535,11 +648,16 @@ std::vector<std::optional<std::string>> durable_store::state_values(const std::v
                                                                     std::int64_t now) const {
   stop_perf_counting();
   std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
   slices.reserve(keys.size());
-  for (auto k : keys) slices.emplace_back(k.data(), k.size());
+  families.reserve(keys.size());
+  for (auto k : keys) {
+    slices.emplace_back(k.data(), k.size());
+    families.push_back(impl_->state_cf(k));
+  }
   std::vector<rocksdb::PinnableSlice> found(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  impl_->db->MultiGet({}, impl_->cf(cf_state), keys.size(), slices.data(), found.data(), statuses.data());
+  impl_->db->MultiGet({}, keys.size(), families.data(), slices.data(), found.data(), statuses.data());
   std::vector<std::optional<std::string>> values(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (!statuses[i].ok()) continue;
@@ -553,31 +671,108 @@ std::vector<std::optional<std::string>> durable_store::state_values(const std::v
 void durable_store::for_each_state(std::string_view prefix, std::int64_t now,
                                    const std::function<void(std::string_view, std::string_view)>& fn,
                                    std::string_view from) const {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf(cf_state)));
-  std::string_view start = from > prefix ? from : prefix;
-  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
-    std::string_view k = it->key().ToStringView();
-    if (!k.starts_with(prefix)) break;
-    std::string_view v = it->value().ToStringView();
-    if (v.size() < 8 || read_expiry(v) < now) continue;
-    fn(k, v.substr(8));
+  // Keys in [begin, end) of one family (an empty end: no bound), in key order.
+  auto scan = [&](rocksdb::ColumnFamilyHandle* family, std::string_view begin, std::string_view end) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, family));
+    std::string_view start = std::max(begin, std::max(from, prefix));
+    for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+      std::string_view k = it->key().ToStringView();
+      if (!k.starts_with(prefix) || (!end.empty() && k >= end)) break;
+      std::string_view v = it->value().ToStringView();
+      if (v.size() < 8 || read_expiry(v) < now) continue;
+      fn(k, v.substr(8));
+    }
+  };
+  const std::string_view evidence = correlate::evidence_state_prefix;
+  if (!evidence.starts_with(prefix) || prefix == evidence || impl_->evidence == impl_->cf(cf_state)) {
+    scan(impl_->state_cf(prefix), {}, {});
+    return;
   }
+  // A prefix that spans evidence too ("", "e"): the state's keys below it, the
+  // evidence, then the state's keys above it, so the visit stays in key order.
+  std::string past_evidence(evidence);
+  ++past_evidence.back();
+  scan(impl_->cf(cf_state), {}, evidence);
+  scan(impl_->evidence, evidence, past_evidence);
+  scan(impl_->cf(cf_state), past_evidence, {});
 }
 
 void durable_store::set_state_watermark(std::int64_t now) { impl_->state_now.store(now, std::memory_order_relaxed); }
 
 std::uint64_t durable_store::state_bytes() const {
-  std::uint64_t live = 0, mem = 0;
-  impl_->db->GetIntProperty(impl_->cf(cf_state), "rocksdb.estimate-live-data-size", &live);
-  impl_->db->GetIntProperty(impl_->cf(cf_state), "rocksdb.cur-size-all-mem-tables", &mem);
-  return live + mem;
+  std::uint64_t total = 0;
+  for (cf_index i : {cf_state, cf_evidence}) {
+    std::uint64_t live = 0, mem = 0;
+    impl_->db->GetIntProperty(impl_->cf(i), "rocksdb.estimate-live-data-size", &live);
+    impl_->db->GetIntProperty(impl_->cf(i), "rocksdb.cur-size-all-mem-tables", &mem);
+    total += live + mem;
+  }
+  return total;
 }
 
 void durable_store::compact_state() {
-  impl_->db->Flush({}, impl_->cf(cf_state));
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  impl_->db->CompactRange(o, impl_->cf(cf_state), nullptr, nullptr);
+  for (cf_index i : {cf_state, cf_evidence}) {
+    impl_->db->Flush({}, impl_->cf(i));
+    impl_->db->CompactRange(o, impl_->cf(i), nullptr, nullptr);
+  }
+}
+
+std::size_t durable_store::drop_expired_evidence() {
+  const std::int64_t now = impl_->state_now.load(std::memory_order_relaxed);
+  if (now == INT64_MIN || impl_->evidence == impl_->cf(cf_state)) return 0;
+  rocksdb::TablePropertiesCollection properties;
+  if (!impl_->db->GetPropertiesOfAllTables(impl_->evidence, &properties).ok()) return 0;
+  std::unordered_map<std::string_view, std::int64_t> latest_expiry;  // by file name
+  for (const auto& [path, p] : properties) {
+    auto found = p->user_collected_properties.find(latest_expiry_property);
+    if (found == p->user_collected_properties.end()) continue;
+    std::string_view name = path;
+    name = name.substr(name.rfind('/') + 1);
+    latest_expiry[name] = read_expiry(found->second);
+  }
+  struct file {
+    std::string_view smallest, largest;
+    bool expired;
+  };
+  std::vector<file> files;  // below L0 (DeleteFilesInRange leaves L0 files alone), by smallest key
+  rocksdb::ColumnFamilyMetaData meta;
+  impl_->db->GetColumnFamilyMetaData(impl_->evidence, &meta);
+  for (const auto& level : meta.levels) {
+    if (level.level == 0) continue;
+    for (const auto& f : level.files) {
+      auto e = latest_expiry.find(f.relative_filename);
+      files.push_back({f.smallestkey, f.largestkey, e != latest_expiry.end() && e->second < now && !f.being_compacted});
+    }
+  }
+  std::sort(files.begin(), files.end(), [](const file& x, const file& y) { return x.smallest < y.smallest; });
+  // RocksDB drops every file inside a range, so a range is asked for only when
+  // each file inside it has expired too (evidence written under a longer
+  // retention, before the rules changed, may share a time range).
+  std::vector<rocksdb::Slice> bounds;
+  for (const file& f : files) {
+    if (!f.expired) continue;
+    bool alone = true;
+    auto inside = std::lower_bound(files.begin(), files.end(), f.smallest,
+                                   [](const file& g, std::string_view key) { return g.smallest < key; });
+    for (; alone && inside != files.end() && inside->smallest <= f.largest; ++inside)
+      alone = inside->expired || inside->largest > f.largest;
+    if (!alone) continue;
+    bounds.emplace_back(f.smallest.data(), f.smallest.size());
+    bounds.emplace_back(f.largest.data(), f.largest.size());
+  }
+  if (bounds.empty()) return 0;
+  std::vector<rocksdb::RangePtr> ranges;
+  for (std::size_t k = 0; k < bounds.size(); k += 2) ranges.emplace_back(&bounds[k], &bounds[k + 1]);
+  const std::size_t before = files.size();
+  rocksdb::DeleteFilesInRanges(impl_->db, impl_->evidence, ranges.data(), ranges.size(), true);
+  rocksdb::ColumnFamilyMetaData after;
+  impl_->db->GetColumnFamilyMetaData(impl_->evidence, &after);
+  std::size_t remaining = 0;
+  for (const auto& level : after.levels)
+    if (level.level != 0) remaining += level.files.size();
+  return before > remaining ? before - remaining : 0;
 }
 
 std::vector<outbox_record> durable_store::pending_outbox() const {

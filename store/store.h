@@ -183,6 +183,11 @@ class durable_store {
   std::uint64_t state_bytes() const;
   /// Forces a compaction of the state (tests and soak runs: see expiry take effect).
   void compact_state();
+  /// Drops the evidence files (keys under correlate::evidence_state_prefix) whose
+  /// every entry has expired by the state watermark; how many went. Compaction
+  /// moves most evidence files down the levels unread, so the expiry it applies
+  /// to other state misses them. commit() calls this every ten seconds.
+  std::size_t drop_expired_evidence();
 
   /// Records committed but not yet confirmed published, oldest first.
   std::vector<outbox_record> pending_outbox() const;

@@ -1,11 +1,14 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <memory>
 
 using namespace sentrail::store;
 
@@ -262,7 +265,7 @@ TEST(store, rocksdb_tuning_from_the_configuration_reaches_the_open_database) {
   std::string text = options_file(dir);
   ASSERT_FALSE(text.empty()) << "no OPTIONS file in " << dir;
   EXPECT_NE(text.find("max_background_jobs=3\n"), std::string::npos);
-  for (const char* cf : {"state", "alerts"}) {
+  for (const char* cf : {"state", "evidence", "alerts"}) {
     std::string section = column_family_options(text, cf);
     EXPECT_NE(section.find("level0_file_num_compaction_trigger=9\n"), std::string::npos) << cf;
     EXPECT_NE(section.find("max_bytes_for_level_base=123456789\n"), std::string::npos) << cf;
@@ -288,6 +291,11 @@ TEST(store, the_state_alone_has_a_memtable_bloom_filter_which_tuning_may_change)
   EXPECT_NE(state.find("level0_file_num_compaction_trigger=8\n"), std::string::npos) << state;
   std::string alerts = column_family_options(text, "alerts");
   EXPECT_NE(alerts.find("memtable_prefix_bloom_size_ratio=0.000000\n"), std::string::npos) << alerts;
+  std::string evidence = column_family_options(text, "evidence");
+  ASSERT_FALSE(evidence.empty()) << text;
+  EXPECT_NE(evidence.find("memtable_prefix_bloom_size_ratio=0.000000\n"), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("level0_file_num_compaction_trigger=8\n"), std::string::npos) << evidence;
+  EXPECT_NE(evidence.find("target_file_size_base=8388608\n"), std::string::npos) << evidence;
   db->reset();
   std::filesystem::remove_all(dir);
 
@@ -318,5 +326,166 @@ TEST(store, rocksdb_tuning_with_an_unknown_name_or_a_bad_value_is_refused) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.message().find("store.rocksdb.db"), std::string::npos) << bad.message();
   EXPECT_NE(bad.message().find("max_background_jobs"), std::string::npos) << bad.message();
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+// State values as the store writes them: the expiry first (8 bytes, big-endian, sign-flipped).
+std::string with_expiry(std::int64_t expires, std::string_view value) {
+  auto u = static_cast<std::uint64_t>(expires) ^ (std::uint64_t{1} << 63);
+  std::string out;
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xFF));
+  return out.append(value);
+}
+
+// The keys each column family of a closed store holds, read with RocksDB itself.
+std::map<std::string, std::vector<std::string>> keys_by_family(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  rocksdb::DB::ListColumnFamilies({}, dir.string(), &names);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  std::map<std::string, std::vector<std::string>> keys;
+  if (!rocksdb::DB::OpenForReadOnly({}, dir.string(), descriptors, &handles, &raw).ok()) return keys;
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys[names[i]].push_back(it->key().ToString());
+  }
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+  delete raw;
+  return keys;
+}
+
+void commit_state(durable_store& db, const std::vector<std::pair<std::string, std::int64_t>>& keys_and_expiry) {
+  batch b;
+  for (const auto& [key, expires] : keys_and_expiry) b.state.push_back({key, "value of " + key, expires});
+  ASSERT_TRUE(db.commit(b).ok());
+}
+}  // namespace
+
+// Evidence is kept in a column family of its own (compacting the operator state
+// does not rewrite it), and reads like any other state: one key, many keys
+// across both families, a prefix scan, and a scan spanning both in key order.
+TEST(store, evidence_has_its_own_column_family_and_reads_like_other_state) {
+  auto dir = fresh_dir("evidence-family");
+  {
+    auto db = durable_store::open(dir, {.sync_writes = false});
+    ASSERT_TRUE(db) << db.message();
+    commit_state(**db, {{"c/rule\x1eip", 100}, {"e/2", 100}, {"e/1", 100}, {"f/x", 100}, {"a/y", 100}});
+    EXPECT_EQ((*db)->state_value("e/1", 0), "value of e/1");
+    EXPECT_EQ((*db)->state_value("c/rule\x1eip", 0), "value of c/rule\x1eip");
+    auto many = (*db)->state_values({"e/2", "c/rule\x1eip", "e/3", "f/x"}, 0);
+    ASSERT_EQ(many.size(), 4u);
+    EXPECT_EQ(many[0], "value of e/2");
+    EXPECT_EQ(many[1], "value of c/rule\x1eip");
+    EXPECT_FALSE(many[2]);
+    EXPECT_EQ(many[3], "value of f/x");
+    std::vector<std::string> seen;
+    (*db)->for_each_state("e/", 0, [&](std::string_view k, std::string_view) { seen.emplace_back(k); });
+    EXPECT_EQ(seen, (std::vector<std::string>{"e/1", "e/2"}));
+    seen.clear();
+    (*db)->for_each_state("", 0, [&](std::string_view k, std::string_view) { seen.emplace_back(k); });
+    EXPECT_EQ(seen, (std::vector<std::string>{"a/y", "c/rule\x1eip", "e/1", "e/2", "f/x"}));
+    seen.clear();
+    (*db)->for_each_state("", 0, [&](std::string_view k, std::string_view) { seen.emplace_back(k); }, "e/2");
+    EXPECT_EQ(seen, (std::vector<std::string>{"e/2", "f/x"}));
+    // Expired: gone for every read.
+    EXPECT_FALSE((*db)->state_value("e/1", 101));
+    EXPECT_FALSE((*db)->state_values({"e/1"}, 101)[0]);
+  }
+  auto keys = keys_by_family(dir);
+  EXPECT_EQ(keys["evidence"], (std::vector<std::string>{"e/1", "e/2"}));
+  EXPECT_EQ(keys["state"], (std::vector<std::string>{"a/y", "c/rule\x1eip", "f/x"}));
+  std::filesystem::remove_all(dir);
+}
+
+// A store written before evidence had its own column family: read as it is by
+// `state inspect` (read-only), and moved at the first open for writing.
+TEST(store, evidence_an_earlier_version_kept_with_the_state_is_moved_at_open) {
+  auto dir = fresh_dir("evidence-move");
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const char* name : {"default", "offsets", "alerts", "outbox", "state", "alert_index", "deliveries",
+                             "delivery_failures", "triage", "incidents", "audit"})
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.string(), families, &handles, &raw).ok());
+    rocksdb::ColumnFamilyHandle* state = handles[4];
+    for (int i = 0; i < 3000; ++i) {  // more than one write's chunk would hold
+      std::string key = "e/" + std::to_string(100000 + i);
+      ASSERT_TRUE(raw->Put({}, state, key, with_expiry(100, std::string(8000, 'v'))).ok());
+    }
+    ASSERT_TRUE(raw->Put({}, state, "c/rule\x1eip", with_expiry(100, "window")).ok());
+    ASSERT_TRUE(raw->Put({}, state, "w", with_expiry(INT64_MAX, "watermark")).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  {
+    auto reader = durable_store::open_read_only(dir);
+    ASSERT_TRUE(reader) << reader.message();
+    EXPECT_EQ((*reader)->state_value("e/100007", 0), std::string(8000, 'v'));
+    std::size_t evidence = 0;
+    (*reader)->for_each_state("e/", 0, [&](std::string_view, std::string_view) { ++evidence; });
+    EXPECT_EQ(evidence, 3000u);
+  }
+  {
+    auto db = durable_store::open(dir, {.sync_writes = false});
+    ASSERT_TRUE(db) << db.message();
+    EXPECT_EQ((*db)->state_value("e/100007", 0), std::string(8000, 'v'));
+    EXPECT_EQ((*db)->state_value("e/102999", 0), std::string(8000, 'v'));
+    EXPECT_EQ((*db)->state_value("c/rule\x1eip", 0), "window");
+    std::size_t evidence = 0;
+    (*db)->for_each_state("e/", 0, [&](std::string_view, std::string_view) { ++evidence; });
+    EXPECT_EQ(evidence, 3000u);
+  }
+  auto keys = keys_by_family(dir);
+  EXPECT_EQ(keys["evidence"].size(), 3000u);
+  EXPECT_EQ(keys["state"], (std::vector<std::string>{"c/rule\x1eip", "w"}));
+  // Opened again: nothing left to move, nothing lost.
+  auto again = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_EQ((*again)->state_value("e/100000", 0), std::string(8000, 'v'));
+  again->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Compaction moves time-ordered evidence files down the levels without reading
+// them, so the expiry filter never drops what they hold: a file whose entries
+// have all expired goes whole, and one with a single live entry stays.
+TEST(store, evidence_files_whose_entries_all_expired_are_dropped_whole) {
+  auto dir = fresh_dir("evidence-expiry");
+  auto db = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  std::vector<std::pair<std::string, std::int64_t>> older;
+  for (int i = 0; i < 100; ++i) older.emplace_back("e/1" + std::to_string(1000 + i), 1000 + i);
+  commit_state(**db, older);
+  (*db)->compact_state();  // to a file below L0; nothing has expired yet
+  commit_state(**db, {{"e/2", 5000}});  // newer, still in the memtable
+
+  (*db)->set_state_watermark(1050);  // half of the file's entries expired
+  EXPECT_EQ((*db)->drop_expired_evidence(), 0u);
+  EXPECT_TRUE((*db)->state_value("e/11000", INT64_MIN));  // expired, but its file stays
+
+  (*db)->set_state_watermark(2000);
+  EXPECT_EQ((*db)->drop_expired_evidence(), 1u);
+  EXPECT_FALSE((*db)->state_value("e/11000", INT64_MIN));  // gone, whatever the reader's clock
+  EXPECT_FALSE((*db)->state_value("e/11099", INT64_MIN));
+  EXPECT_EQ((*db)->state_value("e/2", 2000), "value of e/2");
+  EXPECT_EQ((*db)->drop_expired_evidence(), 0u);
+
+  // One entry that lives on keeps its whole file.
+  std::vector<std::pair<std::string, std::int64_t>> mixed;
+  for (int i = 0; i < 100; ++i) mixed.emplace_back("e/3" + std::to_string(1000 + i), i == 50 ? 9000 : 3000);
+  commit_state(**db, mixed);
+  (*db)->compact_state();
+  (*db)->set_state_watermark(4000);
+  EXPECT_EQ((*db)->drop_expired_evidence(), 0u);
+  EXPECT_EQ((*db)->state_value("e/31050", 4000), "value of e/31050");
+  db->reset();
   std::filesystem::remove_all(dir);
 }
