@@ -9,7 +9,8 @@
 #                                             each binary drains them with its own group and state
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
 #                                             events/s, the engine's CPU per event (all threads, from
-#                                             its start), the state directory's size and the engine's
+#                                             its start), the state directory's size, what RocksDB's
+#                                             compactions wrote (its LOG) and the engine's
 #                                             peak RSS at the end, the reorder buffer's peak (status
 #                                             lines, every 50 ms), and from /metrics how long the loop
 #                                             waited for store writes (of its batches' time) and
@@ -84,6 +85,9 @@ for _ in $(seq "$rounds"); do
       /^sentrail_evidence_reads_total\{source="kafka"\}/ { k = $2 }
       END { if (b > 0) printf "; waited for writes %.2f of %.2f s in batches", w, b; if (k != "") printf ", %d events read back from Kafka", k }' \
       "$work/run$n.err.metrics" 2>/dev/null || true)
-    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB; peak RSS $(cat "$work/run$n.err.rss" 2>/dev/null || echo "?") MiB; reorder buffer peak $(grep -o 'reorder buffer [0-9]*' "$work/run$n.err" | awk '$3 > m { m = $3 } END { print m + 0 }') events$waits"
+    # What RocksDB's compactions wrote (its LOG: "compacted to: ... MB in(...) out(N"), in MiB.
+    compacted=$(grep -ho 'compacted to: .*MB in([^)]*) out([0-9.]*' "$work/state$n"/LOG* 2>/dev/null |
+      sed 's/.*out(//' | awk '{ s += $1 } END { printf "%.0f", s }')
+    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB, compactions wrote $compacted MiB; peak RSS $(cat "$work/run$n.err.rss" 2>/dev/null || echo "?") MiB; reorder buffer peak $(grep -o 'reorder buffer [0-9]*' "$work/run$n.err" | awk '$3 > m { m = $3 } END { print m + 0 }') events$waits"
   done
 done
