@@ -16,6 +16,8 @@
 #                                             waited for store writes (of its batches' time) and
 #                                             evidence read back from Kafka
 # RULES (default rules/pack) is the rule file or folder; an empty folder measures the rest.
+# PARTITIONS (default 16) per topic: the embedded broker keeps about 5 MiB of each, so a
+# drain of more than 2M events needs more (COUNT=4000000 PARTITIONS=40).
 # Example: build the old revision into another build dir, then
 #   scripts/bench-ab.sh drain 3 old-build/sentrail build/sentrail
 #   scripts/bench-ab.sh drain 3 build/sentrail build/sentrail,by-reference.yml
@@ -70,7 +72,7 @@ if [[ $mode == instructions ]]; then
 fi
 
 count=${COUNT:-500000}
-start_broker "$gen" 16
+start_broker "$gen" "${PARTITIONS:-16}"
 "$gen" gen --seed 7 --count "$count" --brokers "$bootstrap" > /dev/null 2>&1
 n=0
 for _ in $(seq "$rounds"); do
