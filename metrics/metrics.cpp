@@ -84,6 +84,10 @@ struct engine_metrics::impl {
       BuildGauge().Name("sentrail_reorder_buffer_events").Help("Events waiting in the reorder buffer for the watermark").Register(*registry).Add({});
   prometheus::Gauge& state_bytes =
       BuildGauge().Name("sentrail_state_bytes").Help("Approximate live bytes of correlation state in RocksDB").Register(*registry).Add({});
+  prometheus::Counter& evidence_files_dropped =
+      BuildCounter().Name("sentrail_state_evidence_files_dropped_total")
+          .Help("Evidence files dropped whole once every entry in them had expired").Register(*registry).Add({});
+  std::uint64_t evidence_files_dropped_seen = 0;  // the store's count at the last state() call
   prometheus::Gauge& state_cached =
       BuildGauge().Name("sentrail_state_cached_entries").Help("State keys held in the in-memory cache").Register(*registry).Add({});
   prometheus::Gauge& rules =
@@ -193,8 +197,14 @@ void engine_metrics::consumer_lag(const std::vector<partition_lag>& partitions) 
 }
 void engine_metrics::watermark_lag(double seconds) { impl_->watermark_lag.Set(seconds); }
 void engine_metrics::reorder_buffered(std::uint64_t events) { impl_->buffered.Set(static_cast<double>(events)); }
-void engine_metrics::state(std::uint64_t store_bytes, std::uint64_t cached_entries) {
+void engine_metrics::state(std::uint64_t store_bytes, std::uint64_t cached_entries,
+                           std::uint64_t evidence_files_dropped) {
   impl_->state_bytes.Set(static_cast<double>(store_bytes));
+  if (evidence_files_dropped > impl_->evidence_files_dropped_seen) {
+    impl_->evidence_files_dropped.Increment(
+        static_cast<double>(evidence_files_dropped - impl_->evidence_files_dropped_seen));
+    impl_->evidence_files_dropped_seen = evidence_files_dropped;
+  }
   impl_->state_cached.Set(static_cast<double>(cached_entries));
 }
 void engine_metrics::rules_reload(std::string_view outcome) {

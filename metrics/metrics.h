@@ -68,7 +68,8 @@ class engine_metrics {
   /// Wall clock − engine watermark, in seconds (only once the watermark exists).
   void watermark_lag(double seconds);
   void reorder_buffered(std::uint64_t events);
-  void state(std::uint64_t store_bytes, std::uint64_t cached_entries);
+  /// `evidence_files_dropped`: the store's count since it opened (the counter adds what is new).
+  void state(std::uint64_t store_bytes, std::uint64_t cached_entries, std::uint64_t evidence_files_dropped);
   void rules_loaded(std::uint64_t rules, std::uint64_t refused);
   /// A hot reload and its outcome: "success" or "refused".
   void rules_reload(std::string_view outcome);

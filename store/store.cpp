@@ -182,6 +182,7 @@ struct durable_store::impl {
   // The evidence family's handle, or the state's in a read-only store written
   // before evidence had its own.
   rocksdb::ColumnFamilyHandle* evidence = nullptr;
+  std::atomic<std::uint64_t> evidence_dropped{0};
   std::atomic<std::int64_t> evidence_checked{0};  // steady clock, ns: when commit() last dropped expired evidence
 
   rocksdb::ColumnFamilyHandle* cf(cf_index i) const { return i == cf_evidence ? evidence : handles[i]; }
@@ -772,7 +773,13 @@ std::size_t durable_store::drop_expired_evidence() {
   std::size_t remaining = 0;
   for (const auto& level : after.levels)
     if (level.level != 0) remaining += level.files.size();
-  return before > remaining ? before - remaining : 0;
+  const std::size_t dropped = before > remaining ? before - remaining : 0;
+  impl_->evidence_dropped.fetch_add(dropped, std::memory_order_relaxed);
+  return dropped;
+}
+
+std::uint64_t durable_store::evidence_files_dropped() const {
+  return impl_->evidence_dropped.load(std::memory_order_relaxed);
 }
 
 std::vector<outbox_record> durable_store::pending_outbox() const {

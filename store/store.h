@@ -188,6 +188,8 @@ class durable_store {
   /// moves most evidence files down the levels unread, so the expiry it applies
   /// to other state misses them. commit() calls this every ten seconds.
   std::size_t drop_expired_evidence();
+  /// Evidence files drop_expired_evidence() has dropped since the store opened.
+  std::uint64_t evidence_files_dropped() const;
 
   /// Records committed but not yet confirmed published, oldest first.
   std::vector<outbox_record> pending_outbox() const;

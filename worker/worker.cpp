@@ -776,7 +776,7 @@ status worker::run(const std::atomic<bool>& stop) {
       if (engine.watermark() != INT64_MIN)
         metrics_->watermark_lag(static_cast<double>(wall_clock_now() - engine.watermark()) / ns_per_second);
       metrics_->reorder_buffered(engine.counts().buffered);
-      metrics_->state(db_.state_bytes(), state.cached());
+      metrics_->state(db_.state_bytes(), state.cached(), db_.evidence_files_dropped());
     }
     // Between batches: a new rule set takes over the state where the old one left it.
     if (rules_.poll_reload()) {

@@ -472,7 +472,9 @@ TEST(store, evidence_files_whose_entries_all_expired_are_dropped_whole) {
   EXPECT_TRUE((*db)->state_value("e/11000", INT64_MIN));  // expired, but its file stays
 
   (*db)->set_state_watermark(2000);
+  EXPECT_EQ((*db)->evidence_files_dropped(), 0u);
   EXPECT_EQ((*db)->drop_expired_evidence(), 1u);
+  EXPECT_EQ((*db)->evidence_files_dropped(), 1u);  // what sentrail_state_evidence_files_dropped_total shows
   EXPECT_FALSE((*db)->state_value("e/11000", INT64_MIN));  // gone, whatever the reader's clock
   EXPECT_FALSE((*db)->state_value("e/11099", INT64_MIN));
   EXPECT_EQ((*db)->state_value("e/2", 2000), "value of e/2");
