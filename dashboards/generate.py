@@ -158,10 +158,11 @@ def pipeline_health():
             ], unit="s", description="One batch's RocksDB write and fsync, and the share of time the loop waits for it: near 1 s/s, the disk holds the engine back."),
             row("State and publishing"),
             ts("State size", [("sum(sentrail_state_bytes)", "RocksDB state bytes")], unit="bytes", w=8),
-            ts("State keys and reorder buffer", [
+            ts("State keys, reorder buffer, expired evidence", [
                 ("sum(sentrail_state_cached_entries)", "cached state keys"),
                 ("sum(sentrail_reorder_buffer_events)", "events in reorder buffer"),
-            ], w=8),
+                ("sum(increase(sentrail_state_evidence_files_dropped_total[1h]))", "evidence files dropped (last hour)"),
+            ], w=8, description="Expired evidence leaves the disk in whole files: with traffic older than the evidence retention, a state size that grows while none are dropped needs a look."),
             ts("Alert sink: failures, retries, pending", [
                 (f"sum(rate(sentrail_publish_failures_total[{RATE}]))", "failed records/s"),
                 (f"sum(rate(sentrail_publish_retries_total[{RATE}]))", "retried records/s"),
