@@ -17,6 +17,9 @@ namespace sentrail::correlate {
 /// so a store may keep these keys apart from the operators' state.
 inline constexpr std::string_view evidence_state_prefix = "e/";
 
+/// Whether a state key (or a prefix of keys) is evidence's.
+inline bool is_evidence_state_key(std::string_view key) { return key.starts_with(evidence_state_prefix); }
+
 /// Appends the event's evidence key to `key`.
 void append_evidence_key(std::string& key, const ingest::event& e);
 

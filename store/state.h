@@ -64,9 +64,7 @@ class cached_state : public correlate::state_view {
     absl::flat_hash_map<std::string_view, std::size_t, strong_string_hash, std::equal_to<>> index;
     written_evidence* find(std::string_view key);
   };
-  static bool is_evidence(std::string_view key) {
-    return key.size() > correlate::evidence_state_prefix.size() && key.starts_with(correlate::evidence_state_prefix);
-  }
+  static bool is_evidence(std::string_view key) { return correlate::is_evidence_state_key(key); }
   written_evidence* find_evidence(std::string_view key);
 
   struct entry {
