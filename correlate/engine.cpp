@@ -870,7 +870,11 @@ void engine::emit(std::size_t corr, std::string_view group_key, const firing& f,
     }
     std::string v;
     encoder(v).i64(f.last_seen);
-    state.put(skey, v, f.last_seen + c.suppress);
+    // Kept a timespan past the period: an absence fires when its timespan has
+    // passed its last_seen, and by then event time may be past last_seen +
+    // suppress while a repeat within the period can still come. Expired sooner,
+    // the entry was gone or not depending on how far the watermark had moved.
+    state.put(skey, v, f.last_seen + c.suppress + c.timespan);
   }
   ++counts_.correlation_firings;
   std::vector<std::string> group_values;

@@ -708,6 +708,25 @@ correlation: {type: absence, rules: [web_login_failed, web_login], group-by: [us
   EXPECT_EQ(r.of("t-no-success").size(), 1u);
 }
 
+TEST(absence, repeats_stay_quiet_for_the_suppression_period_however_event_time_advances) {
+  // bob fails every 4 s and never succeeds: each failure's verdict comes 30 s
+  // later, and one alert per 30 s period goes out: for the failures at 0, 32, 64 and 96 s.
+  std::string rule = base_rules + R"(title: No success
+id: t-no-success
+correlation: {type: absence, rules: [web_login_failed, web_login], group-by: [user.name], timespan: 30s}
+)";
+  std::vector<raw_event> events;
+  for (int i = 0; i <= 24; ++i) events.push_back(failed(i * 4, "1.1.1.1", "bob"));
+  const timestamp_ns t0 = *parse_rfc3339(at(0));
+  for (std::size_t per_advance : {std::size_t{1}, std::size_t{3}, events.size()}) {
+    harness h(rule);
+    auto r = h.run_batched(events, std::vector<std::int32_t>(events.size(), 0), per_advance);
+    std::vector<timestamp_ns> got;
+    for (const auto& a : r.of("t-no-success")) got.push_back((a.last_seen - t0) / ns_per_second);
+    EXPECT_EQ(got, (std::vector<timestamp_ns>{0, 32, 64, 96})) << per_advance << " events an advance";
+  }
+}
+
 TEST(absence, joins_pos_and_badge_by_employee_through_aliases_looking_back) {
   std::string rule = base_rules + R"(title: POS login with no badge-in
 id: t-pos-no-badge
