@@ -658,9 +658,11 @@ void engine::drop_released_records(timestamp_ns released_until, state_view& stat
   });
 }
 
-void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up) {
+void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up,
+                     std::size_t release_at_most) {
   // First, before any return: the caller makes the batch durable after this.
   write_buffered_record(state);
+  release_pending_ = false;
   timestamp_ns slowest = INT64_MAX, newest = INT64_MIN;
   bool any = false;
   for (auto& [name, in] : inputs_) {
@@ -690,7 +692,12 @@ void engine::advance(timestamp_ns wall_now, state_view& state, alert_sink& out, 
     wm = newest;
   }
   if (wm <= watermark_) return;
-  release_until(wm, state, out);
+  // Stopped short, the watermark is the last released event's time: everything
+  // buffered is later, so what follows is as if the inputs had allowed only that.
+  if (auto reached = release_until(wm, state, out, release_at_most); reached < wm) {
+    wm = reached;
+    release_pending_ = true;
+  }
   fire_timers_until(wm, /*inclusive=*/true, state, out);
   flush_operations(state);
   emit_pending(state, out);
@@ -716,14 +723,27 @@ void engine::flush_operations(state_view& state) {
   for (auto& c : c_->correlations) c.operation->flush(state);
 }
 
-void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out) {
+timestamp_ns engine::release_until(timestamp_ns limit, state_view& state, alert_sink& out, std::size_t at_most) {
   // Events are taken out, decoded and planned two steps ahead of their
   // correlation, and the state their matches will read is prefetched in two
   // stages meanwhile: where it is, then the value. With the state larger than
   // the cache, waiting for it was most of a lookup.
   using stage = state_view::prefetch_stage;
+  at_most = std::max<std::size_t>(at_most, 1);
+  std::size_t taken_count = 0;
+  timestamp_ns last_taken = INT64_MIN;
+  bool stopped_short = false;
   auto take = [&](released& r) {
-    if (buffer_.empty() || read_ordered_time(buffer_.first_key()) > limit) return false;
+    if (buffer_.empty()) return false;
+    const timestamp_ns next = read_ordered_time(buffer_.first_key());
+    if (next > limit) return false;
+    // Events that share a time go together, so the watermark can stop between them.
+    if (taken_count >= at_most && next != last_taken) {
+      stopped_short = true;
+      return false;
+    }
+    ++taken_count;
+    last_taken = next;
     if (r.entry) buffer_.recycle(r.entry);  // the event it held is done
     r.entry = buffer_.take_first();
     decode_buffered(r.entry->event, r.event);  // the entry outlives the event's use
@@ -749,6 +769,7 @@ void engine::release_until(timestamp_ns limit, state_view& state, alert_sink& ou
   }
   buffer_.trim();
   counts_.buffered = buffer_.size();
+  return stopped_short ? last_taken : limit;
 }
 
 void engine::fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out) {

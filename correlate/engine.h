@@ -123,7 +123,17 @@ class engine {
   /// watermark back, when it has sent nothing for idle_timeout (wall clock) AND
   /// `caught_up` says nothing is waiting for it — a partition whose backlog the
   /// consumer has not reached yet is slow, not idle.
-  void advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up = {});
+  ///
+  /// Releases at most about `release_at_most` events (more only to finish those
+  /// sharing the last one's time): the watermark then stops at that time, and
+  /// release_pending() says the rest is due at the next call. When the watermark
+  /// jumps (at start, until every input has spoken; when one goes idle), a batch
+  /// correlates a bounded share rather than seconds of buffered traffic while
+  /// the events behind it wait.
+  void advance(timestamp_ns wall_now, state_view& state, alert_sink& out, const caught_up_fn& caught_up = {},
+               std::size_t release_at_most = SIZE_MAX);
+  /// The last advance() stopped short of what the watermark allowed.
+  bool release_pending() const { return release_pending_; }
 
   /// End of input (replay): releases everything and fires every pending timer.
   void flush(state_view& state, alert_sink& out);
@@ -152,7 +162,8 @@ class engine {
   struct pending;
   /// Has every operator write what it holds in memory into `state` (op::flush).
   void flush_operations(state_view& state);
-  void release_until(timestamp_ns limit, state_view& state, alert_sink& out);
+  /// Returns the event time released through: `limit`, or less when stopped at `at_most`.
+  timestamp_ns release_until(timestamp_ns limit, state_view& state, alert_sink& out, std::size_t at_most = SIZE_MAX);
   void fire_timers_until(timestamp_ns limit, bool inclusive, state_view& state, alert_sink& out);
   /// What one released event will feed: each (correlation, rule) with its group's
   /// operator-state key. Planned two events ahead, so that state can be prefetched.
@@ -187,6 +198,7 @@ class engine {
     std::vector<planned_match> plan;         // the first `planned` are this event's
     std::size_t planned = 0;
   };
+  bool release_pending_ = false;
   released releasing_[3];  // the event being correlated, and the two after it
   std::map<std::string, char, std::less<>> timers_;         // timer key → present
   struct input {

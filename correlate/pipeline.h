@@ -51,8 +51,10 @@ class pipeline {
                const ingest::source_position& from, alert_sink& alerts, rejection_sink& rejections);
 
   /// Lets event time advance: releases buffered events to the correlations.
-  void advance(timestamp_ns wall_now, alert_sink& alerts, const engine::caught_up_fn& caught_up = {}) {
-    engine_->advance(wall_now, state_, alerts, caught_up);
+  /// At most about `release_at_most` events are released (engine::advance).
+  void advance(timestamp_ns wall_now, alert_sink& alerts, const engine::caught_up_fn& caught_up = {},
+               std::size_t release_at_most = SIZE_MAX) {
+    engine_->advance(wall_now, state_, alerts, caught_up, release_at_most);
   }
   /// End of input: everything buffered is correlated, pending timers fire.
   void flush(alert_sink& alerts) { engine_->flush(state_, alerts); }

@@ -310,6 +310,62 @@ TEST(engine, an_input_that_spoke_since_the_last_advance_is_not_idle_however_late
   EXPECT_EQ(e.watermark(), t0 + 115 * s);
 }
 
+TEST(engine, a_watermark_jump_is_released_a_bounded_share_per_advance_with_the_alerts_of_one_release) {
+  // Failures from three IPs (alice and bob), one a second, the 9th at the 8th's
+  // time; one at 200 s lets event time jump to 195 s. Counts and absence timers
+  // both fire on the way.
+  std::vector<raw_event> events;
+  for (int i = 0; i < 90; ++i)
+    events.push_back(failed(i == 8 ? 7 : i, "198.51.100." + std::to_string(i % 3), i % 4 == 0 ? "bob" : "alice"));
+  events.push_back(failed(200));
+  topic_of_events topic{events};
+  topic.loaded = rules::parse_rules(count_rule() + R"(---
+title: Failure never followed by success
+id: t-no-success
+correlation: {type: absence, rules: [web_login_failed, web_login], group-by: [user.name], timespan: 30s}
+)", "test.yml");
+  ASSERT_FALSE(topic.loaded.has_errors());
+  const timestamp_ns s = ns_per_second, t0 = *parse_rfc3339("2026-11-23T10:00:00Z");
+  auto feed = [&](engine& e, state_view& state, run_result& out) {
+    for (std::int64_t offset = 0; offset < static_cast<std::int64_t>(events.size()); ++offset) {
+      ingest::event ev;
+      ASSERT_TRUE(topic.read(offset, ev));
+      e.on_event(ev, "a", state, out);
+    }
+  };
+  engine whole(topic.loaded.rules, topic.options(5 * s));
+  memory_state whole_state;
+  run_result at_once;
+  feed(whole, whole_state, at_once);
+  whole.advance(1 * s, whole_state, at_once);
+  EXPECT_FALSE(whole.release_pending());
+  EXPECT_EQ(whole.watermark(), t0 + 195 * s);
+  ASSERT_FALSE(at_once.of("t-five-failures").empty());
+  ASSERT_FALSE(at_once.of("t-no-success").empty());
+
+  engine bounded(topic.loaded.rules, topic.options(5 * s));
+  memory_state bounded_state;
+  run_result in_shares;
+  feed(bounded, bounded_state, in_shares);
+  bounded.advance(1 * s, bounded_state, in_shares, {}, 4);
+  EXPECT_TRUE(bounded.release_pending());
+  EXPECT_EQ(bounded.watermark(), t0 + 3 * s);  // the events at 0..3 s
+  EXPECT_EQ(bounded.counts().buffered, events.size() - 4);
+  bounded.advance(1 * s, bounded_state, in_shares, {}, 4);
+  EXPECT_EQ(bounded.watermark(), t0 + 7 * s);  // 4..7 s, and the second event at 7 s with them
+  EXPECT_EQ(bounded.counts().buffered, events.size() - 9);
+  int advances = 2;
+  while (bounded.release_pending() && advances < 100) {
+    bounded.advance(1 * s, bounded_state, in_shares, {}, 4);
+    ++advances;
+  }
+  EXPECT_FALSE(bounded.release_pending());
+  EXPECT_EQ(advances, 23);  // then 81 events from 9 s to 89 s, four an advance
+  EXPECT_EQ(bounded.watermark(), t0 + 195 * s);
+  EXPECT_EQ(in_shares.ids(), at_once.ids());
+  EXPECT_EQ(bounded.counts().buffered, whole.counts().buffered);
+}
+
 TEST(engine, events_gone_from_their_topic_are_counted_not_hidden) {
   std::vector<raw_event> events = {failed(0), failed(10), failed(20), failed(30), failed(40), failed(50)};
   topic_of_events topic{events};
