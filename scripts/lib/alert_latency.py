@@ -9,7 +9,12 @@ time of the last event it cites; `sentrail gen --rate` stamps events with the
 wall clock when it produces them). Prints exact percentiles (nearest rank), not
 histogram bucket bounds. Producer batching, the broker, the engine's batch,
 its durable write and the alert's publication are all inside the figure.
+
+With ALERT_TIMELINE=FILE in the environment, also writes one line per alert to
+FILE: arrival wall time, delay in ms, kind; to see whether a tail is spread out
+or comes in stalls.
 """
+import os
 import json
 import math
 import sys
@@ -56,6 +61,7 @@ def main():
     consumer.assign(ends)
     print("ready", flush=True)
     delays = {}
+    timeline = open(os.environ["ALERT_TIMELINE"], "w") if os.environ.get("ALERT_TIMELINE") else None
     end = time.time() + seconds
     while time.time() < end:
         m = consumer.poll(0.05)
@@ -64,8 +70,13 @@ def main():
         arrived = time.time()
         alert = json.loads(m.value())
         kind = "detection" if alert.get("type") == "detection" else "correlation"
-        delays.setdefault(kind, []).append(arrived - event_time(alert["last_seen"]))
+        delay = arrived - event_time(alert["last_seen"])
+        delays.setdefault(kind, []).append(delay)
+        if timeline:
+            timeline.write(f"{arrived:.3f} {delay * 1000:.1f} {kind}\n")
     consumer.close()
+    if timeline:
+        timeline.close()
     for kind, values in sorted(delays.items()):
         values.sort()
         figures = ", ".join(f"p{p * 100:g} {percentile(values, p) * 1000:.0f} ms" for p in (0.5, 0.99, 0.999))
