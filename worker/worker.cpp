@@ -590,6 +590,10 @@ status worker::run(const std::atomic<bool>& stop) {
     std::size_t taken = 0;
     bool drained = false;  // the batch ended because no message was waiting
     while (taken < batch_max_messages && !stop.load()) {
+      // The batch before, once durable, goes out now: its alerts had waited for
+      // this batch's read and advance too (at 143 k events/s, 30-60 ms each).
+      if (commit_done.valid() && commit_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+        if (auto s = finish_commit(); !s) return s;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
       if (left <= 0) break;
       // The first message may be waited for; after it the batch takes only what is
@@ -599,8 +603,9 @@ status worker::run(const std::atomic<bool>& stop) {
       // While records await acknowledgement, wait briefly, so their publication is
       // recorded (and retried) promptly when no input comes.
       // Buffered events the last advance left for this one are not waited behind.
+      // With a write in flight, a millisecond at a time, to see it end.
       int wait = taken == 0 && !pipe.correlations().release_pending()
-                     ? static_cast<int>(awaiting.empty() ? left : std::min<long>(left, 5))
+                     ? static_cast<int>(std::min<long>(left, commit_done.valid() ? 1 : awaiting.empty() ? left : 5))
                      : 0;
       // Many per call, the first waited for: no C++ message object per message,
       // and the poll bookkeeping once a call.
@@ -711,9 +716,9 @@ status worker::run(const std::atomic<bool>& stop) {
         write_seconds = std::chrono::duration<double>(clock::now() - started).count();
         return written;
       });
-      // Live traffic the loop keeps up with gets its alerts out now, not after
-      // the next batch; only a backlog overlaps the write with the next batch.
-      if (drained || stop.load())
+      // The next batch is read while this one is written, live or behind; its
+      // alerts go out once it is durable (checked as the next one reads).
+      if (stop.load())
         if (auto s = finish_commit(); !s) return s;
     }
     counts_.pipeline = pipe.counts();
