@@ -8,11 +8,14 @@ or correlation), the wall time of arrival minus the alert's last_seen (the event
 time of the last event it cites; `sentrail gen --rate` stamps events with the
 wall clock when it produces them). Prints exact percentiles (nearest rank), not
 histogram bucket bounds. Producer batching, the broker, the engine's batch,
-its durable write and the alert's publication are all inside the figure.
+its durable write and the alert's publication are all inside the figure. Then,
+per kind, the share after the engine raised the alert (arrival - emitted_at):
+what the engine's batch, write and publication add, apart from the way in
+(the producer's linger, the broker, the consumer's fetch).
 
 With ALERT_TIMELINE=FILE in the environment, also writes one line per alert to
-FILE: arrival wall time, delay in ms, kind; to see whether a tail is spread out
-or comes in stalls.
+FILE: arrival wall time, delay in ms, kind, ms after it was raised; to see
+whether a tail is spread out or comes in stalls.
 """
 import os
 import json
@@ -60,7 +63,7 @@ def main():
         ends.append(TopicPartition(topic, p, high))
     consumer.assign(ends)
     print("ready", flush=True)
-    delays = {}
+    delays, after_raise = {}, {}
     timeline = open(os.environ["ALERT_TIMELINE"], "w") if os.environ.get("ALERT_TIMELINE") else None
     end = time.time() + seconds
     while time.time() < end:
@@ -72,8 +75,10 @@ def main():
         kind = "detection" if alert.get("type") == "detection" else "correlation"
         delay = arrived - event_time(alert["last_seen"])
         delays.setdefault(kind, []).append(delay)
+        raised = arrived - event_time(alert["emitted_at"])
+        after_raise.setdefault(kind, []).append(raised)
         if timeline:
-            timeline.write(f"{arrived:.3f} {delay * 1000:.1f} {kind}\n")
+            timeline.write(f"{arrived:.3f} {delay * 1000:.1f} {kind} {raised * 1000:.1f}\n")
     consumer.close()
     if timeline:
         timeline.close()
@@ -83,6 +88,9 @@ def main():
         note = "" if len(values) >= 1000 else " (under 1000 alerts: p99.9 is the slowest)"
         print(f"{kind}: {len(values)} alerts read from {topic}; arrival - last event time: {figures}, "
               f"max {values[-1] * 1000:.0f} ms{note}")
+        raised = sorted(after_raise[kind])
+        figures = ", ".join(f"p{p * 100:g} {percentile(raised, p) * 1000:.0f} ms" for p in (0.5, 0.99, 0.999))
+        print(f"{kind}: of which after the engine raised it (arrival - emitted_at): {figures}")
     if not delays:
         print(f"alert_latency: no alert arrived on {topic} within {seconds:g} s", file=sys.stderr)
         return 1
