@@ -716,9 +716,11 @@ status worker::run(const std::atomic<bool>& stop) {
         write_seconds = std::chrono::duration<double>(clock::now() - started).count();
         return written;
       });
-      // The next batch is read while this one is written, live or behind; its
-      // alerts go out once it is durable (checked as the next one reads).
-      if (stop.load())
+      // Live traffic the loop keeps up with gets its alerts out as soon as the
+      // write ends: waiting costs nothing when nothing is waiting to be read,
+      // and the next batch's advance would hold them back. A full batch's
+      // write overlaps the next read, which checks for its end between reads.
+      if (drained || stop.load())
         if (auto s = finish_commit(); !s) return s;
     }
     counts_.pipeline = pipe.counts();
