@@ -28,9 +28,20 @@ pids+=($engine)
 sleep 5
 live=${SECONDS_LIVE:-20}
 start_alert_latency "$bootstrap" $((live + 8)) "$work/arrival.txt"
-"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "$live" --attack-rate 50 > /dev/null 2>&1
+"$build/sentrail" gen --brokers "$bootstrap" --rate "$rate" --duration "$live" --attack-rate 50 > /dev/null 2>&1 &
+generator=$!
+# Each process's CPU early in the run and at its end: the embedded broker finds a
+# fetch's offset by walking the partition's message sets from the oldest, so
+# what it costs grows as the run fills its retention.
+sleep 1
+cpu_of_processes "$work/cpu-early" 3 broker=$broker_pid engine=$engine generator=$generator
+sleep $((live > 9 ? live - 9 : 0))
+cpu_of_processes "$work/cpu-late" 3 broker=$broker_pid engine=$engine generator=$generator
+wait "$generator" || true
 sleep 8
 finish_alert_latency "$work/arrival.txt"
+echo "CPU (% of one core; 2 cores here), seconds 1-4 of the traffic -> its last seconds:" \
+  "$(join "$work/cpu-early" "$work/cpu-late" | awk '{ printf "%s%s %s -> %s", (NR > 1 ? ", " : ""), $1, $2, $3 }')"
 curl -s "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 kill -TERM "$engine"; wait "$engine" || true
 /usr/bin/python3 - "$work/alerts.jsonl" "$work/metrics.txt" "$rate" <<'PY'

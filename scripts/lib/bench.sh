@@ -11,10 +11,11 @@ bench_setup() {
 }
 
 # start_broker BIN PARTITIONS: runs the embedded broker in the background and
-# sets `bootstrap` to its address once it prints it.
+# sets `bootstrap` to its address once it prints it (and `broker_pid`).
 start_broker() {
   "$1" broker --partitions "$2" > "$work/broker.out" 2>/dev/null &
-  pids+=($!)
+  broker_pid=$!
+  pids+=($broker_pid)
   for _ in $(seq 50); do [[ -s "$work/broker.out" ]] && break; sleep 0.1; done
   bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 }
@@ -89,4 +90,27 @@ start_alert_latency() {
 finish_alert_latency() {
   [[ -n "$latency_pid" ]] && { wait "$latency_pid" || true; }
   grep -v '^ready$' "$1" || true
+}
+
+# cpu_percent PID SECONDS: the share of one core PID used (every thread) over the
+# next SECONDS; "?" once it has gone.
+cpu_percent() {
+  local a b
+  a=$(awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null) || { echo "?"; return; }
+  sleep "$2"
+  b=$(awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null) || { echo "?"; return; }
+  awk -v a="$a" -v b="$b" -v t="$(getconf CLK_TCK)" -v s="$2" 'BEGIN { printf "%.0f%%", (b - a) / t / s * 100 }'
+}
+
+# cpu_of_processes OUT SECONDS NAME=PID...: each process's cpu_percent over the
+# same SECONDS, as "NAME CPU" lines in OUT.
+cpu_of_processes() {
+  local out=$1 seconds=$2 p samplers=()
+  shift 2
+  for p in "$@"; do
+    (echo "${p%%=*} $(cpu_percent "${p#*=}" "$seconds")" > "$out.${p%%=*}") &
+    samplers+=($!)
+  done
+  wait "${samplers[@]}"
+  for p in "$@"; do cat "$out.${p%%=*}"; done > "$out"
 }
