@@ -161,6 +161,7 @@ def pipeline_health():
             ts("State keys, reorder buffer, expired evidence", [
                 ("sum(sentrail_state_cached_entries)", "cached state keys"),
                 ("sum(sentrail_reorder_buffer_events)", "events in reorder buffer"),
+                ("max(sentrail_reorder_buffer_peak_events)", "reorder buffer peak since start"),
                 ("sum(increase(sentrail_state_evidence_files_dropped_total[1h]))", "evidence files dropped (last hour)"),
             ], w=8, description="Expired evidence leaves the disk in whole files: with traffic older than the evidence retention, a state size that grows while none are dropped needs a look."),
             ts("Alert sink: failures, retries, pending", [

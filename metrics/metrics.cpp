@@ -82,6 +82,10 @@ struct engine_metrics::impl {
       BuildGauge().Name("sentrail_watermark_lag_seconds").Help("Wall clock minus the engine's event-time watermark").Register(*registry).Add({});
   prometheus::Gauge& buffered =
       BuildGauge().Name("sentrail_reorder_buffer_events").Help("Events waiting in the reorder buffer for the watermark").Register(*registry).Add({});
+  prometheus::Gauge& buffered_peak =
+      BuildGauge().Name("sentrail_reorder_buffer_peak_events")
+          .Help("The most events that have waited in the reorder buffer at once since the engine started")
+          .Register(*registry).Add({});
   prometheus::Gauge& state_bytes =
       BuildGauge().Name("sentrail_state_bytes").Help("Approximate live bytes of correlation state in RocksDB").Register(*registry).Add({});
   prometheus::Counter& evidence_files_dropped =
@@ -196,7 +200,10 @@ void engine_metrics::consumer_lag(const std::vector<partition_lag>& partitions) 
   impl_->lag_gauges = std::move(now);
 }
 void engine_metrics::watermark_lag(double seconds) { impl_->watermark_lag.Set(seconds); }
-void engine_metrics::reorder_buffered(std::uint64_t events) { impl_->buffered.Set(static_cast<double>(events)); }
+void engine_metrics::reorder_buffered(std::uint64_t events, std::uint64_t peak) {
+  impl_->buffered.Set(static_cast<double>(events));
+  impl_->buffered_peak.Set(static_cast<double>(peak));
+}
 void engine_metrics::state(std::uint64_t store_bytes, std::uint64_t cached_entries,
                            std::uint64_t evidence_files_dropped) {
   impl_->state_bytes.Set(static_cast<double>(store_bytes));

@@ -67,7 +67,10 @@ class engine_metrics {
   void consumer_lag(const std::vector<partition_lag>& partitions);
   /// Wall clock − engine watermark, in seconds (only once the watermark exists).
   void watermark_lag(double seconds);
-  void reorder_buffered(std::uint64_t events);
+  /// Events in the reorder buffer now, and the most there have been at once
+  /// since start (the gauge is sampled; a watermark's first release can hold
+  /// seconds of traffic between two samples).
+  void reorder_buffered(std::uint64_t events, std::uint64_t peak);
   /// `evidence_files_dropped`: the store's count since it opened (the counter adds what is new).
   void state(std::uint64_t store_bytes, std::uint64_t cached_entries, std::uint64_t evidence_files_dropped);
   void rules_loaded(std::uint64_t rules, std::uint64_t refused);

@@ -497,6 +497,7 @@ status worker::run(const std::atomic<bool>& stop) {
   correlate::engine_counts engine_reported{};
   std::vector<std::uint64_t> matches_reported, pushed_out_reported;
   auto gauges_reported = clock::time_point{};
+  std::uint64_t buffered_peak = 0;  // the reorder buffer's, across rule reloads
   // Where each partition started when nothing was stored for it (asked once).
   std::map<std::string, std::int64_t, std::less<>> start_offsets;
 
@@ -790,7 +791,9 @@ status worker::run(const std::atomic<bool>& stop) {
       auto& engine = pipe.correlations();
       if (engine.watermark() != INT64_MIN)
         metrics_->watermark_lag(static_cast<double>(wall_clock_now() - engine.watermark()) / ns_per_second);
-      metrics_->reorder_buffered(engine.counts().buffered);
+      // A reload starts a new engine and its counts: the peak is the worker's.
+      buffered_peak = std::max(buffered_peak, engine.counts().buffered_peak);
+      metrics_->reorder_buffered(engine.counts().buffered, buffered_peak);
       metrics_->state(db_.state_bytes(), state.cached(), db_.evidence_files_dropped());
     }
     // Between batches: a new rule set takes over the state where the old one left it.

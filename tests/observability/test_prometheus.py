@@ -215,6 +215,7 @@ scrape_configs:
                      "sentrail_alert_latency_seconds_bucket", "sentrail_batch_duration_seconds_bucket",
                      "sentrail_consumer_lag_messages", "sentrail_watermark_lag_seconds",
                      "sentrail_state_bytes", "sentrail_state_cached_entries", "sentrail_reorder_buffer_events",
+                     "sentrail_reorder_buffer_peak_events",
                      "sentrail_alerts_suppressed_total", "sentrail_publish_failures_total",
                      "sentrail_publish_retries_total", "sentrail_outbox_pending_records",
                      "sentrail_rule_reloads_total", "sentrail_build_info"]:
@@ -224,6 +225,11 @@ scrape_configs:
         self.assertEqual(partitions, {"0", "1", "2", "3"})
         self.assertGreater(float(self.query("sum(sentrail_state_bytes)")[0]["value"][1]), 0)
         self.assertGreater(float(self.query("sum(sentrail_alerts_total)")[0]["value"][1]), 0)
+        # Correlated events waited in the buffer at some point, and never more
+        # than the peak says.
+        peak = float(self.query("max(sentrail_reorder_buffer_peak_events)")[0]["value"][1])
+        self.assertGreater(peak, 0)
+        self.assertGreaterEqual(peak, float(self.query("max_over_time(sentrail_reorder_buffer_events[5m])")[0]["value"][1]))
 
     def test_every_alerting_rule_has_its_own_match_count(self):
         alerting = {x["metric"]["rule"] for x in self.query("sum by (rule) (sentrail_alerts_total)")}
