@@ -28,11 +28,10 @@ for b in "${bins[@]}"; do
     pids+=($engine)
     sleep 4
     io() { awk -v k="$1" '$1 == k ":" { print $2 }' /proc/"$engine"/io; }
-    cpu() { local s; s=$(cat /proc/"$engine"/stat); s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
-    w0=$(io write_bytes) c0=$(cpu)
+    w0=$(io write_bytes) c0=$(cpu_ticks "$engine")
     sent=$(/usr/bin/python3 "$(dirname "$0")/lib/login_burst.py" "$bootstrap" "$mode" "$rate" "$live")
     sleep 3
-    w1=$(io write_bytes) c1=$(cpu)
+    w1=$(io write_bytes) c1=$(cpu_ticks "$engine")
     kill -TERM "$engine"; wait "$engine" || true
     kill -TERM "${pids[-2]}"; wait "${pids[-2]}" 2>/dev/null || true
     awk -v b="$b" -v m="$mode" -v s="$sent" -v c="$((c1 - c0))" -v t="$(getconf CLK_TCK)" -v w="$((w1 - w0))" \

@@ -33,13 +33,12 @@ threads() {  # pid name ticks, one line per thread
 }
 idle() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
 # The whole process, threads that have exited included.
-process() { local s; s=$(cat /proc/"$1"/stat); s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
 threads > "$work/before"; read -r idle0 total0 < <(idle)
-engine0=$(process "$engine"); broker0=$(process "$broker")
+engine0=$(cpu_ticks "$engine"); broker0=$(cpu_ticks "$broker")
 events0=$(grep -o '^sentrail: events [0-9]*' "$work/run.err" | tail -1 | cut -d' ' -f3)
 sleep "$seconds"
 threads > "$work/after"; read -r idle1 total1 < <(idle)
-engine1=$(process "$engine"); broker1=$(process "$broker")
+engine1=$(cpu_ticks "$engine"); broker1=$(cpu_ticks "$broker")
 events1=$(grep -o '^sentrail: events [0-9]*' "$work/run.err" | tail -1 | cut -d' ' -f3)
 if [[ "$events1" -ge "$count" ]]; then
   echo "the drain ended inside the window; raise COUNT or lower SECONDS_MEASURED" >&2

@@ -57,9 +57,8 @@ drain_rate() {
   done
   # The engine's CPU so far (every thread, exited ones included), in seconds, to LOG.cpu:
   # a measure the machine's drifting speed and the scheduler disturb less than the rate.
-  local stat
-  stat=$(cat /proc/"$engine"/stat 2>/dev/null) && stat=${stat##*) } &&
-    awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / t }' <<<"$stat" > "$log.cpu"
+  local ticks
+  ticks=$(cpu_ticks "$engine") && awk -v n="$ticks" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f\n", n / t }' > "$log.cpu"
   # Its peak resident memory so far, in MiB, to LOG.rss.
   awk '/^VmHWM:/ { printf "%d\n", $2 / 1024 }' /proc/"$engine"/status > "$log.rss" 2>/dev/null || true
   curl -s "http://127.0.0.1:$port/metrics" > "$log.metrics" 2>/dev/null || true
@@ -92,13 +91,22 @@ finish_alert_latency() {
   grep -v '^ready$' "$1" || true
 }
 
+# cpu_ticks PID: the CPU PID has used so far (user + system, every thread, exited
+# ones included), in clock ticks (getconf CLK_TCK a second). Fails once PID is gone.
+cpu_ticks() {
+  local stat
+  stat=$(cat /proc/"$1"/stat 2>/dev/null) || return 1
+  stat=${stat##*) }  # past the command name, which may hold spaces
+  awk '{ print $12 + $13 }' <<<"$stat"
+}
+
 # cpu_percent PID SECONDS: the share of one core PID used (every thread) over the
 # next SECONDS; "?" once it has gone.
 cpu_percent() {
   local a b
-  a=$(awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null) || { echo "?"; return; }
+  a=$(cpu_ticks "$1") || { echo "?"; return; }
   sleep "$2"
-  b=$(awk '{ print $14 + $15 }' /proc/"$1"/stat 2>/dev/null) || { echo "?"; return; }
+  b=$(cpu_ticks "$1") || { echo "?"; return; }
   awk -v a="$a" -v b="$b" -v t="$(getconf CLK_TCK)" -v s="$2" 'BEGIN { printf "%.0f%%", (b - a) / t / s * 100 }'
 }
 
