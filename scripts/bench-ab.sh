@@ -88,7 +88,8 @@ for _ in $(seq "$rounds"); do
       END { if (b > 0) printf "; waited for writes %.2f of %.2f s in batches", w, b; if (k != "") printf ", %d events read back from Kafka", k }' \
       "$work/run$n.err.metrics" 2>/dev/null || true)
     # What RocksDB's compactions wrote (its LOG: "compacted to: ... MB in(...) out(N"), in MiB.
-    compacted=$(grep -ho 'compacted to: .*MB in([^)]*) out([0-9.]*' "$work/state$n"/LOG* 2>/dev/null |
+    # (A drain too short to compact has no such line: grep fails, which must not end the script.)
+    compacted=$({ grep -ho 'compacted to: .*MB in([^)]*) out([0-9.]*' "$work/state$n"/LOG* 2>/dev/null || true; } |
       sed 's/.*out(//' | awk '{ s += $1 } END { printf "%.0f", s }')
     echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB, compactions wrote $compacted MiB; peak RSS $(cat "$work/run$n.err.rss" 2>/dev/null || echo "?") MiB; reorder buffer peak $(grep -o 'reorder buffer [0-9]*' "$work/run$n.err" | awk '$3 > m { m = $3 } END { print m + 0 }') events$waits"
   done
