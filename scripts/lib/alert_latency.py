@@ -37,6 +37,10 @@ def percentile(sorted_values, p):
     return sorted_values[rank - 1]
 
 
+def figures(sorted_values):
+    return ", ".join(f"p{p * 100:g} {percentile(sorted_values, p) * 1000:.0f} ms" for p in (0.5, 0.99, 0.999))
+
+
 def main():
     if len(sys.argv) != 4:
         sys.stderr.write(__doc__)
@@ -84,13 +88,11 @@ def main():
         timeline.close()
     for kind, values in sorted(delays.items()):
         values.sort()
-        figures = ", ".join(f"p{p * 100:g} {percentile(values, p) * 1000:.0f} ms" for p in (0.5, 0.99, 0.999))
         note = "" if len(values) >= 1000 else " (under 1000 alerts: p99.9 is the slowest)"
-        print(f"{kind}: {len(values)} alerts read from {topic}; arrival - last event time: {figures}, "
+        print(f"{kind}: {len(values)} alerts read from {topic}; arrival - last event time: {figures(values)}, "
               f"max {values[-1] * 1000:.0f} ms{note}")
-        raised = sorted(after_raise[kind])
-        figures = ", ".join(f"p{p * 100:g} {percentile(raised, p) * 1000:.0f} ms" for p in (0.5, 0.99, 0.999))
-        print(f"{kind}: of which after the engine raised it (arrival - emitted_at): {figures}")
+        print(f"{kind}: of which after the engine raised it (arrival - emitted_at): "
+              f"{figures(sorted(after_raise[kind]))}")
     if not delays:
         print(f"alert_latency: no alert arrived on {topic} within {seconds:g} s", file=sys.stderr)
         return 1
