@@ -400,6 +400,49 @@ TEST(store, evidence_has_its_own_column_family_and_reads_like_other_state) {
   std::filesystem::remove_all(dir);
 }
 
+// commit() puts a batch's state in key order (its sort reads each key's first
+// 16 bytes as integers), and reuses one write buffer from commit to commit:
+// what a batch writes twice ends as its later write, whether the two came as
+// copies or as borrowed views; keys that share their first 16 bytes, or end
+// inside them, all land; a smaller batch after a larger leaves nothing behind.
+TEST(store, state_written_twice_in_a_batch_keeps_the_later_write_whatever_the_keys_share) {
+  auto dir = fresh_dir("state-order");
+  auto db = durable_store::open(dir, {.sync_writes = false});
+  ASSERT_TRUE(db) << db.message();
+  const std::string shared = "c/0123456789abcdef";  // 18 bytes: a 16-byte prefix and more
+  const std::vector<std::string> keys = {shared + "b", shared + "a", shared, "c/0123",
+                                         std::string("c/0123\0", 7), "c/", "e/1", "e/12"};
+  batch big;
+  for (const auto& k : keys) big.state.push_back({k, "first " + k, 100});
+  big.state.push_back({shared + "a", std::string("second"), 100});
+  big.state.push_back({"c/0123", std::nullopt, 0});  // a delete after a put
+  const std::string borrowed_value = "borrowed";
+  big.borrowed_state.push_back({"e/1", borrowed_value, 100});  // after its copy in `state`
+  ASSERT_TRUE((*db)->commit(big).ok());
+  EXPECT_EQ((*db)->state_value(shared + "a", 0), "second");
+  EXPECT_EQ((*db)->state_value(shared + "b", 0), "first " + shared + "b");
+  EXPECT_EQ((*db)->state_value(shared, 0), "first " + shared);
+  EXPECT_FALSE((*db)->state_value("c/0123", 0));
+  EXPECT_EQ((*db)->state_value(std::string("c/0123\0", 7), 0), "first " + std::string("c/0123\0", 7));
+  EXPECT_EQ((*db)->state_value("c/", 0), "first c/");
+  EXPECT_EQ((*db)->state_value("e/1", 0), "borrowed");
+  EXPECT_EQ((*db)->state_value("e/12", 0), "first e/12");
+  std::vector<std::string> seen;
+  (*db)->for_each_state("c/", 0, [&](std::string_view k, std::string_view) { seen.emplace_back(k); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"c/", std::string("c/0123\0", 7), shared, shared + "a", shared + "b"}));
+  // The next, smaller batch reuses the buffer: only its own writes land.
+  batch small;
+  small.state.push_back({"c/small", std::string("v"), 100});
+  ASSERT_TRUE((*db)->commit(small).ok());
+  EXPECT_EQ((*db)->state_value("c/small", 0), "v");
+  EXPECT_EQ((*db)->state_value(shared + "a", 0), "second");
+  batch offsets_only;
+  offsets_only.set_next_offset("retail.web", 0, 7);
+  ASSERT_TRUE((*db)->commit(offsets_only).ok());
+  EXPECT_EQ((*db)->next_offset("retail.web", 0), 7);
+  std::filesystem::remove_all(dir);
+}
+
 // A store written before evidence had its own column family: read as it is by
 // `state inspect` (read-only), and moved at the first open for writing.
 TEST(store, evidence_an_earlier_version_kept_with_the_state_is_moved_at_open) {
