@@ -110,9 +110,37 @@ result<alert::sink_config> load_sink(const std::string& file, const YAML::Node& 
 
 }  // namespace
 
+namespace {
+bool at_mark(const YAML::Node& n, const YAML::Mark& mark) {
+  return n.Mark().line == mark.line && n.Mark().column == mark.column;
+}
+
+// The dotted path of the value at `mark` ("kafka.batch_max_messages",
+// "sinks[0].max_attempts"), or "" when no value starts there: yaml-cpp's
+// conversion error knows where the value is, not what it was for.
+std::string key_at(const YAML::Node& n, const YAML::Mark& mark, const std::string& path = "") {
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+      const std::string here = path.empty() ? key : path + "." + key;
+      if (at_mark(kv.second, mark)) return here;
+      if (auto inner = key_at(kv.second, mark, here); !inner.empty()) return inner;
+    }
+  } else if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const std::string here = path + "[" + std::to_string(i) + "]";
+      if (at_mark(n[i], mark)) return here;
+      if (auto inner = key_at(n[i], mark, here); !inner.empty()) return inner;
+    }
+  }
+  return "";
+}
+}  // namespace
+
 result<engine_config> load_config(const std::string& file, engine_config c) {
+  YAML::Node root;
   try {
-    YAML::Node root = YAML::LoadFile(file);
+    root = YAML::LoadFile(file);
     if (root.IsNull()) return c;
     if (!root.IsMap()) return error{where(file, root) + ": the configuration must be a YAML map"};
     if (auto s = check_keys(file, root, {"kafka", "topics", "rules", "state", "mappings", "privacy",
@@ -280,8 +308,9 @@ result<engine_config> load_config(const std::string& file, engine_config c) {
                            : asked == typeid(YAML::TypedBadConversion<int>)         ? "a whole number"
                            : asked == typeid(YAML::TypedBadConversion<std::string>) ? "a single value"
                                                                                      : nullptr;
+    const std::string key = key_at(root, e.mark);
     return error{file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " +
-                 (expected ? std::string("expected ") + expected + " here" : e.msg)};
+                 (key.empty() ? "" : key + ": ") + (expected ? std::string("expected ") + expected + " here" : e.msg)};
   } catch (const YAML::Exception& e) {
     return error{file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                  ": " + e.msg};

@@ -350,8 +350,13 @@ class SinkConfigTest(unittest.TestCase):
             ("correlation:\n  evidence: copies\n", "FILE:2:13: evidence must be stored or reference"),
             ("correlation:\n  evidence_memory_mb: 100000\n",
              "FILE:2:23: evidence_memory_mb must be at most 65536 (64 GiB)"),
-            ("correlation:\n  evidence_memory_mb: lots\n", "FILE:2:23: expected a whole number, 0 or more here"),
-            ("store:\n  sync_writes: maybe\n", "FILE:2:16: expected true or false here"),
+            # A value of the wrong type: where, which key, and what was expected.
+            ("correlation:\n  evidence_memory_mb: lots\n",
+             "FILE:2:23: correlation.evidence_memory_mb: expected a whole number, 0 or more here"),
+            ("store:\n  sync_writes: maybe\n", "FILE:2:16: store.sync_writes: expected true or false here"),
+            ("kafka:\n  batch_max_ms: [50]\n", "FILE:2:17: kafka.batch_max_ms: expected a whole number here"),
+            ("sinks:\n  - name: a\n    type: jsonl\n    path: x\n  - name: b\n    type: jsonl\n    path: y\n"
+             "    max_attempts: twice\n", "FILE:8:19: sinks[1].max_attempts: expected a whole number here"),
             ("kafka:\n  alignment: sometimes\n",
              "FILE:2:14: kafka.alignment must be a timespan such as 1s or 500ms, or off"),
             ("store:\n  rocksdb:\n    column_families: \"level0_file_num_compaction_trigger=8;no_such=1\"\n",
