@@ -80,7 +80,7 @@ start_alert_latency() {
   /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/alert_latency.py" "$1" sentrail.alerts "$2" > "$3" 2>&1 &
   latency_pid=$!
   pids+=($latency_pid)
-  for _ in $(seq 300); do grep -q '^ready$' "$3" && return 0; sleep 0.1; done
+  for _ in $(seq 300); do grep -qs '^ready$' "$3" && return 0; sleep 0.1; done
   echo "alert_latency.py was not ready within 30 s: $(cat "$3")" >&2
   return 1
 }
