@@ -67,15 +67,19 @@ void cached_state::put(std::string_view key, std::string_view value, timestamp_n
   // an event's evidence when it first sees the event, and rewrites it only on
   // restore, right after reading it (then `kv` is that entry).
   if (!kv && is_evidence(key)) {
-    if (auto* w = evidence_.find(key)) {
-      w->value = evidence_.bytes.store(value);
-      w->expires = expires;
-      w->erased = false;
+    // One hash and probe of the index per event, not a find and then an
+    // emplace; a key written again (rare: restores) leaves its first copy in the
+    // arena unused.
+    const std::string_view stored_key = evidence_.bytes.store(key);
+    auto [at, fresh] = evidence_.index.try_emplace(stored_key, evidence_.entries.size());
+    if (!fresh) {
+      written_evidence& w = evidence_.entries[at->second];
+      w.value = evidence_.bytes.store(value);
+      w.expires = expires;
+      w.erased = false;
       return;
     }
-    auto& w = evidence_.entries.emplace_back(
-        written_evidence{evidence_.bytes.store(key), evidence_.bytes.store(value), expires});
-    evidence_.index.emplace(w.key, evidence_.entries.size() - 1);
+    evidence_.entries.push_back(written_evidence{stored_key, evidence_.bytes.store(value), expires});
     return;
   }
   bool fresh = false;
@@ -171,8 +175,12 @@ void cached_state::flush_into(batch& b) {
   for (const auto& w : evidence_.entries)
     if (!w.erased) b.borrowed_state.push_back({w.key, w.value, w.expires});
   if (!evidence_.entries.empty()) {
+    const std::size_t written = evidence_.entries.size();
     sealed_.push_back(std::move(evidence_));  // the deque moves whole: the index's views stay valid
     evidence_ = evidence_log{};
+    // The next batch writes about as much: its index is sized once rather than
+    // rehashed as it doubles (a rehash re-reads every key, out of cache).
+    evidence_.index.reserve(written);
   }
 }
 
