@@ -108,9 +108,6 @@ result<alert::sink_config> load_sink(const std::string& file, const YAML::Node& 
   return c;
 }
 
-}  // namespace
-
-namespace {
 bool at_mark(const YAML::Node& n, const YAML::Mark& mark) {
   return n.Mark().line == mark.line && n.Mark().column == mark.column;
 }

@@ -600,9 +600,7 @@ void stop_perf_counting() {
   }();
   (void)stopped;
 }
-}  // namespace
 
-namespace {
 // A state write in commit()'s sort: the key's first 16 bytes as two big-endian
 // integers, read once, so most comparisons are two integer compares rather than
 // a memcmp through a pointer to bytes that are not in the CPU's cache (the sort
