@@ -9,17 +9,18 @@
 #   scripts/bench-latency.sh 16000
 #   scripts/bench-latency.sh 16000 zero-lateness.yml   # correlation: {allowed_lateness: 0s}
 #   scripts/bench-latency.sh 20000 slow-fetch.yml      # kafka: {properties: {consumer.fetch.wait.max.ms: "500"}}
+#   PARTITIONS=4 scripts/bench-latency.sh 70000        # partitions per topic (default 16)
 set -euo pipefail
 rate=${1:-}
 if ! [[ "$rate" =~ ^[0-9]+$ ]]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 config=${2:-}
 build=${BUILD:-build}
 source "$(dirname "$0")/lib/bench.sh"
 bench_setup latency
-start_broker "$build/sentrail" 16
+start_broker "$build/sentrail" "${PARTITIONS:-16}"
 port=$((20000 + RANDOM % 20000))
 "$build/sentrail" run ${config:+--config "$config"} --brokers "$bootstrap" --rules rules/pack --state "$work/state" \
   --metrics-port "$port" --output json > "$work/alerts.jsonl" 2> "$work/run.err" &
