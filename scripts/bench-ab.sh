@@ -10,9 +10,11 @@
 #                                             (BIN,CONFIG runs BIN with that engine config); prints
 #                                             events/s, the engine's CPU per event (all threads, from
 #                                             its start), the state directory's size, what RocksDB's
-#                                             compactions wrote (its LOG) and the engine's
-#                                             peak RSS at the end, the reorder buffer's peak (status
-#                                             lines, every 50 ms), and from /metrics how long the loop
+#                                             compactions wrote and the two column families its
+#                                             memtable flushes wrote most to (its LOG,
+#                                             scripts/lib/flushed.py), the engine's peak RSS at the
+#                                             end, the reorder buffer's peak (status lines, every
+#                                             50 ms), and from /metrics how long the loop
 #                                             waited for store writes (of its batches' time) and
 #                                             evidence read back from Kafka
 # RULES (default rules/pack) is the rule file or folder; an empty folder measures the rest.
@@ -25,7 +27,7 @@ set -euo pipefail
 mode=${1:-}; rounds=${2:-}
 if [[ "$mode" != replay && "$mode" != drain && "$mode" != instructions ]] || ! [[ "$rounds" =~ ^[0-9]+$ ]] ||
   [[ $# -lt 3 ]]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 shift 2
@@ -91,6 +93,7 @@ for _ in $(seq "$rounds"); do
     # (A drain too short to compact has no such line: grep fails, which must not end the script.)
     compacted=$({ grep -ho 'compacted to: .*MB in([^)]*) out([0-9.]*' "$work/state$n"/LOG* 2>/dev/null || true; } |
       sed 's/.*out(//' | awk '{ s += $1 } END { printf "%.0f", s }')
-    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB, compactions wrote $compacted MiB; peak RSS $(cat "$work/run$n.err.rss" 2>/dev/null || echo "?") MiB; reorder buffer peak $(grep -o 'reorder buffer [0-9]*' "$work/run$n.err" | awk '$3 > m { m = $3 } END { print m + 0 }') events$waits"
+    flushed=$(/usr/bin/python3 "$(dirname "$0")/lib/flushed.py" "$work/state$n" | cut -d, -f1-2)
+    echo "$b${config:+ ($config)}: drained at $rate events/s; $(awk -v c="$cpu" -v n="$count" 'BEGIN { if (c == "?") print "CPU ?"; else printf "CPU %.1f us/event", 1e6 * c / n }'); state $(du -sm "$work/state$n" | cut -f1) MiB, compactions wrote $compacted MiB, flushes wrote $flushed; peak RSS $(cat "$work/run$n.err.rss" 2>/dev/null || echo "?") MiB; reorder buffer peak $(grep -o 'reorder buffer [0-9]*' "$work/run$n.err" | awk '$3 > m { m = $3 } END { print m + 0 }') events$waits"
   done
 done
