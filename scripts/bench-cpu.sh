@@ -24,10 +24,9 @@ threads() {  # pid name ticks, one line per thread
   for p in "$engine" "$broker"; do
     for t in /proc/"$p"/task/*; do
       # A thread may end between the listing and the read: skip it.
-      local stat comm
-      stat=$(cat "$t/stat" 2>/dev/null) && comm=$(cat "$t/comm" 2>/dev/null) || continue
-      stat=${stat##*) }  # comm may hold spaces and parentheses; the fields after it start past the last ')'
-      awk -v p="$p" -v c="${comm// /_}" '{ print p, c, $12 + $13 }' <<<"$stat"
+      local used comm
+      used=$(stat_ticks "$t/stat") && comm=$(cat "$t/comm" 2>/dev/null) || continue
+      echo "$p ${comm// /_} $used"
     done
   done
 }

@@ -91,14 +91,18 @@ finish_alert_latency() {
   grep -v '^ready$' "$1" || true
 }
 
-# cpu_ticks PID: the CPU PID has used so far (user + system, every thread, exited
-# ones included), in clock ticks (getconf CLK_TCK a second). Fails once PID is gone.
-cpu_ticks() {
+# stat_ticks FILE: user + system CPU, in clock ticks (getconf CLK_TCK a second),
+# from a /proc stat file (a process's or a thread's). Fails once it is gone.
+stat_ticks() {
   local stat
-  stat=$(cat /proc/"$1"/stat 2>/dev/null) || return 1
-  stat=${stat##*) }  # past the command name, which may hold spaces
+  stat=$(cat "$1" 2>/dev/null) || return 1
+  stat=${stat##*) }  # past the command name, which may hold spaces and parentheses
   awk '{ print $12 + $13 }' <<<"$stat"
 }
+
+# cpu_ticks PID: the CPU PID has used so far (every thread, exited ones
+# included), in clock ticks. Fails once PID is gone.
+cpu_ticks() { stat_ticks /proc/"$1"/stat; }
 
 # cpu_percent PID SECONDS: the share of one core PID used (every thread) over the
 # next SECONDS; "?" once it has gone.
